@@ -1,0 +1,251 @@
+"""Settings: the one TOML file that tells the hub which systems to keep in step.
+
+The file is found by ``--config PATH``, else ``$MIRAKL_SYNC_CONFIG``, else
+``./mirakl-sync.toml``. ``${NAME}`` anywhere in a string value is replaced by the
+environment variable ``NAME``. Every problem is reported on its own line as
+``<file>: <key>: <what is wrong>``; unknown keys are problems too, so a typo never
+passes silently. Secrets are held as ``SecretStr`` and never printed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from mirakl_sync.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("mirakl-sync.toml")
+CONFIG_ENV_VAR = "MIRAKL_SYNC_CONFIG"
+SHOPIFY_API_VERSION = "2026-10"
+
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ShopifySettings(_Section):
+    shop: Annotated[str, Field(min_length=1, description="The shop's myshopify.com domain")]
+    access_token: SecretStr
+    api_version: str = SHOPIFY_API_VERSION
+    #: Replaces ``https://{shop}``; the path stays ``/admin/api/{api_version}/graphql.json``.
+    base_url: str | None = None
+    #: The app's client secret, used to verify webhook HMAC signatures.
+    webhook_secret: SecretStr | None = None
+    #: Shopify location names whose ``available`` quantities make up the stock pool
+    #: (empty = every location).
+    locations: list[str] = Field(default_factory=list)
+
+    @property
+    def graphql_url(self) -> str:
+        base = (self.base_url or f"https://{self.shop}").rstrip("/")
+        return f"{base}/admin/api/{self.api_version}/graphql.json"
+
+
+class SupercycleSettings(_Section):
+    base_url: str = "https://app.supercycle.com/api/v1"
+    api_key: SecretStr
+
+
+class MarketplaceSettings(_Section):
+    code: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=40)]
+    #: Shown on the status page; defaults to the code.
+    name: str | None = None
+    #: The operator's host, e.g. ``https://debenhams-prod.mirakl.net``; ``/api/...`` is appended.
+    base_url: str
+    api_key: SecretStr
+    shop_id: int | None = None
+    #: Multiplies every period of the spec's Call Frequency maxima. 1.0 obeys them exactly;
+    #: a smaller value is only for a sandbox that allows it; 0 lifts the hub-side budget.
+    call_budget_scale: Annotated[float, Field(ge=0)] = 1.0
+    #: Hours Mirakl gives the seller to accept an order (operator setting, not in the API).
+    acceptance_window_hours: Annotated[float, Field(gt=0)] = 72.0
+    #: How often to pull orders (OR11). The spec's maximum is once a minute.
+    order_poll_seconds: Annotated[float, Field(gt=0)] = 60.0
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.code
+
+
+class EngineSettings(_Section):
+    #: Where the durable engine keeps its workflow state. Defaults to ``database_url``
+    #: for PostgreSQL, and to a sibling file ``<name>-engine.db`` for SQLite.
+    system_database_url: str | None = None
+    #: Identifies this process to the engine; a restarted process with the same ID
+    #: resumes its own unfinished work at once.
+    executor_id: str | None = None
+    worker_concurrency: Annotated[int, Field(ge=1)] = 8
+    #: An executor whose heartbeat is older than this is presumed dead; the watchdog
+    #: hands its unfinished workflows to the living.
+    heartbeat_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+
+
+class WebSettings(_Section):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8080
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["console", "json"] = "console"
+
+
+class SandboxSettings(_Section):
+    """Settings of the emulators, used by ``mirakl-sync sandbox`` and ``demo``."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 9100
+    #: Seconds before the emulated marketplace auto-refuses an order nobody accepted.
+    acceptance_window_seconds: Annotated[float, Field(gt=0)] = 600.0
+    #: Customer orders per hour across all emulated marketplaces (0 = no traffic).
+    orders_per_hour: Annotated[float, Field(ge=0)] = 120.0
+    #: Fault injection: share of requests answered 500, added latency, share timing out.
+    error_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
+    latency_ms: Annotated[float, Field(ge=0)] = 0.0
+    timeout_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
+    #: Multiplies the Call Frequency periods the emulated Mirakl enforces with 429s.
+    call_frequency_scale: Annotated[float, Field(ge=0)] = 1.0
+    #: Number of products in the generated brand catalogue.
+    products: Annotated[int, Field(ge=1)] = 300
+    seed: int = 42
+
+
+class Settings(_Section):
+    database_url: str = "sqlite:///./mirakl-sync.db"
+    shopify: ShopifySettings
+    supercycle: SupercycleSettings | None = None
+    #: Shopify tracking company (or 3PL name) -> Mirakl carrier code.
+    carriers: dict[str, str] = Field(default_factory=dict)
+    marketplaces: list[MarketplaceSettings] = Field(default_factory=list)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql")):
+            raise ValueError(
+                "must start with sqlite:/// (embedded) or postgresql+psycopg:// (production)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _unique_marketplace_codes(self) -> Settings:
+        seen: set[str] = set()
+        for market in self.marketplaces:
+            if market.code in seen:
+                raise ValueError(f"marketplace code {market.code!r} appears twice")
+            seen.add(market.code)
+        return self
+
+    def marketplace(self, code: str) -> MarketplaceSettings:
+        for market in self.marketplaces:
+            if market.code == code:
+                return market
+        known = ", ".join(m.code for m in self.marketplaces) or "none configured"
+        raise ConfigError(f"unknown marketplace {code!r} (known: {known})")
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+
+def resolve_config_path(explicit: Path | None, env: Mapping[str, str] | None = None) -> Path:
+    """``--config`` wins, then ``$MIRAKL_SYNC_CONFIG``, then ``./mirakl-sync.toml``."""
+    environ = os.environ if env is None else env
+    if explicit is not None:
+        return explicit
+    if environ.get(CONFIG_ENV_VAR):
+        return Path(environ[CONFIG_ENV_VAR])
+    return DEFAULT_CONFIG_PATH
+
+
+def load_settings(path: Path, env: Mapping[str, str] | None = None) -> Settings:
+    """Read, interpolate and validate the config file; raise ``ConfigError`` listing every problem."""
+    environ = os.environ if env is None else env
+    if not path.is_file():
+        raise ConfigError(
+            f"{path}: config file not found; pass --config PATH, set {CONFIG_ENV_VAR}, "
+            "or copy mirakl-sync.example.toml to ./mirakl-sync.toml"
+        )
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return settings_from_mapping(raw, source=str(path), env=environ)
+
+
+def settings_from_mapping(
+    raw: Mapping[str, Any], *, source: str = "<config>", env: Mapping[str, str] | None = None
+) -> Settings:
+    environ = os.environ if env is None else env
+    problems: list[str] = []
+    interpolated = _interpolate(raw, environ, (), problems)
+    try:
+        settings = Settings.model_validate(interpolated)
+    except ValidationError as exc:
+        problems.extend(_describe(error) for error in exc.errors())
+        raise ConfigError([f"{source}: {p}" for p in problems]) from None
+    if problems:
+        raise ConfigError([f"{source}: {p}" for p in problems])
+    return settings
+
+
+def _interpolate(
+    value: Any, env: Mapping[str, str], path: tuple[str | int, ...], problems: list[str]
+) -> Any:
+    if isinstance(value, str):
+
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in env:
+                problems.append(f"{_key(path)}: environment variable {name} is not set")
+                return ""
+            return env[name]
+
+        return _ENV_REFERENCE.sub(substitute, value)
+    if isinstance(value, Mapping):
+        return {k: _interpolate(v, env, (*path, k), problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, env, (*path, i), problems) for i, v in enumerate(value)]
+    return value
+
+
+def _key(path: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "(top level)"
+
+
+def _describe(error: Any) -> str:
+    location = _key(tuple(error["loc"]))
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"{location}: unknown key (check its spelling and section)"
+    if kind == "missing":
+        return f"{location}: required key is missing"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    # Never echo the offending value: it may be a secret.
+    return f"{location}: {message}"

@@ -6,9 +6,16 @@ Unprefixed nouns are the ports; implementations are named for what they are
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from mirakl_sync.domain.call_budget import Budget
+from mirakl_sync.domain.exceptions import (
+    ExceptionRecord,
+    ExceptionReport,
+    ExceptionStatus,
+    OwnerTeam,
+)
 
 
 class Clock(Protocol):
@@ -22,4 +29,27 @@ class CallBudget(Protocol):
 
     def reserve(self, key: str, budget: Budget) -> float:
         """Take the next slot of ``key``'s budget; return how many seconds to wait before calling."""
+        ...
+
+
+class ExceptionLog(Protocol):
+    """Where flows record what could not go through (the ``exceptions`` table)."""
+
+    def record(self, report: ExceptionReport, now: datetime) -> ExceptionRecord:
+        """Open the exception, or bump the count of the same open one (reopening a resolved one)."""
+        ...
+
+    def resolve(self, fingerprint: str, now: datetime) -> bool:
+        """Mark the exception resolved once the record went through; False if none was open."""
+        ...
+
+    def list(
+        self,
+        *,
+        status: ExceptionStatus | None = ExceptionStatus.OPEN,
+        owner: OwnerTeam | None = None,
+        marketplace: str | None = None,
+        limit: int = 100,
+    ) -> list[ExceptionRecord]:
+        """Newest first."""
         ...

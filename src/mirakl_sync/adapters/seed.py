@@ -130,8 +130,10 @@ def build_catalogue(*, products: int = 300, seed: int = 42) -> SeedCatalogue:
         colour = _COLOURS[(index // len(_FAMILIES)) % len(_COLOURS)]
         range_name = _RANGES[(index // (len(_FAMILIES) * len(_COLOURS))) % len(_RANGES)]
         roll = rng.random()
-        channel = "rental" if product_type == "Ski" and roll < 0.5 else (
-            "resale" if roll < 0.25 else "new"
+        channel = (
+            "rental"
+            if product_type == "Ski" and roll < 0.5
+            else ("resale" if roll < 0.25 else "new")
         )
         title = f"{range_name} {noun}"
         if channel == "resale":

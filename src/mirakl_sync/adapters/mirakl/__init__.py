@@ -1,0 +1,1 @@
+"""Mirakl seller API: client, models, errors, call budgets and the emulator."""

@@ -1,0 +1,118 @@
+"""Shopify's calculated query cost, as the client sees it: parse it, and pace requests by it.
+
+Every Admin GraphQL response carries ``extensions.cost``::
+
+    {"requestedQueryCost": 52, "actualQueryCost": 12,
+     "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 1988.0,
+                        "restoreRate": 100.0}}
+
+The bucket leaks back at ``restoreRate`` points a second up to ``maximumAvailable``; a
+query is only run when the bucket holds its *requested* cost. ``CostBucket`` mirrors that
+bucket locally so the client waits before sending instead of being answered THROTTLED.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ThrottleStatus:
+    maximum_available: float
+    currently_available: float
+    restore_rate: float
+
+
+@dataclass(frozen=True)
+class QueryCost:
+    requested: float
+    #: ``None`` when the query was not run (throttled).
+    actual: float | None
+    throttle: ThrottleStatus | None
+
+
+def parse_cost(extensions: Any) -> QueryCost | None:
+    """Read ``extensions.cost`` from a response body's ``extensions``; ``None`` if absent."""
+    if not isinstance(extensions, dict):
+        return None
+    cost = extensions.get("cost")
+    if not isinstance(cost, dict):
+        return None
+    throttle: ThrottleStatus | None = None
+    status = cost.get("throttleStatus")
+    if isinstance(status, dict):
+        try:
+            throttle = ThrottleStatus(
+                maximum_available=float(status["maximumAvailable"]),
+                currently_available=float(status["currentlyAvailable"]),
+                restore_rate=float(status["restoreRate"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            throttle = None
+    requested = cost.get("requestedQueryCost")
+    actual = cost.get("actualQueryCost")
+    return QueryCost(
+        requested=float(requested) if isinstance(requested, int | float) else 0.0,
+        actual=float(actual) if isinstance(actual, int | float) else None,
+        throttle=throttle,
+    )
+
+
+def seconds_until_available(status: ThrottleStatus, needed: float) -> float:
+    """How long the bucket in ``status`` needs to hold ``needed`` points (0 if it does now)."""
+    missing = min(needed, status.maximum_available) - status.currently_available
+    if missing <= 0:
+        return 0.0
+    if status.restore_rate <= 0:
+        # No restore rate reported: fall back to one second rather than waiting forever.
+        return 1.0
+    return missing / status.restore_rate
+
+
+class CostBucket:
+    """The client's mirror of the shop's leaky bucket, refreshed from each response.
+
+    Until the first response arrives nothing is known, so nothing is waited for.
+    """
+
+    def __init__(self) -> None:
+        self._status: ThrottleStatus | None = None
+        self._observed_at = 0.0
+
+    @property
+    def known(self) -> bool:
+        return self._status is not None
+
+    def observe(self, status: ThrottleStatus, now: float) -> None:
+        self._status = status
+        self._observed_at = now
+
+    def available(self, now: float) -> float | None:
+        """Points the bucket holds at ``now``, refilled since the last observation."""
+        if self._status is None:
+            return None
+        refill = max(0.0, now - self._observed_at) * self._status.restore_rate
+        return min(self._status.maximum_available, self._status.currently_available + refill)
+
+    def wait_for(self, needed: float, now: float) -> float:
+        """Seconds to wait before a query of cost ``needed`` fits in the bucket."""
+        if self._status is None or needed <= 0:
+            return 0.0
+        current = self.available(now)
+        assert current is not None
+        return seconds_until_available(
+            ThrottleStatus(self._status.maximum_available, current, self._status.restore_rate),
+            needed,
+        )
+
+    def spend(self, points: float, now: float) -> None:
+        """Take ``points`` out now (the request is about to go), so concurrent sends pace too."""
+        if self._status is None:
+            return
+        current = self.available(now)
+        assert current is not None
+        self._status = ThrottleStatus(
+            self._status.maximum_available, current - points, self._status.restore_rate
+        )
+        self._observed_at = now

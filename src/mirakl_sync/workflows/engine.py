@@ -1,0 +1,680 @@
+"""The durable engine: a small facade over DBOS Transact 3.4.0, the only module importing ``dbos``.
+
+Everything else in the hub sees plain functions and three types:
+
+* decorators and in-flow calls, usable from any flow module:
+  :func:`workflow`, :func:`step`, :func:`durable_sleep`, :func:`enqueue`,
+  :func:`start_workflow`, :func:`current_executor_id`, :func:`current_workflow_id`;
+* :class:`Engine`, the in-process engine (one per process: DBOS is a process-global
+  singleton): ``launch``, ``register_queue``, ``apply_schedules``, ``list_workflows``,
+  ``list_steps``, ``resume_workflows``, ``hand_over`` and ``destroy``;
+* :class:`EngineClient`, for processes that inspect or enqueue work without running it
+  (CLI, dashboard, tests): it talks only to the engine's system database.
+
+Facts this module relies on (verified on 3.4.0, see shared/reference/engine.md): the 2.x
+``Queue(...)`` constructor and ``@DBOS.scheduled`` are gone (use ``register_queue`` and
+``apply_schedules``); inside a running event loop the sync calls raise, so async code must
+use the ``*_async`` variants; a workflow ID is the idempotency key (a second start with the
+same ID attaches to the first run); steps run at least once.
+
+System database. PostgreSQL: ``engine.system_database_url`` or else ``database_url``
+itself; DBOS keeps its tables in its own ``dbos`` schema next to ours. SQLite: a sibling
+file ``<stem>-engine.db`` next to the store file, so two subsystems never fight over one
+SQLite write lock. On Python 3.11 DBOS stores SQLite timestamps with whole-second
+resolution (engine.md §3.4), so rate-limiter periods must stay large (a minute, not a
+second) in embedded mode; PostgreSQL is exact.
+
+Testing. DBOS is a singleton, so a test builds one :class:`Engine` at a time and always
+tears it down: ``with Engine(config) as engine: ...`` launches and, on exit, calls
+:meth:`Engine.destroy` (``DBOS.destroy()``, keeping the registry of decorated functions so
+module-level flows stay registered). Give each test its own SQLite file (the ``tmp_path``
+fixture) or PostgreSQL database; then no ``reset_system_database`` is needed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Generic, ParamSpec, TypedDict, TypeVar
+
+import sqlalchemy as sa
+from dbos import (
+    DBOS,
+    DBOSClient,
+    DBOSConfig,
+    EnqueueOptions,
+    ScheduleInput,
+    SetEnqueueOptions,
+    SetWorkflowID,
+    StepInfo,
+    WorkflowHandle,
+    WorkflowStatus,
+)
+
+from mirakl_sync.config import Settings
+from mirakl_sync.errors import ConfigError
+
+R = TypeVar("R")
+P = ParamSpec("P")
+
+#: The application name every process of the hub shares: DBOS scopes queues, schedules
+#: and recovery by it.
+APP_NAME = "mirakl-sync"
+
+#: Workflow states, as DBOS names them.
+PENDING = "PENDING"
+ENQUEUED = "ENQUEUED"
+SUCCESS = "SUCCESS"
+ERROR = "ERROR"
+CANCELLED = "CANCELLED"
+TERMINAL_STATES = frozenset({SUCCESS, ERROR, CANCELLED, "MAX_RECOVERY_ATTEMPTS_EXCEEDED"})
+
+
+class RateLimit(TypedDict):
+    """At most ``limit`` workflow starts within any rolling window of ``period`` seconds."""
+
+    limit: int
+    period: float
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """What the engine needs; build it with :func:`engine_config_from_settings`."""
+
+    system_database_url: str
+    executor_id: str
+    worker_concurrency: int = 8
+    #: ``None`` lets DBOS hash the registered workflows' source, so a process running
+    #: changed flow code never recovers workflows started by older code.
+    application_version: str | None = None
+    log_level: str = "WARNING"
+    #: How soon schedules created at run time are noticed (DBOS default 30 s).
+    scheduler_polling_interval_seconds: float = 30.0
+
+
+def default_executor_id() -> str:
+    """``<hostname>-<pid>``: unique per process, but NOT stable across restarts.
+
+    Give long-lived workers a stable ``engine.executor_id`` (or ``--executor-id``) so a
+    restarted process recovers its own unfinished work at launch.
+    """
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def system_database_url_for(settings: Settings) -> str:
+    """Where the engine keeps its state (see the module docstring for the rules)."""
+    if settings.engine.system_database_url:
+        return settings.engine.system_database_url
+    if settings.is_postgres:
+        return settings.database_url
+    url = sa.make_url(settings.database_url)
+    if not url.database or url.database == ":memory:":
+        raise ConfigError(
+            "database_url: an in-memory SQLite database cannot hold durable workflows; "
+            "use a file such as sqlite:///./mirakl-sync.db"
+        )
+    store = Path(url.database)
+    sibling = store.with_name(f"{store.stem}-engine{store.suffix or '.db'}")
+    return url.set(database=str(sibling)).render_as_string(hide_password=False)
+
+
+def engine_config_from_settings(
+    settings: Settings, *, executor_id: str | None = None
+) -> EngineConfig:
+    """``executor_id`` (e.g. from ``--executor-id``) wins over the config file's."""
+    return EngineConfig(
+        system_database_url=system_database_url_for(settings),
+        executor_id=executor_id or settings.engine.executor_id or default_executor_id(),
+        worker_concurrency=settings.engine.worker_concurrency,
+        log_level="DEBUG" if settings.logging.level == "DEBUG" else "WARNING",
+    )
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class WorkflowInfo:
+    """One workflow run as the engine recorded it."""
+
+    workflow_id: str
+    name: str
+    status: str
+    executor_id: str | None
+    queue_name: str | None
+    created_at_ms: int | None
+    updated_at_ms: int | None
+    output: Any = None
+    error: str | None = None
+    parent_workflow_id: str | None = None
+    app_version: str | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATES
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One checkpointed operation of a workflow (a step, a sleep, a child start...)."""
+
+    step_id: int
+    name: str
+    output: Any = None
+    error: str | None = None
+    child_workflow_id: str | None = None
+
+
+def _info(status: WorkflowStatus) -> WorkflowInfo:
+    return WorkflowInfo(
+        workflow_id=status.workflow_id,
+        name=status.name,
+        status=str(status.status),
+        executor_id=status.executor_id,
+        queue_name=status.queue_name,
+        created_at_ms=status.created_at,
+        updated_at_ms=status.updated_at,
+        output=status.output,
+        error=None if status.error is None else repr(status.error),
+        parent_workflow_id=status.parent_workflow_id,
+        app_version=status.app_version,
+    )
+
+
+def _step(info: StepInfo) -> StepRecord:
+    error = info["error"]
+    return StepRecord(
+        step_id=info["function_id"],
+        name=info["function_name"],
+        output=info["output"],
+        error=None if error is None else repr(error),
+        child_workflow_id=info["child_workflow_id"],
+    )
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A cron schedule (6 fields allowed: seconds first) that starts ``workflow_fn``.
+
+    ``workflow_fn`` must be a :func:`workflow` taking ``(scheduled_time: datetime,
+    context: Any)``. Each tick fires once across all processes (deduplicated in the
+    database).
+    """
+
+    name: str
+    workflow_fn: Callable[..., Any]
+    cron: str
+    queue_name: str | None = None
+    context: Any = None
+    timezone: str | None = None
+    automatic_backfill: bool = False
+
+
+class WorkflowRun(Generic[R]):
+    """A started or enqueued workflow. Inside a workflow, :meth:`result` is durable."""
+
+    def __init__(self, handle: WorkflowHandle[R]) -> None:
+        self._handle = handle
+
+    @property
+    def workflow_id(self) -> str:
+        return self._handle.get_workflow_id()
+
+    def result(self) -> R:
+        """Wait for the workflow to finish and return its output (re-raises its error)."""
+        return self._handle.get_result()
+
+    def status(self) -> WorkflowInfo:
+        return _info(self._handle.get_status())
+
+
+# --------------------------------------------------------------------------- flow-side API
+
+
+def workflow(
+    *, name: str | None = None, max_recovery_attempts: int = 100
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Declare a durable workflow: it resumes from its last checkpoint after a crash.
+
+    Give every workflow an explicit, stable ``name``: it is how another process (or a
+    newer release) finds the function to resume. Its body must be deterministic; all
+    I/O belongs in :func:`step` functions.
+    """
+    decorator: Callable[[Callable[P, R]], Callable[P, R]] = DBOS.workflow(
+        name=name, max_recovery_attempts=max_recovery_attempts
+    )
+    return decorator
+
+
+def step(
+    *,
+    name: str | None = None,
+    retries: int = 0,
+    interval_seconds: float = 1.0,
+    backoff_rate: float = 2.0,
+    should_retry: Callable[[BaseException], bool] | None = None,
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Declare a step: its result is checkpointed, so a resumed workflow skips it.
+
+    A step runs AT LEAST once (a crash after it ran but before its checkpoint committed
+    runs it again), so every external write needs its own idempotency guard.
+    ``retries`` extra attempts follow exponential backoff; to honour a server's
+    Retry-After, catch the error in the workflow and :func:`durable_sleep` instead.
+    """
+    decorator: Callable[[Callable[P, R]], Callable[P, R]] = DBOS.step(
+        name=name,
+        retries_allowed=retries > 0,
+        max_attempts=retries + 1,
+        interval_seconds=interval_seconds,
+        backoff_rate=backoff_rate,
+        should_retry=should_retry,
+    )
+    return decorator
+
+
+def durable_sleep(seconds: float) -> None:
+    """Sleep inside a workflow; the wake-up time is stored, so a resumed run does not restart it."""
+    DBOS.sleep(seconds)
+
+
+def current_executor_id() -> str:
+    """The executor ID of this process (meaningful once an :class:`Engine` exists)."""
+    executor_id: str = DBOS.executor_id
+    return executor_id
+
+
+def current_workflow_id() -> str | None:
+    """The ID of the workflow this code runs in, or ``None`` outside a workflow."""
+    workflow_id: str | None = DBOS.workflow_id
+    return workflow_id
+
+
+def start_workflow(
+    fn: Callable[..., R], *args: Any, workflow_id: str | None = None, **kwargs: Any
+) -> WorkflowRun[R]:
+    """Start ``fn`` in the background in this process.
+
+    ``workflow_id`` is the idempotency key: starting it again returns the existing run
+    (and, once it has finished, its stored result) instead of running anything twice.
+    """
+    with SetWorkflowID(workflow_id) if workflow_id else contextlib.nullcontext():
+        return WorkflowRun(DBOS.start_workflow(fn, *args, **kwargs))
+
+
+def enqueue(
+    queue: str,
+    fn: Callable[..., R],
+    *args: Any,
+    workflow_id: str | None = None,
+    deduplication_id: str | None = None,
+    partition_key: str | None = None,
+    **kwargs: Any,
+) -> WorkflowRun[R]:
+    """Put ``fn(*args)`` on ``queue``; any process listening to the queue may run it.
+
+    ``workflow_id`` is the idempotency key; ``deduplication_id`` additionally refuses a
+    second *active* workflow with that ID on the queue (not allowed on partitioned
+    queues); ``partition_key`` is required on a queue with a ``partition_limiter``.
+    Callable from inside a workflow, where the enqueue itself is checkpointed.
+    """
+    with contextlib.ExitStack() as stack:
+        if workflow_id:
+            stack.enter_context(SetWorkflowID(workflow_id))
+        if deduplication_id or partition_key:
+            stack.enter_context(
+                SetEnqueueOptions(
+                    deduplication_id=deduplication_id, queue_partition_key=partition_key
+                )
+            )
+        return WorkflowRun(DBOS.enqueue_workflow(queue, fn, *args, **kwargs))
+
+
+# --------------------------------------------------------------------------- in-process engine
+
+_ACTIVE: list[Engine] = []  # at most one: DBOS is a process-global singleton
+
+
+def _list_kwargs(
+    *,
+    status: str | Sequence[str] | None,
+    executor_id: str | Sequence[str] | None,
+    name: str | Sequence[str] | None,
+    queue_name: str | Sequence[str] | None,
+    workflow_ids: Sequence[str] | None,
+    workflow_id_prefix: str | None,
+    parent_workflow_id: str | None,
+    load_output: bool,
+) -> dict[str, Any]:
+    def many(value: str | Sequence[str] | None) -> str | list[str] | None:
+        return value if value is None or isinstance(value, str) else list(value)
+
+    return {
+        "status": many(status),
+        "executor_id": many(executor_id),
+        "name": many(name),
+        "queue_name": many(queue_name),
+        "workflow_ids": None if workflow_ids is None else list(workflow_ids),
+        "workflow_id_prefix": workflow_id_prefix,
+        "parent_workflow_id": parent_workflow_id,
+        "load_input": False,
+        "load_output": load_output,
+    }
+
+
+class Engine:
+    """The engine inside this process: runs workflows, queues and schedules.
+
+    Build it, import the flow modules (their decorators register the functions),
+    :meth:`launch` (runs the system-database migrations, recovers THIS executor's
+    unfinished workflows, starts the queue and scheduler threads), then register queues
+    and schedules. :meth:`destroy` stops it; the context manager does both.
+    """
+
+    def __init__(self, config: EngineConfig) -> None:
+        if _ACTIVE:
+            raise RuntimeError(
+                "an Engine already exists in this process (DBOS is a singleton); "
+                "call destroy() on it first"
+            )
+        self.config = config
+        dbos_config: DBOSConfig = {
+            "name": APP_NAME,
+            "system_database_url": config.system_database_url,
+            "executor_id": config.executor_id,
+            "log_level": config.log_level,
+            "scheduler_polling_interval_sec": config.scheduler_polling_interval_seconds,
+        }
+        if config.application_version:
+            dbos_config["application_version"] = config.application_version
+        DBOS(config=dbos_config)
+        _ACTIVE.append(self)
+        self._launched = False
+
+    @property
+    def executor_id(self) -> str:
+        return self.config.executor_id
+
+    def launch(self) -> None:
+        DBOS.launch()
+        self._launched = True
+
+    def destroy(self, *, wait_seconds: int = 0) -> None:
+        """Stop the engine; workflows still running stay PENDING for recovery.
+
+        ``wait_seconds`` lets running workflows finish first. Safe to call twice.
+        """
+        if self in _ACTIVE:
+            DBOS.destroy(workflow_completion_timeout_sec=wait_seconds)
+            _ACTIVE.remove(self)
+        self._launched = False
+
+    shutdown = destroy
+
+    def __enter__(self) -> Engine:
+        try:
+            self.launch()
+        except BaseException:
+            self.destroy()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.destroy()
+
+    # -- queues and schedules (after launch)
+
+    def register_queue(
+        self,
+        name: str,
+        *,
+        concurrency: int | None = None,
+        worker_concurrency: int | None = None,
+        limiter: RateLimit | None = None,
+        partition_limiter: RateLimit | None = None,
+        polling_interval_seconds: float = 1.0,
+    ) -> None:
+        """Create or update queue ``name`` in the system database.
+
+        ``concurrency`` caps running workflows across all processes; ``worker_concurrency``
+        per process (default: ``engine.worker_concurrency``); ``limiter`` caps starts per
+        rolling window; ``partition_limiter`` does so per partition key (one per
+        marketplace). The configuration is shared by every process of the hub.
+        """
+        DBOS.register_queue(
+            name,
+            global_concurrency=concurrency,
+            worker_concurrency=(
+                worker_concurrency
+                if worker_concurrency is not None
+                else self.config.worker_concurrency
+            ),
+            limiter=limiter,
+            partition_limiter=partition_limiter,
+            polling_interval_sec=polling_interval_seconds,
+        )
+
+    def apply_schedules(self, schedules: Sequence[Schedule]) -> None:
+        """Atomically create or replace these schedules."""
+        entries: list[ScheduleInput] = []
+        for schedule in schedules:
+            entry: ScheduleInput = {
+                "schedule_name": schedule.name,
+                "workflow_fn": schedule.workflow_fn,
+                "schedule": schedule.cron,
+                "automatic_backfill": schedule.automatic_backfill,
+            }
+            if schedule.context is not None:
+                entry["context"] = schedule.context
+            if schedule.queue_name is not None:
+                entry["queue_name"] = schedule.queue_name
+            if schedule.timezone is not None:
+                entry["cron_timezone"] = schedule.timezone
+            entries.append(entry)
+        DBOS.apply_schedules(entries)
+
+    # -- inspection and recovery
+
+    def list_workflows(
+        self,
+        *,
+        status: str | Sequence[str] | None = None,
+        executor_id: str | Sequence[str] | None = None,
+        name: str | Sequence[str] | None = None,
+        queue_name: str | Sequence[str] | None = None,
+        workflow_ids: Sequence[str] | None = None,
+        workflow_id_prefix: str | None = None,
+        parent_workflow_id: str | None = None,
+        load_output: bool = True,
+    ) -> list[WorkflowInfo]:
+        kwargs = _list_kwargs(
+            status=status,
+            executor_id=executor_id,
+            name=name,
+            queue_name=queue_name,
+            workflow_ids=workflow_ids,
+            workflow_id_prefix=workflow_id_prefix,
+            parent_workflow_id=parent_workflow_id,
+            load_output=load_output,
+        )
+        return [_info(status) for status in DBOS.list_workflows(**kwargs)]
+
+    def list_steps(self, workflow_id: str) -> list[StepRecord]:
+        return [_step(info) for info in DBOS.list_workflow_steps(workflow_id)]
+
+    def resume_workflows(self, workflow_ids: Sequence[str], queue: str | None) -> None:
+        """Put unfinished workflows back on ``queue`` (``None``: the engine's internal
+        queue) so any live process continues them from their last checkpoint."""
+        if workflow_ids:
+            DBOS.resume_workflows(list(workflow_ids), queue_name=queue)
+
+    def pending_workflow_ids(self, executor_id: str) -> list[str]:
+        return [w.workflow_id for w in self._pending(executor_id)]
+
+    def hand_over(self, executor_id: str) -> list[str]:
+        """Give a dead executor's PENDING workflows to the living ("Fix B", engine.md §3.3).
+
+        Each goes back, as ENQUEUED, on the queue it came from, which also frees the
+        concurrency slots it held, so the work queued behind it starts too. Returns the
+        workflow IDs handed over. Only call this for an executor known to be dead (the
+        watchdog claims it first): a live one would run the same workflow concurrently.
+        """
+        by_queue: dict[str | None, list[str]] = defaultdict(list)
+        for info in self._pending(executor_id):
+            by_queue[info.queue_name].append(info.workflow_id)
+        for queue, ids in by_queue.items():
+            self.resume_workflows(ids, queue)
+        return [wid for ids in by_queue.values() for wid in ids]
+
+    def _pending(self, executor_id: str) -> list[WorkflowInfo]:
+        return self.list_workflows(status=PENDING, executor_id=executor_id, load_output=False)
+
+
+# --------------------------------------------------------------------------- out-of-process client
+
+
+class EngineClient:
+    """Enqueue and inspect workflows from a process that does not run them.
+
+    It needs the system database to exist already (a worker or ``mirakl-sync run`` has
+    launched once). Workflows are addressed by their registered ``name``.
+    """
+
+    def __init__(self, system_database_url: str) -> None:
+        self._client = DBOSClient(
+            system_database_url=system_database_url, application_name=APP_NAME
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EngineClient:
+        return cls(system_database_url_for(settings))
+
+    def close(self) -> None:
+        self._client.destroy()
+
+    def __enter__(self) -> EngineClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def enqueue(
+        self,
+        queue: str,
+        workflow_name: str,
+        *args: Any,
+        workflow_id: str | None = None,
+        deduplication_id: str | None = None,
+        partition_key: str | None = None,
+    ) -> str:
+        """Enqueue the registered workflow ``workflow_name``; returns its workflow ID."""
+        options: EnqueueOptions = {"queue_name": queue, "workflow_name": workflow_name}
+        if workflow_id:
+            options["workflow_id"] = workflow_id
+        if deduplication_id:
+            options["deduplication_id"] = deduplication_id
+        if partition_key:
+            options["queue_partition_key"] = partition_key
+        handle: Any = self._client.enqueue(options, *args)
+        workflow_id_out: str = handle.get_workflow_id()
+        return workflow_id_out
+
+    def status(self, workflow_id: str) -> WorkflowInfo | None:
+        found = self.list_workflows(workflow_ids=[workflow_id])
+        return found[0] if found else None
+
+    def wait(
+        self, workflow_id: str, *, timeout_seconds: float, poll_seconds: float = 0.2
+    ) -> WorkflowInfo:
+        """Poll until the workflow is finished; raise ``TimeoutError`` saying where it is."""
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            info = self.status(workflow_id)
+            if info is not None and info.is_terminal:
+                return info
+            if time.monotonic() >= deadline:
+                where = "unknown" if info is None else f"{info.status} on {info.executor_id}"
+                raise TimeoutError(
+                    f"workflow {workflow_id} not finished after {timeout_seconds:.0f} s "
+                    f"(now {where}); is a worker running (mirakl-sync worker)?"
+                )
+            time.sleep(poll_seconds)
+
+    def list_workflows(
+        self,
+        *,
+        status: str | Sequence[str] | None = None,
+        executor_id: str | Sequence[str] | None = None,
+        name: str | Sequence[str] | None = None,
+        queue_name: str | Sequence[str] | None = None,
+        workflow_ids: Sequence[str] | None = None,
+        workflow_id_prefix: str | None = None,
+        parent_workflow_id: str | None = None,
+        load_output: bool = True,
+    ) -> list[WorkflowInfo]:
+        kwargs = _list_kwargs(
+            status=status,
+            executor_id=executor_id,
+            name=name,
+            queue_name=queue_name,
+            workflow_ids=workflow_ids,
+            workflow_id_prefix=workflow_id_prefix,
+            parent_workflow_id=parent_workflow_id,
+            load_output=load_output,
+        )
+        return [_info(status) for status in self._client.list_workflows(**kwargs)]
+
+    def list_steps(self, workflow_id: str) -> list[StepRecord]:
+        return [_step(info) for info in self._client.list_workflow_steps(workflow_id)]
+
+    def resume_workflows(self, workflow_ids: Sequence[str], queue: str | None) -> None:
+        if workflow_ids:
+            self._client.resume_workflows(list(workflow_ids), queue_name=queue)
+
+
+__all__ = [
+    "APP_NAME",
+    "CANCELLED",
+    "ENQUEUED",
+    "ERROR",
+    "PENDING",
+    "SUCCESS",
+    "TERMINAL_STATES",
+    "Engine",
+    "EngineClient",
+    "EngineConfig",
+    "RateLimit",
+    "Schedule",
+    "StepRecord",
+    "WorkflowInfo",
+    "WorkflowRun",
+    "current_executor_id",
+    "current_workflow_id",
+    "default_executor_id",
+    "durable_sleep",
+    "engine_config_from_settings",
+    "enqueue",
+    "start_workflow",
+    "step",
+    "system_database_url_for",
+    "workflow",
+]

@@ -1,0 +1,114 @@
+"""The composition root: the one place that builds adapters and hands them to services.
+
+Nothing here runs at import time. Entry points call ``open_store(settings)`` or
+``bootstrap(settings)``; tests pass overrides (e.g. an ASGI transport to an emulator)
+instead of monkeypatching.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import httpx
+from sqlalchemy import Engine
+
+from mirakl_sync.adapters.store.call_budget import SqlCallBudget
+from mirakl_sync.adapters.store.database import create_store_engine
+from mirakl_sync.adapters.store.exception_log import SqlExceptionLog
+from mirakl_sync.config import MarketplaceSettings, Settings
+from mirakl_sync.services.ports import Clock
+
+if TYPE_CHECKING:
+    from mirakl_sync.adapters.mirakl.client import MiraklClient
+    from mirakl_sync.adapters.shopify.client import ShopifyClient
+    from mirakl_sync.adapters.supercycle.client import SupercycleClient
+
+
+@dataclass
+class Store:
+    engine: Engine
+    exception_log: SqlExceptionLog
+    call_budget: SqlCallBudget
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+@contextmanager
+def open_store(settings: Settings, clock: Clock = time.time) -> Iterator[Store]:
+    engine = create_store_engine(settings.database_url)
+    store = Store(engine, SqlExceptionLog(engine), SqlCallBudget(engine, clock=clock))
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@dataclass
+class Transports:
+    """Optional HTTP transports per system (tests route them to the emulators in-process)."""
+
+    shopify: httpx.AsyncBaseTransport | None = None
+    supercycle: httpx.AsyncBaseTransport | None = None
+    #: By marketplace code.
+    mirakl: dict[str, httpx.AsyncBaseTransport] = field(default_factory=dict)
+
+
+@dataclass
+class Hub:
+    """Everything a flow needs, built once per process from the settings."""
+
+    settings: Settings
+    store: Store
+    transports: Transports
+
+    def mirakl(self, market: MarketplaceSettings) -> MiraklClient:
+        from mirakl_sync.adapters.mirakl.client import MiraklClient
+
+        return MiraklClient(
+            market.base_url,
+            market.api_key.get_secret_value(),
+            shop_id=market.shop_id,
+            marketplace=market.code,
+            transport=self.transports.mirakl.get(market.code),
+            call_budget=self.store.call_budget,
+            budget_scale=market.call_budget_scale,
+        )
+
+    def shopify(self) -> ShopifyClient:
+        from mirakl_sync.adapters.shopify.client import ShopifyClient
+
+        shopify = self.settings.shopify
+        return ShopifyClient(
+            shopify.graphql_url,
+            shopify.access_token.get_secret_value(),
+            transport=self.transports.shopify,
+        )
+
+    def supercycle(self) -> SupercycleClient | None:
+        from mirakl_sync.adapters.supercycle.client import SupercycleClient
+
+        supercycle = self.settings.supercycle
+        if supercycle is None:
+            return None
+        return SupercycleClient(
+            supercycle.base_url,
+            supercycle.api_key.get_secret_value(),
+            transport=self.transports.supercycle,
+            call_budget=self.store.call_budget,
+        )
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def bootstrap(
+    settings: Settings, *, transports: Transports | None = None, clock: Clock = time.time
+) -> Hub:
+    engine = create_store_engine(settings.database_url)
+    store = Store(engine, SqlExceptionLog(engine), SqlCallBudget(engine, clock=clock))
+    return Hub(settings=settings, store=store, transports=transports or Transports())

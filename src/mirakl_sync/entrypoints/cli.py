@@ -1,0 +1,225 @@
+"""The ``mirakl-sync`` command line.
+
+Every command takes ``--config PATH`` (else ``$MIRAKL_SYNC_CONFIG``, else
+``./mirakl-sync.toml``). Commands import what they need when they run, so ``--help``
+is instant and nothing is built at import time. Exit codes: 0 done; 1 the command ran
+but found problems (``doctor``); 2 configuration or usage error; 3 could not run.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from mirakl_sync.config import CONFIG_ENV_VAR, Settings, load_settings, resolve_config_path
+from mirakl_sync.errors import ConfigError, MiraklSyncError
+
+app = typer.Typer(
+    name="mirakl-sync",
+    help="Keep a Shopify store (with Supercycle items) and Mirakl marketplaces in step.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Manage the hub's database.", no_args_is_help=True)
+exceptions_app = typer.Typer(help="Records that could not go through.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(exceptions_app, name="exceptions")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        envvar=CONFIG_ENV_VAR,
+        help="Config file (TOML). Default: ./mirakl-sync.toml",
+        show_default=False,
+    ),
+]
+
+
+class Flow(StrEnum):
+    ORDERS = "orders"
+    STOCK = "stock"
+    PRICES = "prices"
+    OFFERS = "offers"
+    SHIPMENTS = "shipments"
+    REFUNDS = "refunds"
+    SETTLEMENTS = "settlements"
+
+
+#: The issue that brings each flow; until then ``sync <flow> --once`` says so and exits 3.
+_PLANNED_FLOWS = {
+    Flow.ORDERS: "orders issue (#3)",
+    Flow.STOCK: "stock, prices and catalogue issue (#4)",
+    Flow.PRICES: "stock, prices and catalogue issue (#4)",
+    Flow.OFFERS: "stock, prices and catalogue issue (#4)",
+    Flow.SHIPMENTS: "dispatch and refunds issue (#5)",
+    Flow.REFUNDS: "dispatch and refunds issue (#5)",
+    Flow.SETTLEMENTS: "finance issue",
+}
+
+
+def _fail(message: str, code: int = 3) -> NoReturn:
+    typer.echo(f"mirakl-sync: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _settings(config: Path | None) -> Settings:
+    path = resolve_config_path(config)
+    try:
+        return load_settings(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            typer.echo(problem, err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def demo(
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where the demo keeps its config and database.")
+    ] = Path("demo"),
+    port: Annotated[int, typer.Option(help="Port of the hub's status page.")] = 8080,
+    sandbox_port: Annotated[int, typer.Option(help="Port of the emulated systems.")] = 9100,
+    orders_per_hour: Annotated[
+        float, typer.Option(help="Customer orders per hour across the marketplaces.")
+    ] = 600.0,
+) -> None:
+    """Start the sandbox (three marketplaces, Shopify, Supercycle), the hub and its status page."""
+    from mirakl_sync.entrypoints.demo import run_demo
+
+    run_demo(directory, port=port, sandbox_port=sandbox_port, orders_per_hour=orders_per_hour)
+
+
+@app.command()
+def run(config: ConfigOption = None) -> None:
+    """Run every flow on its schedule, the engine's worker and the status page, in one process."""
+    from mirakl_sync.entrypoints.server import serve_hub
+
+    serve_hub(_settings(config))
+
+
+@app.command()
+def worker(
+    config: ConfigOption = None,
+    executor_id: Annotated[
+        str | None,
+        typer.Option(help="Stable name of this worker; a restart with the same name resumes its work."),
+    ] = None,
+) -> None:
+    """Run an extra worker process (distributed mode: PostgreSQL shared by all processes)."""
+    from mirakl_sync.workflows.runtime import run_worker
+
+    settings = _settings(config)
+    if not settings.is_postgres:
+        _fail(
+            "extra workers need a shared PostgreSQL database_url; with SQLite, "
+            "`mirakl-sync run` is the one process",
+            2,
+        )
+    run_worker(settings, executor_id=executor_id)
+
+
+@app.command()
+def sandbox(
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Serve the emulated Mirakl marketplaces, Shopify and Supercycle over HTTP."""
+    from mirakl_sync.config import SandboxSettings
+    from mirakl_sync.sandbox.server import serve_sandbox
+
+    path = resolve_config_path(config)
+    settings = _settings(config).sandbox if path.is_file() else SandboxSettings()
+    serve_sandbox(settings, host=host or settings.host, port=port or settings.port)
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Create or migrate the hub's tables to the current version (safe to repeat)."""
+    from mirakl_sync.adapters.store.migrations import current_revision, upgrade_database
+
+    settings = _settings(config)
+    try:
+        upgrade_database(settings.database_url)
+    except Exception as exc:  # the driver's error says what is wrong with the database
+        _fail(f"could not upgrade the database: {str(exc).splitlines()[0]}")
+    typer.echo(f"database is at revision {current_revision(settings.database_url)}")
+
+
+@app.command()
+def doctor(config: ConfigOption = None) -> None:
+    """Check the configuration and that every system (database, Shopify, Supercycle, marketplaces) answers."""
+    from mirakl_sync.entrypoints.doctor import print_doctor_report
+
+    ok = print_doctor_report(_settings(config))
+    raise typer.Exit(0 if ok else 1)
+
+
+class StatusFilter(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    IGNORED = "ignored"
+    ALL = "all"
+
+
+class OwnerFilter(StrEnum):
+    OPS = "ops"
+    FINANCE = "finance"
+    ECOMMERCE = "ecommerce"
+
+
+@exceptions_app.command("list")
+def exceptions_list(
+    config: ConfigOption = None,
+    status: Annotated[StatusFilter, typer.Option(help="Which exceptions.")] = StatusFilter.OPEN,
+    owner: Annotated[OwnerFilter | None, typer.Option(help="Only this team's.")] = None,
+    marketplace: Annotated[str | None, typer.Option(help="Only this marketplace's.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List the records that could not go through, newest first."""
+    from mirakl_sync.entrypoints.exceptions_view import print_exceptions
+
+    print_exceptions(
+        _settings(config),
+        status=None if status is StatusFilter.ALL else status.value,
+        owner=owner.value if owner else None,
+        marketplace=marketplace,
+        limit=limit,
+        as_json=as_json,
+    )
+
+
+@app.command()
+def sync(
+    flow: Annotated[Flow, typer.Argument(help="The flow to run.")],
+    once: Annotated[
+        bool, typer.Option("--once", help="Run one full cycle, including the work it starts, then exit.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Run one flow: ``sync orders --once`` runs a full cycle and exits (0 even if some records became exceptions)."""
+    settings = _settings(config)
+    if not once:
+        _fail("only --once is supported here; `mirakl-sync run` runs every flow on its schedule", 2)
+    from mirakl_sync.workflows.flows import available_flows
+
+    runner = available_flows().get(flow.value)
+    if runner is None:
+        _fail(f"flow '{flow.value}' is not in this version yet; it comes with the {_PLANNED_FLOWS[flow]}")
+    runner(settings)
+
+
+def main() -> None:
+    try:
+        app()
+    except MiraklSyncError as exc:
+        typer.echo(f"mirakl-sync: {exc}", err=True)
+        sys.exit(3)

@@ -1,0 +1,18 @@
+"""The flows ``mirakl-sync sync <flow> --once`` can run, by name.
+
+Each later flow (orders, stock, prices, offers, shipments, refunds, settlements)
+registers its one-cycle runner here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mirakl_sync.config import Settings
+
+FlowRunner = Callable[[Settings], None]
+
+
+def available_flows() -> dict[str, FlowRunner]:
+    """Flow name -> a function that runs one full cycle to completion."""
+    return {}

@@ -1,0 +1,202 @@
+"""The watchdog's claim: exactly one survivor takes over a silent executor's work."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from mirakl_sync.adapters.store.database import create_store_engine
+from mirakl_sync.adapters.store.tables import executors
+from mirakl_sync.workflows.heartbeat import ALIVE, DEAD, STOPPED, Heartbeat
+from mirakl_sync.workflows.watchdog import Watchdog, claim_dead_executor, stale_executors
+
+TIMEOUT = 30.0
+NOW = 1_000_000.0
+
+
+def _create_tables(url: str) -> None:
+    try:
+        from mirakl_sync.adapters.store.migrations import upgrade_database
+    except ImportError:  # migrations not there yet: fall back to the metadata
+        from mirakl_sync.adapters.store.tables import metadata
+
+        engine = create_store_engine(url)
+        metadata.create_all(engine)
+        engine.dispose()
+    else:
+        upgrade_database(url)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[sa.Engine]:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    _create_tables(url)
+    engine = create_store_engine(url)
+    yield engine
+    engine.dispose()
+
+
+class FakeClock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeRecoverer:
+    """Stands in for the engine: remembers which executors' work it handed on."""
+
+    def __init__(self, pending: dict[str, list[str]]) -> None:
+        self.pending = pending
+        self.handed_over: list[str] = []
+
+    def pending_workflow_ids(self, executor_id: str) -> list[str]:
+        return list(self.pending.get(executor_id, []))
+
+    def hand_over(self, executor_id: str) -> list[str]:
+        self.handed_over.append(executor_id)
+        return self.pending.pop(executor_id, [])
+
+
+def _beat(store: sa.Engine, executor_id: str, at: float) -> Heartbeat:
+    heartbeat = Heartbeat(
+        store, executor_id, role="worker", interval_seconds=1, clock=FakeClock(at)
+    )
+    heartbeat.register()
+    return heartbeat
+
+
+def _status(store: sa.Engine, executor_id: str) -> str:
+    with store.connect() as connection:
+        return str(
+            connection.execute(
+                sa.select(executors.c.status).where(executors.c.executor_id == executor_id)
+            ).scalar_one()
+        )
+
+
+def test_only_one_of_two_claimers_wins(store: sa.Engine) -> None:
+    _beat(store, "w1", at=NOW - 100)
+    cutoff = NOW - TIMEOUT
+    assert claim_dead_executor(store, "w1", cutoff=cutoff) is True
+    assert claim_dead_executor(store, "w1", cutoff=cutoff) is False
+    assert _status(store, "w1") == DEAD
+
+
+def test_concurrent_claimers_one_winner(store: sa.Engine) -> None:
+    _beat(store, "w1", at=NOW - 100)
+    results: list[bool] = []
+    barrier = threading.Barrier(4)
+
+    def claim() -> None:
+        barrier.wait()
+        results.append(claim_dead_executor(store, "w1", cutoff=NOW - TIMEOUT))
+
+    threads = [threading.Thread(target=claim) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False, False, False, True]
+
+
+def test_fresh_heartbeat_is_not_claimed(store: sa.Engine) -> None:
+    _beat(store, "w1", at=NOW - 5)
+    assert claim_dead_executor(store, "w1", cutoff=NOW - TIMEOUT) is False
+    assert _status(store, "w1") == ALIVE
+
+
+def test_two_watchdogs_hand_over_once(store: sa.Engine) -> None:
+    _beat(store, "dead", at=NOW - 100)
+    _beat(store, "w2", at=NOW)
+    _beat(store, "w3", at=NOW)
+    recoverers = [FakeRecoverer({"dead": ["wf-1", "wf-2"]}) for _ in range(2)]
+    # Both survivors read the same database; only the claim decides who proceeds.
+    shared_pending = recoverers[0].pending
+    recoverers[1].pending = shared_pending
+    dogs = [
+        Watchdog(
+            store,
+            recoverer,
+            own_executor_id=own,
+            timeout_seconds=TIMEOUT,
+            interval_seconds=1,
+            clock=FakeClock(NOW),
+        )
+        for own, recoverer in zip(["w2", "w3"], recoverers, strict=True)
+    ]
+    takeovers = [dog.sweep() for dog in dogs]
+    assert [len(t) for t in takeovers] == [1, 0]
+    assert takeovers[0][0].executor_id == "dead"
+    assert list(takeovers[0][0].workflow_ids) == ["wf-1", "wf-2"]
+    assert recoverers[0].handed_over == ["dead"] and recoverers[1].handed_over == []
+    assert _status(store, "dead") == DEAD
+    assert _status(store, "w2") == ALIVE and _status(store, "w3") == ALIVE
+
+
+def test_watchdog_never_claims_itself(store: sa.Engine) -> None:
+    _beat(store, "me", at=NOW - 100)
+    recoverer = FakeRecoverer({"me": ["wf"]})
+    dog = Watchdog(
+        store,
+        recoverer,
+        own_executor_id="me",
+        timeout_seconds=TIMEOUT,
+        interval_seconds=1,
+        clock=FakeClock(NOW),
+    )
+    assert dog.sweep() == []
+    assert _status(store, "me") == ALIVE
+
+
+def test_stopped_executor_is_claimed_only_with_pending_work(store: sa.Engine) -> None:
+    _beat(store, "clean", at=NOW - 100).mark(STOPPED)
+    _beat(store, "left-work", at=NOW - 100).mark(STOPPED)
+    # mark() refreshes heartbeat_at with the fake clock's time, still stale.
+    recoverer = FakeRecoverer({"left-work": ["wf-9"]})
+    dog = Watchdog(
+        store,
+        recoverer,
+        own_executor_id="w2",
+        timeout_seconds=TIMEOUT,
+        interval_seconds=1,
+        clock=FakeClock(NOW),
+    )
+    takeovers = dog.sweep()
+    assert [t.executor_id for t in takeovers] == ["left-work"]
+    assert _status(store, "clean") == STOPPED
+    assert _status(store, "left-work") == DEAD
+
+
+def test_stale_executors_lists_only_silent_alive_or_stopped(store: sa.Engine) -> None:
+    _beat(store, "old", at=NOW - 100)
+    _beat(store, "new", at=NOW - 1)
+    _beat(store, "gone", at=NOW - 100).mark(DEAD)
+    found = stale_executors(store, now=NOW, timeout_seconds=TIMEOUT)
+    assert found == [("old", ALIVE)]
+
+
+def test_restart_with_same_id_flips_dead_back_to_alive(store: sa.Engine) -> None:
+    _beat(store, "w1", at=NOW - 100)
+    assert claim_dead_executor(store, "w1", cutoff=NOW - TIMEOUT)
+    _beat(store, "w1", at=NOW)  # the restarted process registers again
+    assert _status(store, "w1") == ALIVE
+
+
+def test_heartbeat_refreshes_and_stop_marks_stopped(store: sa.Engine) -> None:
+    clock = FakeClock(NOW)
+    heartbeat = Heartbeat(store, "w1", role="worker", interval_seconds=1, clock=clock)
+    heartbeat.register()
+    clock.now = NOW + 10
+    heartbeat.beat()
+    with store.connect() as connection:
+        row = connection.execute(sa.select(executors).where(executors.c.executor_id == "w1")).one()
+    assert row.heartbeat_at == pytest.approx(NOW + 10)
+    assert row.role == "worker" and row.status == ALIVE
+    heartbeat.stop()
+    assert _status(store, "w1") == STOPPED

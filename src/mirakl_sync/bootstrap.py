@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from sqlalchemy import Engine
@@ -20,7 +20,7 @@ from mirakl_sync.adapters.store.call_budget import SqlCallBudget
 from mirakl_sync.adapters.store.database import create_store_engine
 from mirakl_sync.adapters.store.exception_log import SqlExceptionLog
 from mirakl_sync.config import MarketplaceSettings, Settings
-from mirakl_sync.services.ports import Clock
+from mirakl_sync.services.ports import CallBudget, Clock
 
 if TYPE_CHECKING:
     from mirakl_sync.adapters.mirakl.client import MiraklClient
@@ -66,7 +66,10 @@ class Hub:
     store: Store
     transports: Transports
 
-    def mirakl(self, market: MarketplaceSettings) -> MiraklClient:
+    def mirakl(
+        self, market: MarketplaceSettings, *, call_budget: CallBudget | None = None, **options: Any
+    ) -> MiraklClient:
+        """A client of one marketplace; ``call_budget`` defaults to the shared store budget."""
         from mirakl_sync.adapters.mirakl.client import MiraklClient
 
         return MiraklClient(
@@ -75,11 +78,12 @@ class Hub:
             shop_id=market.shop_id,
             marketplace=market.code,
             transport=self.transports.mirakl.get(market.code),
-            call_budget=self.store.call_budget,
+            call_budget=call_budget or self.store.call_budget,
             budget_scale=market.call_budget_scale,
+            **options,
         )
 
-    def shopify(self) -> ShopifyClient:
+    def shopify(self, **options: Any) -> ShopifyClient:
         from mirakl_sync.adapters.shopify.client import ShopifyClient
 
         shopify = self.settings.shopify
@@ -87,9 +91,10 @@ class Hub:
             shopify.graphql_url,
             shopify.access_token.get_secret_value(),
             transport=self.transports.shopify,
+            **options,
         )
 
-    def supercycle(self) -> SupercycleClient | None:
+    def supercycle(self, **options: Any) -> SupercycleClient | None:
         from mirakl_sync.adapters.supercycle.client import SupercycleClient
 
         supercycle = self.settings.supercycle
@@ -100,6 +105,7 @@ class Hub:
             supercycle.api_key.get_secret_value(),
             transport=self.transports.supercycle,
             call_budget=self.store.call_budget,
+            **options,
         )
 
     def close(self) -> None:

@@ -25,3 +25,20 @@ def test_concurrent_reservations_get_distinct_slots(database_url: str) -> None:
         assert budget.reserve("mirakl:b:OR11", Budget(1, 60)) == 0.0
     finally:
         engine.dispose()
+
+
+def test_try_reserve_takes_only_a_free_slot(database_url: str) -> None:
+    upgrade_database(database_url)
+    engine = create_store_engine(database_url)
+    now = [1_000_000.0]
+    budget = SqlCallBudget(engine, clock=lambda: now[0])
+    daily = Budget(1, 86_400)
+    try:
+        assert budget.try_reserve("mirakl:a:A01", daily)
+        assert not budget.try_reserve("mirakl:a:A01", daily)
+        now[0] += 86_400
+        assert budget.try_reserve("mirakl:a:A01", daily)
+        # A refused try leaves the budget as it was: a blocking caller is not pushed back.
+        assert budget.reserve("mirakl:a:A01", daily) == 86_400
+    finally:
+        engine.dispose()

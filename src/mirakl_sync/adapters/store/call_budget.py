@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mirakl_sync.adapters.store.tables import call_budgets
 from mirakl_sync.domain.call_budget import Budget
+from mirakl_sync.errors import MiraklSyncError
 from mirakl_sync.services.ports import Clock
 
 
@@ -42,3 +43,42 @@ class SqlCallBudget:
                 # Another process created the row first: take the next slot after its call.
                 return self.reserve(key, budget)
         return max(0.0, float(new_tat) - interval - now)
+
+    def try_reserve(self, key: str, budget: Budget) -> bool:
+        """Take a slot only if one is free right now; never queue behind others."""
+        now = self._clock()
+        statement = (
+            update(call_budgets)
+            .where(call_budgets.c.key == key)
+            .where(call_budgets.c.tat <= now)
+            .values(tat=now + budget.interval)
+        )
+        with self._engine.begin() as connection:
+            if connection.execute(statement).rowcount == 1:
+                return True
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(insert(call_budgets).values(key=key, tat=now + budget.interval))
+        except IntegrityError:
+            return False  # the budget exists and its next slot is in the future
+        return True
+
+
+class BudgetBusy(MiraklSyncError):
+    """The call budget has no free slot now."""
+
+
+class NonBlockingCallBudget:
+    """For one-off calls (``doctor``): take a free slot or raise ``BudgetBusy``, never wait.
+
+    Waiting would be wrong for an interactive command (a once-a-day endpoint could block
+    for hours), and skipping the budget would let ``doctor`` exceed Mirakl's limits.
+    """
+
+    def __init__(self, inner: SqlCallBudget) -> None:
+        self._inner = inner
+
+    def reserve(self, key: str, budget: Budget) -> float:
+        if not self._inner.try_reserve(key, budget):
+            raise BudgetBusy(f"{key} allows {budget}; its slot is taken by an earlier call")
+        return 0.0

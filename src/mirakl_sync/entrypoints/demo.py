@@ -1,0 +1,113 @@
+"""``mirakl-sync demo``: the sandbox, the hub and its status page, in one command.
+
+The demo writes ``<dir>/mirakl-sync.toml`` (pointing the hub at the sandbox, keys
+included: they are the sandbox's public test keys) and keeps its SQLite database
+beside it. Time is compressed tenfold: the emulated Mirakl enforces a tenth of the
+real Call Frequency periods and the hub budgets the same, so the page moves.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from mirakl_sync.config import load_settings
+from mirakl_sync.entrypoints.server import serve_hub
+from mirakl_sync.sandbox.server import (
+    MARKETPLACES,
+    SHOP_DOMAIN,
+    SHOPIFY_TOKEN,
+    SHOPIFY_WEBHOOK_SECRET,
+    SUPERCYCLE_KEY,
+    build_sandbox,
+    start_traffic,
+)
+
+#: Real Mirakl periods x this factor, on both sides (emulator and hub).
+TIME_COMPRESSION = 0.1
+
+
+def demo_config(directory: Path, *, port: int, sandbox_port: int, orders_per_hour: float) -> str:
+    sandbox = f"http://127.0.0.1:{sandbox_port}"
+    markets = "".join(
+        "\n[[marketplaces]]\n"
+        f'code = "{m.code}"\n'
+        f'name = "{m.name}"\n'
+        f'base_url = "{sandbox}/mirakl/{m.code}"\n'
+        f'api_key = "{m.api_key}"\n'
+        f"shop_id = {m.shop_id}\n"
+        f"call_budget_scale = {TIME_COMPRESSION}\n"
+        f"order_poll_seconds = {60 * TIME_COMPRESSION:g}\n"
+        for m in MARKETPLACES
+    )
+    return (
+        "# Written by `mirakl-sync demo`: the hub pointed at the sandbox.\n"
+        f'database_url = "sqlite:///{(directory / "mirakl-sync.db").resolve()}"\n\n'
+        "[shopify]\n"
+        f'shop = "{SHOP_DOMAIN}"\n'
+        f'access_token = "{SHOPIFY_TOKEN}"\n'
+        f'base_url = "{sandbox}"\n'
+        f'webhook_secret = "{SHOPIFY_WEBHOOK_SECRET}"\n\n'
+        "[supercycle]\n"
+        f'base_url = "{sandbox}/supercycle/api/v1"\n'
+        f'api_key = "{SUPERCYCLE_KEY}"\n\n'
+        "[carriers]\n"
+        '"Royal Mail" = "RM"\n"DPD" = "DPD"\n"Evri" = "EVRI"\n"DHL Express" = "DHL"\n\n'
+        "[web]\n"
+        f"port = {port}\n\n"
+        "[sandbox]\n"
+        f"port = {sandbox_port}\n"
+        f"orders_per_hour = {orders_per_hour:g}\n"
+        f"call_frequency_scale = {TIME_COMPRESSION}\n"
+        f"{markets}"
+    )
+
+
+def run_demo(directory: Path, *, port: int, sandbox_port: int, orders_per_hour: float) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    config_path = directory / "mirakl-sync.toml"
+    config_path.write_text(
+        demo_config(directory, port=port, sandbox_port=sandbox_port, orders_per_hour=orders_per_hour)
+    )
+    settings = load_settings(config_path)
+    sandbox = build_sandbox(settings.sandbox)
+    server = uvicorn.Server(
+        uvicorn.Config(sandbox.app, host="127.0.0.1", port=sandbox_port, log_level="warning")
+    )
+    # Off the main thread uvicorn leaves signal handling alone; the hub in the main
+    # thread owns Ctrl+C and stops the sandbox on its way out.
+    thread = threading.Thread(target=server.run, name="sandbox", daemon=True)
+    thread.start()
+    _wait_until_up(f"http://127.0.0.1:{sandbox_port}/")
+    stop = threading.Event()
+    start_traffic(sandbox, stop)
+    print(
+        "\nmirakl-sync demo is running (Ctrl+C to stop)\n"
+        f"  status page   http://127.0.0.1:{port}\n"
+        f"  sandbox       http://127.0.0.1:{sandbox_port}   (3 marketplaces, Shopify, Supercycle)\n"
+        f"  config        {config_path}\n"
+        f"  try           mirakl-sync doctor --config {config_path}\n",
+        flush=True,
+    )
+    try:
+        serve_hub(settings)
+    finally:
+        stop.set()
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def _wait_until_up(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(url, timeout=2.0)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the sandbox did not start on {url}") from None
+            time.sleep(0.1)

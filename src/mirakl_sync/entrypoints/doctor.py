@@ -1,0 +1,120 @@
+"""``mirakl-sync doctor``: configuration, database and every system, checked and explained."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from alembic.script import ScriptDirectory
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import text
+
+from mirakl_sync.adapters.store.call_budget import BudgetBusy, NonBlockingCallBudget
+from mirakl_sync.adapters.store.migrations import alembic_config, current_revision
+from mirakl_sync.bootstrap import Hub, bootstrap
+from mirakl_sync.config import MarketplaceSettings, Settings
+from mirakl_sync.services.doctor import Check, CheckResult, CheckSkipped, run_checks
+
+#: Interactive: fail fast rather than retry for minutes.
+_CLIENT_OPTIONS = {"timeout": 10.0, "max_retries": 0}
+
+
+def collect_checks(hub: Hub) -> list[Check]:
+    settings = hub.settings
+    checks = [
+        Check("database", "tables", lambda: _database(hub)),
+        Check("shopify", "shop", lambda: _shopify(hub)),
+    ]
+    if settings.supercycle is not None:
+        checks.append(Check("supercycle", "items", lambda: _supercycle(hub)))
+    for market in settings.marketplaces:
+        checks.append(Check(f"mirakl:{market.code}", "version (V01)", _mirakl_version(hub, market)))
+        checks.append(Check(f"mirakl:{market.code}", "account (A01)", _mirakl_account(hub, market)))
+    return checks
+
+
+async def _database(hub: Hub) -> str:
+    url = hub.settings.database_url
+    with hub.store.engine.connect() as connection:
+        connection.execute(text("select 1"))
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    current = current_revision(url)
+    if current != head:
+        raise RuntimeError(
+            f"schema at revision {current or 'none'}, code expects {head}: run `mirakl-sync db upgrade`"
+        )
+    kind = "PostgreSQL" if hub.settings.is_postgres else "SQLite"
+    return f"{kind} reachable, schema at revision {current}"
+
+
+async def _shopify(hub: Hub) -> str:
+    async with hub.shopify(max_retries=0) as client:
+        shop = await client.shop_info()
+    return f"{shop.name} ({shop.myshopify_domain}), currency {shop.currency_code}"
+
+
+async def _supercycle(hub: Hub) -> str:
+    client = hub.supercycle(**_CLIENT_OPTIONS)
+    assert client is not None
+    async with client:
+        async for item in client.iter_items(page_size=1):
+            return f"items readable (first serial {item.serial})"
+    return "reachable; no items yet"
+
+
+def _mirakl_version(hub: Hub, market: MarketplaceSettings):  # type: ignore[no-untyped-def]
+    async def check() -> str:
+        async with hub.mirakl(market, **_CLIENT_OPTIONS) as client:
+            version = await client.version()
+        return f"Mirakl {version.version} at {market.base_url}"
+
+    return check
+
+
+def _mirakl_account(hub: Hub, market: MarketplaceSettings):  # type: ignore[no-untyped-def]
+    async def check() -> str:
+        budget = NonBlockingCallBudget(hub.store.call_budget)
+        try:
+            async with hub.mirakl(market, call_budget=budget, **_CLIENT_OPTIONS) as client:
+                account = await client.account()
+        except BudgetBusy as exc:
+            raise CheckSkipped(
+                "Mirakl allows A01 once a day and it was used today, so the key was not "
+                "checked now; the hub's own calls would fail loudly if it were wrong"
+            ) from exc
+        return f"key accepted: shop {account.shop_name} (id {account.shop_id})"
+
+    return check
+
+
+def print_doctor_report(settings: Settings) -> bool:
+    hub = bootstrap(settings)
+    try:
+        results = asyncio.run(run_checks(collect_checks(hub)))
+    finally:
+        hub.close()
+    print_results(settings, results)
+    return all(result.ok for result in results)
+
+
+def print_results(settings: Settings, results: list[CheckResult]) -> None:
+    console = Console() if sys.stdout.isatty() else Console(width=240)
+    console.print(
+        f"config: ok ({len(settings.marketplaces)} marketplace(s), "
+        f"Supercycle {'on' if settings.supercycle else 'off'})"
+    )
+    table = Table()
+    for heading in ("system", "check", "result", "detail"):
+        table.add_column(heading, overflow="fold")
+    style = {"ok": "green", "failed": "bold red", "skipped": "yellow"}
+    for result in results:
+        table.add_row(
+            result.system,
+            result.check,
+            f"[{style[result.outcome]}]{result.outcome}[/]",
+            result.detail,
+        )
+    console.print(table)
+    failed = sum(1 for r in results if r.outcome == "failed")
+    console.print("All systems reachable." if not failed else f"{failed} check(s) failed.")

@@ -1,0 +1,175 @@
+"""The sandbox server: three emulated marketplaces, Shopify and Supercycle behind one port.
+
+Routes: ``/mirakl/<code>/api/...`` (Mirakl), ``/admin/api/<version>/graphql.json``
+(Shopify), ``/supercycle/api/v1/...`` (Supercycle), and ``/`` (a page saying so).
+Fault injection from ``[sandbox]`` wraps every system; a background thread plays the
+customers who place marketplace orders.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Mount, Route
+
+from mirakl_sync.adapters.emulation import FaultInjection
+from mirakl_sync.adapters.mirakl.emulator import EmulatedMarketplace, MiraklEmulator
+from mirakl_sync.adapters.seed import SeedCatalogue, build_catalogue
+from mirakl_sync.adapters.shopify.emulator import ShopifyEmulator
+from mirakl_sync.adapters.supercycle.emulator import SupercycleEmulator
+from mirakl_sync.config import SandboxSettings
+from mirakl_sync.sandbox.offers import initial_offers
+
+SHOP_DOMAIN = "fjellrev.myshopify.com"
+SHOPIFY_TOKEN = "sandbox-shopify-token"
+SHOPIFY_WEBHOOK_SECRET = "sandbox-webhook-secret"
+SUPERCYCLE_KEY = "sandbox-supercycle-key"
+
+
+@dataclass(frozen=True)
+class SandboxMarketplace:
+    code: str
+    name: str
+    shop_id: int
+    multi_shipment: bool
+    partial_acceptance: bool
+
+    @property
+    def api_key(self) -> str:
+        return f"sandbox-{self.code}-key"
+
+
+#: A department store, a sports chain and a home chain, each configured differently so
+#: both code paths (multi-shipment on/off, partial acceptance on/off) are exercised.
+MARKETPLACES: tuple[SandboxMarketplace, ...] = (
+    SandboxMarketplace("debenhams", "Debenhams", 2001, multi_shipment=True, partial_acceptance=True),
+    SandboxMarketplace("sportshub", "Sports Hub", 3001, multi_shipment=False, partial_acceptance=True),
+    SandboxMarketplace(
+        "maisonhome", "Maison & Home", 4001, multi_shipment=False, partial_acceptance=False
+    ),
+)
+
+
+@dataclass
+class Sandbox:
+    """The emulators and the ASGI app serving them."""
+
+    app: Starlette
+    catalogue: SeedCatalogue
+    mirakl: MiraklEmulator
+    shopify: ShopifyEmulator
+    supercycle: SupercycleEmulator
+    settings: SandboxSettings
+
+
+def build_sandbox(settings: SandboxSettings, *, clock: Any = time.time) -> Sandbox:
+    catalogue = build_catalogue(products=settings.products, seed=settings.seed)
+    mirakl = MiraklEmulator(
+        marketplaces=[
+            EmulatedMarketplace(
+                code=m.code,
+                name=m.name,
+                api_key=m.api_key,
+                shop_id=m.shop_id,
+                multi_shipment=m.multi_shipment,
+                partial_acceptance=m.partial_acceptance,
+            )
+            for m in MARKETPLACES
+        ],
+        clock=clock,
+        acceptance_window_seconds=settings.acceptance_window_seconds,
+        call_frequency_scale=settings.call_frequency_scale,
+        seed=settings.seed,
+    )
+    for market in MARKETPLACES:
+        mirakl.load_offers(market.code, initial_offers(catalogue))
+    shopify = ShopifyEmulator(
+        shop=SHOP_DOMAIN,
+        access_token=SHOPIFY_TOKEN,
+        webhook_secret=SHOPIFY_WEBHOOK_SECRET,
+        clock=clock,
+    )
+    shopify.load_catalogue(catalogue)
+    supercycle = SupercycleEmulator(api_key=SUPERCYCLE_KEY, clock=clock)
+    supercycle.load_catalogue(catalogue)
+
+    def faults(app: Any) -> Any:
+        return FaultInjection(
+            app,
+            error_rate=settings.error_rate,
+            latency_ms=settings.latency_ms,
+            timeout_rate=settings.timeout_rate,
+            seed=settings.seed,
+        )
+
+    async def index(request: Request) -> HTMLResponse:
+        return HTMLResponse(_index_html(str(request.base_url).rstrip("/")))
+
+    app = Starlette(
+        routes=[
+            Route("/", index),
+            Mount("/mirakl", app=faults(mirakl.asgi_app())),
+            Mount("/supercycle", app=faults(supercycle.asgi_app())),
+            Mount("/", app=faults(shopify.asgi_app())),
+        ]
+    )
+    return Sandbox(app, catalogue, mirakl, shopify, supercycle, settings)
+
+
+def start_traffic(sandbox: Sandbox, stop: threading.Event) -> threading.Thread | None:
+    """Generated customers place orders at ``orders_per_hour`` until ``stop`` is set."""
+    if sandbox.settings.orders_per_hour <= 0:
+        return None
+    traffic = sandbox.mirakl.traffic_generator(
+        orders_per_hour=sandbox.settings.orders_per_hour, rng_seed=sandbox.settings.seed
+    )
+    thread = threading.Thread(
+        target=traffic.run, kwargs={"stop": stop}, name="sandbox-traffic", daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def serve_sandbox(settings: SandboxSettings, *, host: str, port: int) -> None:
+    sandbox = build_sandbox(settings)
+    stop = threading.Event()
+    start_traffic(sandbox, stop)
+    print(_banner(f"http://{host}:{port}"), flush=True)
+    try:
+        uvicorn.run(sandbox.app, host=host, port=port, log_level="warning")
+    finally:
+        stop.set()
+
+
+def _banner(base: str) -> str:
+    lines = [f"Sandbox on {base}"]
+    for market in MARKETPLACES:
+        lines.append(f"  Mirakl {market.name:<14} {base}/mirakl/{market.code}  key {market.api_key}")
+    lines.append(f"  Shopify                {base}/admin/api/2026-10/graphql.json  token {SHOPIFY_TOKEN}")
+    lines.append(f"  Supercycle             {base}/supercycle/api/v1  key {SUPERCYCLE_KEY}")
+    return "\n".join(lines)
+
+
+def _index_html(base: str) -> str:
+    rows = "".join(
+        f"<tr><td>Mirakl: {m.name}</td><td><code>{base}/mirakl/{m.code}</code></td>"
+        f"<td><code>Authorization: {m.api_key}</code></td></tr>"
+        for m in MARKETPLACES
+    )
+    return (
+        "<!doctype html><meta charset=utf-8><title>mirakl-sync sandbox</title>"
+        "<body style='font-family:system-ui;margin:2rem'><h1>mirakl-sync sandbox</h1>"
+        "<p>Emulated systems for trying the hub without credentials.</p>"
+        "<table cellpadding=6><tr><th>System</th><th>Base URL</th><th>Credentials</th></tr>"
+        f"{rows}<tr><td>Shopify Admin GraphQL</td><td><code>{base}/admin/api/2026-10/graphql.json"
+        f"</code></td><td><code>X-Shopify-Access-Token: {SHOPIFY_TOKEN}</code></td></tr>"
+        f"<tr><td>Supercycle</td><td><code>{base}/supercycle/api/v1</code></td>"
+        f"<td><code>Authorization: Bearer {SUPERCYCLE_KEY}</code></td></tr></table></body>"
+    )

@@ -93,6 +93,7 @@ from mirakl_sync.services.ports import CallBudget
 log = structlog.get_logger(__name__)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+QueryPairs = list[tuple[str, str | int | float | bool | None]]
 
 SHIPMENTS_PER_CALL = 1000  # ST01/ST23/ST24 maxItems
 OR11_IDS_PER_CALL = 100  # OR11 order_ids / references: at most 100 values
@@ -223,7 +224,7 @@ class MiraklClient:
                     response = await self._http.request(
                         method,
                         path,
-                        params=httpx.QueryParams(query),
+                        params=query,
                         json=json,
                         files=files,
                         data=data,
@@ -914,9 +915,9 @@ def _format(value: Any) -> str:
     return str(value)
 
 
-def _query(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _query(params: Mapping[str, Any]) -> QueryPairs:
     """Query pairs: None dropped, lists repeated (``?p=a&p=b``), booleans lowercase."""
-    pairs: list[tuple[str, str]] = []
+    pairs: QueryPairs = []
     for name, value in params.items():
         if value is None:
             continue

@@ -129,11 +129,15 @@ class SupercycleClient:
     # --- transport ----------------------------------------------------------------------
 
     async def _take_slots(self, path: str) -> None:
-        wait = self._budgets.reserve(self._budget_key, self._budget)
+        # The stricter timelines budget first, then the shared one: each slot is taken
+        # when we are about to use it, so a slot is late by at most the shared budget's
+        # queue (half a second per waiting call at 120/min). A 429 that still slips
+        # through is retried after its Retry-After.
         if path == "availability_timelines":
-            wait = max(
-                wait, self._budgets.reserve(f"{self._budget_key}:timelines", self._timelines_budget)
-            )
+            wait = self._budgets.reserve(f"{self._budget_key}:timelines", self._timelines_budget)
+            if wait > 0:
+                await self._sleep(wait)
+        wait = self._budgets.reserve(self._budget_key, self._budget)
         if wait > 0:
             await self._sleep(wait)
 

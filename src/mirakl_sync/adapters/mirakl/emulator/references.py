@@ -65,7 +65,7 @@ def pc01(call: Call) -> Response:
                 "disable_seller_alternative_carrier": not cfg.allow_unregistered_carriers,
                 "dropship": {"retail_pricing_enabled": False},
                 "kyc_status_per_seller": False,
-                "lead_time_to_ship_by_sellers_enabled": "ENABLED",
+                "lead_time_to_ship_by_sellers_enabled": "YES",
                 "multi_currency": False,
                 "multi_payout_psp_per_seller": False,
                 "no_reply_needed": False,
@@ -111,7 +111,7 @@ def pc01(call: Call) -> Response:
                 },
                 "shop_tax_options": {"tax_identification_number": {"mandatory": False}},
                 "tax_collection": {
-                    "activated": "DISABLED",
+                    "activated": "NO",
                     "product_tax_code_mandatory": False,
                     "tax_collection_by_operator": False,
                 },

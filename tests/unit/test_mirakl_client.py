@@ -709,9 +709,12 @@ def test_tl02_reserves_both_budgets_on_every_page() -> None:
     budget = RecordingBudget()
     pages = [{"data": [{"id": "a"}], "next_page_token": "t"}, {"data": [{"id": "b"}]}]
 
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=pages.pop(0))
+
     async def scenario() -> None:
-        async with make_client(lambda r: httpx.Response(200, json=pages.pop(0)), budget=budget) as c:
-            _ = [line async for line in c.transaction_logs()]
+        async with make_client(handler, budget=budget) as client:
+            _ = [line async for line in client.transaction_logs()]
 
     run(scenario())
     assert [b for _, b in budget.reservations] == [Budget(20, 60), Budget(60, 3600)] * 2

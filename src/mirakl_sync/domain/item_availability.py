@@ -45,9 +45,7 @@ class DateRange:
     last: date | None = None
 
     def covers(self, day: date) -> bool:
-        return (self.first is None or self.first <= day) and (
-            self.last is None or day <= self.last
-        )
+        return (self.first is None or self.first <= day) and (self.last is None or day <= self.last)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,10 @@ endpoints, and also 10/min for ``GET /availability_timelines``, per the OpenAPI
 description), so a well-behaved hub never sees a 429. If one comes anyway, ``Retry-After``
 is honoured up to ``max_retries`` times; 5xx and network errors are retried with
 exponential backoff. Failures surface as the hub's error tree (``mirakl_sync.errors``).
+
+Not covered: a conditions endpoint (the reference's navigation lists "Conditions" but we
+could not find its page; conditions arrive embedded in items and return lines), products
+import and method options, timeline comments and custom field definitions.
 """
 
 from __future__ import annotations

@@ -484,3 +484,28 @@ def test_server_errors_and_timeouts_are_retried_then_retryable(clock: FakeClock)
     with pytest.raises(RetryableError) as raised:
         run(go(unreachable, 1))
     assert isinstance(raised.value.__cause__, httpx.ConnectError)
+
+
+def test_creations_are_not_replayed_after_an_ambiguous_failure(clock: FakeClock) -> None:
+    posts: list[str] = []
+
+    def timeout_then_ok(request: httpx.Request) -> httpx.Response:
+        posts.append(request.method)
+        if len(posts) == 1:
+            raise httpx.ReadTimeout("slow", request=request)
+        return httpx.Response(200, json={"errors": [], "returnOrders": []})
+
+    async def go() -> Any:
+        async with SupercycleClient(
+            BASE_URL,
+            "k",
+            transport=httpx.MockTransport(timeout_then_ok),
+            clock=clock,
+            sleep=clock.sleep,
+            max_retries=3,
+        ) as client:
+            return await client.create_return_order([ReturnRequestLine(rental_id=1)])
+
+    with pytest.raises(RetryableError):
+        run(go())
+    assert posts == ["POST"]  # the return may exist now: never sent twice blindly

@@ -153,14 +153,22 @@ class SupercycleClient:
         params: Mapping[str, str] | None = None,
         json: Any = None,
     ) -> Any:
-        """Send one call with budget, retries and error translation; return parsed JSON."""
+        """Send one call with budget, retries and error translation; return parsed JSON.
+
+        A POST creates something and Supercycle takes no idempotency key, so a POST is
+        retried only when it surely did not run (connection refused or not made, 429);
+        after a read timeout or a 5xx it fails with ``RetryableError`` and the caller
+        must look before creating again.
+        """
+        replayable = method != "POST"
         attempt = 0
         while True:
             await self._take_slots(path)
             try:
                 response = await self._http.request(method, path, params=params, json=json)
             except httpx.TransportError as exc:  # timeouts, connection errors
-                if attempt < self._max_retries:
+                not_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                if attempt < self._max_retries and (replayable or not_sent):
                     await self._sleep(self._backoff * 2**attempt)
                     attempt += 1
                     continue
@@ -177,7 +185,7 @@ class SupercycleClient:
                     await self._sleep(wait)
                     attempt += 1
                     continue
-            elif response.status_code >= 500 and attempt < self._max_retries:
+            elif response.status_code >= 500 and replayable and attempt < self._max_retries:
                 await self._sleep(self._backoff * 2**attempt)
                 attempt += 1
                 continue

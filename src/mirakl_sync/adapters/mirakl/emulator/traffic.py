@@ -78,7 +78,12 @@ class TrafficGenerator:
         skus = sorted(choices[code])
         picked = self.rng.sample(skus, k=min(len(skus), self.rng.choice((1, 1, 1, 2, 3))))
         lines = [(sku, 1) for sku in picked]
-        order_id = self.emulator.place_order(code, lines=lines, customer=random_customer(self.rng))
+        try:
+            order_id = self.emulator.place_order(
+                code, lines=lines, customer=random_customer(self.rng)
+            )
+        except ValueError:
+            return None  # the stock went between the look and the order (another buyer)
         self.placed.append((code, order_id))
         return code, order_id
 

@@ -516,6 +516,10 @@ class Engine:
     def list_steps(self, workflow_id: str) -> list[StepRecord]:
         return [_step(info) for info in DBOS.list_workflow_steps(workflow_id)]
 
+    def retrieve(self, workflow_id: str) -> WorkflowRun[Any]:
+        """The run of an existing workflow (e.g. one being recovered), to wait on it."""
+        return WorkflowRun(DBOS.retrieve_workflow(workflow_id))
+
     def resume_workflows(self, workflow_ids: Sequence[str], queue: str | None) -> None:
         """Put unfinished workflows back on ``queue`` (``None``: the engine's internal
         queue) so any live process continues them from their last checkpoint."""

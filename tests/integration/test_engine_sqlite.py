@@ -1,0 +1,228 @@
+"""Embedded mode on SQLite: crash recovery from the last checkpoint, idempotent starts,
+and the runtime (engine + heartbeat + watchdog) running the probe in one process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from mirakl_sync.adapters.store.database import create_store_engine
+from mirakl_sync.adapters.store.tables import executors
+from mirakl_sync.config import settings_from_mapping
+from mirakl_sync.workflows.engine import (
+    Engine,
+    EngineClient,
+    EngineConfig,
+    engine_config_from_settings,
+    enqueue,
+    start_workflow,
+    step,
+    system_database_url_for,
+    workflow,
+)
+from mirakl_sync.workflows.probe import run_probe
+from mirakl_sync.workflows.runtime import start_runtime
+
+pytestmark = pytest.mark.timeout(60)
+
+# A tiny app run in a subprocess so it can die for real (os._exit) between two steps.
+CRASH_APP = """
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from mirakl_sync.workflows.engine import (
+    Engine, EngineConfig, durable_sleep, start_workflow, step, workflow,
+)
+
+SYSTEM_DB, JOURNAL, MODE = sys.argv[1:4]
+
+
+def note(line: str) -> None:
+    with Path(JOURNAL).open("a", encoding="utf-8") as journal:
+        journal.write(line + "\\n")
+        journal.flush()
+        os.fsync(journal.fileno())
+
+
+@step(name="test.reserve_stock")
+def reserve_stock(order_id: str) -> str:
+    note(f"reserve {order_id}")
+    return f"res-{order_id}"
+
+
+@step(name="test.accept_order")
+def accept_order(order_id: str, reservation: str) -> str:
+    note(f"accept {order_id} {reservation}")
+    return f"{order_id}:accepted"
+
+
+@workflow(name="test.order")
+def order(order_id: str) -> str:
+    reservation = reserve_stock(order_id)
+    if MODE == "crash":
+        note("crash")
+        os._exit(3)
+    durable_sleep(0.1)
+    return accept_order(order_id, reservation)
+
+
+with Engine(EngineConfig(system_database_url=SYSTEM_DB, executor_id="solo")) as engine:
+    if MODE == "recover":
+        # Launch already resumed the PENDING workflow of executor "solo": just wait.
+        result = engine.retrieve("order-o-1").result()
+    else:
+        result = start_workflow(order, "o-1", workflow_id="order-o-1").result()
+    info = engine.list_workflows(workflow_ids=["order-o-1"])[0]
+    steps = [s.name for s in engine.list_steps("order-o-1")]
+    print(json.dumps({"result": result, "status": info.status,
+                      "executor": info.executor_id, "steps": steps}))
+"""
+
+
+def _run_app(
+    script: Path, system_db: str, journal: Path, mode: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(script), system_db, str(journal), mode],
+        capture_output=True,
+        text=True,
+        timeout=45,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        check=False,
+    )
+
+
+def _journal(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+
+
+def test_crash_between_steps_resumes_from_checkpoint(tmp_path: Path) -> None:
+    script = tmp_path / "crash_app.py"
+    script.write_text(CRASH_APP, encoding="utf-8")
+    system_db = f"sqlite:///{tmp_path / 'engine.db'}"
+    journal = tmp_path / "journal.txt"
+
+    crashed = _run_app(script, system_db, journal, "crash")
+    assert crashed.returncode == 3, crashed.stderr
+    assert _journal(journal) == ["reserve o-1", "crash"]
+
+    # Same executor ID: DBOS recovers the PENDING workflow at launch, after step 1.
+    recovered = _run_app(script, system_db, journal, "recover")
+    assert recovered.returncode == 0, recovered.stderr
+    outcome = json.loads(recovered.stdout.strip().splitlines()[-1])
+    assert outcome["result"] == "o-1:accepted"
+    assert outcome["status"] == "SUCCESS" and outcome["executor"] == "solo"
+    assert _journal(journal) == ["reserve o-1", "crash", "accept o-1 res-o-1"]
+    assert Counter(outcome["steps"]) == Counter(
+        ["test.reserve_stock", "DBOS.sleep", "test.accept_order"]
+    )
+
+    # Starting the same workflow ID again returns the stored result and runs nothing.
+    again = _run_app(script, system_db, journal, "start")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout.strip().splitlines()[-1])["result"] == "o-1:accepted"
+    assert _journal(journal) == ["reserve o-1", "crash", "accept o-1 res-o-1"]
+
+
+_CALLS: Counter[str] = Counter()
+_CALLS_LOCK = threading.Lock()
+
+
+@step(name="test.count_call")
+def _count_call(key: str) -> int:
+    with _CALLS_LOCK:
+        _CALLS[key] += 1
+        return _CALLS[key]
+
+
+@workflow(name="test.counted")
+def _counted(key: str) -> str:
+    return f"{key}:{_count_call(key)}"
+
+
+def test_same_workflow_id_runs_once_started_or_enqueued(tmp_path: Path) -> None:
+    key = uuid.uuid4().hex
+    config = EngineConfig(
+        system_database_url=f"sqlite:///{tmp_path / 'engine.db'}", executor_id="solo"
+    )
+    with Engine(config) as engine:
+        engine.register_queue("test-queue", worker_concurrency=2, polling_interval_seconds=0.2)
+        first = start_workflow(_counted, key, workflow_id=f"wf-{key}").result()
+        second = start_workflow(_counted, key, workflow_id=f"wf-{key}").result()
+        queued = enqueue("test-queue", _counted, key, workflow_id=f"wf-{key}").result()
+        assert first == second == queued == f"{key}:1"
+        assert _CALLS[key] == 1
+
+        # Two enqueues of a fresh ID on a queue: one run, one result.
+        runs = [enqueue("test-queue", _counted, key, workflow_id=f"wf2-{key}") for _ in range(2)]
+        assert [run.result() for run in runs] == [f"{key}:2", f"{key}:2"]
+        assert _CALLS[key] == 2
+        infos = engine.list_workflows(workflow_id_prefix=f"wf2-{key}")
+        assert [(i.status, i.executor_id) for i in infos] == [("SUCCESS", "solo")]
+
+
+def test_runtime_runs_probe_and_keeps_heartbeat(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    _create_tables(url)
+    settings = settings_from_mapping(
+        {
+            "database_url": url,
+            "shopify": {"shop": "probe.myshopify.com", "access_token": "dummy"},
+            "engine": {"executor_id": "embedded-1", "heartbeat_timeout_seconds": 3},
+        }
+    )
+    assert system_database_url_for(settings) == f"sqlite:///{tmp_path / 'store-engine.db'}"
+    assert engine_config_from_settings(settings).executor_id == "embedded-1"
+
+    runtime = start_runtime(settings, role="hub")
+    try:
+        with EngineClient.from_settings(settings) as client:
+            report = run_probe(
+                client, "probe-embedded", count=3, step_seconds=0.1, timeout_seconds=30
+            )
+        assert report.problems() == []
+        assert report.executors == {"embedded-1"} and report.finished_by == "embedded-1"
+        assert _executor_row(url, "embedded-1") == ("hub", "alive")
+    finally:
+        runtime.stop()
+    assert _executor_row(url, "embedded-1") == ("hub", "stopped")
+
+
+def _executor_row(url: str, executor_id: str) -> tuple[str, str]:
+    store = create_store_engine(url)
+    try:
+        with store.connect() as connection:
+            row = connection.execute(
+                sa.select(executors.c.role, executors.c.status).where(
+                    executors.c.executor_id == executor_id
+                )
+            ).one()
+        return (row.role, row.status)
+    finally:
+        store.dispose()
+
+
+def _create_tables(url: str) -> None:
+    try:
+        from mirakl_sync.adapters.store.migrations import upgrade_database
+    except ImportError:  # migrations not there yet: fall back to the metadata
+        from mirakl_sync.adapters.store.tables import metadata
+
+        engine = create_store_engine(url)
+        metadata.create_all(engine)
+        engine.dispose()
+    else:
+        upgrade_database(url)

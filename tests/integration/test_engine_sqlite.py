@@ -3,14 +3,18 @@ and the runtime (engine + heartbeat + watchdog) running the probe in one process
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -22,9 +26,14 @@ from mirakl_sync.workflows.engine import (
     Engine,
     EngineClient,
     EngineConfig,
+    Schedule,
+    current_executor_id,
+    durable_sleep_async,
     engine_config_from_settings,
     enqueue,
+    enqueue_async,
     start_workflow,
+    start_workflow_async,
     step,
     system_database_url_for,
     workflow,
@@ -38,6 +47,7 @@ pytestmark = pytest.mark.timeout(60)
 CRASH_APP = """
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -172,6 +182,51 @@ def test_same_workflow_id_runs_once_started_or_enqueued(tmp_path: Path) -> None:
         assert _CALLS[key] == 2
         infos = engine.list_workflows(workflow_id_prefix=f"wf2-{key}")
         assert [(i.status, i.executor_id) for i in infos] == [("SUCCESS", "solo")]
+
+
+@step(name="test.async_double")
+async def _async_double(value: int) -> int:
+    return value * 2
+
+
+@workflow(name="test.async_flow")
+async def _async_flow(value: int) -> dict[str, Any]:
+    doubled = await _async_double(value)
+    await durable_sleep_async(0.05)
+    return {"doubled": doubled, "executor": current_executor_id()}
+
+
+_TICKS: list[str] = []
+
+
+@workflow(name="test.tick")
+def _tick(scheduled_time: datetime, context: Any) -> None:
+    _TICKS.append(f"{context}@{scheduled_time.isoformat()}")
+
+
+def test_async_flows_and_schedules(tmp_path: Path) -> None:
+    config = EngineConfig(
+        system_database_url=f"sqlite:///{tmp_path / 'engine.db'}",
+        executor_id="solo",
+        scheduler_polling_interval_seconds=0.2,
+    )
+    with Engine(config) as engine:
+        engine.register_queue("async-queue", polling_interval_seconds=0.2)
+
+        async def drive() -> tuple[dict[str, Any], dict[str, Any]]:
+            started = await start_workflow_async(_async_flow, 4, workflow_id="async-1")
+            queued = await enqueue_async("async-queue", _async_flow, 5, workflow_id="async-2")
+            return await started.result(), await queued.result()
+
+        started, queued = asyncio.run(drive())
+        assert started == {"doubled": 8, "executor": "solo"}
+        assert queued == {"doubled": 10, "executor": "solo"}
+
+        engine.apply_schedules([Schedule("test-tick", _tick, "* * * * * *", context="ctx")])
+        deadline = time.monotonic() + 10
+        while not _TICKS and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _TICKS and _TICKS[0].startswith("ctx@"), "the every-second schedule never fired"
 
 
 def test_runtime_runs_probe_and_keeps_heartbeat(tmp_path: Path) -> None:

@@ -4,7 +4,9 @@ Everything else in the hub sees plain functions and three types:
 
 * decorators and in-flow calls, usable from any flow module:
   :func:`workflow`, :func:`step`, :func:`durable_sleep`, :func:`enqueue`,
-  :func:`start_workflow`, :func:`current_executor_id`, :func:`current_workflow_id`;
+  :func:`start_workflow`, :func:`current_executor_id`, :func:`current_workflow_id`
+  (``async def`` flows use :func:`durable_sleep_async`, :func:`enqueue_async`,
+  :func:`start_workflow_async`; :func:`workflow` and :func:`step` decorate both kinds);
 * :class:`Engine`, the in-process engine (one per process: DBOS is a process-global
   singleton): ``launch``, ``register_queue``, ``apply_schedules``, ``list_workflows``,
   ``list_steps``, ``resume_workflows``, ``hand_over`` and ``destroy``;
@@ -38,7 +40,7 @@ import os
 import socket
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -55,6 +57,7 @@ from dbos import (
     SetWorkflowID,
     StepInfo,
     WorkflowHandle,
+    WorkflowHandleAsync,
     WorkflowStatus,
 )
 
@@ -238,6 +241,21 @@ class WorkflowRun(Generic[R]):
         return _info(self._handle.get_status())
 
 
+class WorkflowRunAsync(Generic[R]):
+    """An ``async`` workflow started or enqueued from a coroutine."""
+
+    def __init__(self, handle: WorkflowHandleAsync[R]) -> None:
+        self._handle = handle
+
+    @property
+    def workflow_id(self) -> str:
+        return self._handle.get_workflow_id()
+
+    async def result(self) -> R:
+        """Wait for the workflow to finish and return its output (re-raises its error)."""
+        return await self._handle.get_result()
+
+
 # --------------------------------------------------------------------------- flow-side API
 
 
@@ -285,6 +303,11 @@ def step(
 def durable_sleep(seconds: float) -> None:
     """Sleep inside a workflow; the wake-up time is stored, so a resumed run does not restart it."""
     DBOS.sleep(seconds)
+
+
+async def durable_sleep_async(seconds: float) -> None:
+    """:func:`durable_sleep` for ``async`` workflows (the sync one raises in an event loop)."""
+    await DBOS.sleep_async(seconds)
 
 
 def current_executor_id() -> str:
@@ -337,6 +360,39 @@ def enqueue(
                 )
             )
         return WorkflowRun(DBOS.enqueue_workflow(queue, fn, *args, **kwargs))
+
+
+async def start_workflow_async(
+    fn: Callable[..., Coroutine[Any, Any, R]],
+    *args: Any,
+    workflow_id: str | None = None,
+    **kwargs: Any,
+) -> WorkflowRunAsync[R]:
+    """:func:`start_workflow` for an ``async def`` workflow, from a coroutine."""
+    with SetWorkflowID(workflow_id) if workflow_id else contextlib.nullcontext():
+        return WorkflowRunAsync(await DBOS.start_workflow_async(fn, *args, **kwargs))
+
+
+async def enqueue_async(
+    queue: str,
+    fn: Callable[..., Coroutine[Any, Any, R]],
+    *args: Any,
+    workflow_id: str | None = None,
+    deduplication_id: str | None = None,
+    partition_key: str | None = None,
+    **kwargs: Any,
+) -> WorkflowRunAsync[R]:
+    """:func:`enqueue` for an ``async def`` workflow, from a coroutine."""
+    with contextlib.ExitStack() as stack:
+        if workflow_id:
+            stack.enter_context(SetWorkflowID(workflow_id))
+        if deduplication_id or partition_key:
+            stack.enter_context(
+                SetEnqueueOptions(
+                    deduplication_id=deduplication_id, queue_partition_key=partition_key
+                )
+            )
+        return WorkflowRunAsync(await DBOS.enqueue_workflow_async(queue, fn, *args, **kwargs))
 
 
 # --------------------------------------------------------------------------- in-process engine
@@ -671,13 +727,17 @@ __all__ = [
     "StepRecord",
     "WorkflowInfo",
     "WorkflowRun",
+    "WorkflowRunAsync",
     "current_executor_id",
     "current_workflow_id",
     "default_executor_id",
     "durable_sleep",
+    "durable_sleep_async",
     "engine_config_from_settings",
     "enqueue",
+    "enqueue_async",
     "start_workflow",
+    "start_workflow_async",
     "step",
     "system_database_url_for",
     "workflow",

@@ -109,7 +109,9 @@ def worker(
     config: ConfigOption = None,
     executor_id: Annotated[
         str | None,
-        typer.Option(help="Stable name of this worker; a restart with the same name resumes its work."),
+        typer.Option(
+            help="Stable name of this worker; a restart with the same name resumes its work."
+        ),
     ] = None,
 ) -> None:
     """Run an extra worker process (distributed mode: PostgreSQL shared by all processes)."""
@@ -201,7 +203,8 @@ def exceptions_list(
 def sync(
     flow: Annotated[Flow, typer.Argument(help="The flow to run.")],
     once: Annotated[
-        bool, typer.Option("--once", help="Run one full cycle, including the work it starts, then exit.")
+        bool,
+        typer.Option("--once", help="Run one full cycle, including the work it starts, then exit."),
     ] = False,
     config: ConfigOption = None,
 ) -> None:
@@ -213,7 +216,9 @@ def sync(
 
     runner = available_flows().get(flow.value)
     if runner is None:
-        _fail(f"flow '{flow.value}' is not in this version yet; it comes with the {_PLANNED_FLOWS[flow]}")
+        _fail(
+            f"flow '{flow.value}' is not in this version yet; it comes with the {_PLANNED_FLOWS[flow]}"
+        )
     runner(settings)
 
 

@@ -71,7 +71,9 @@ def run_demo(directory: Path, *, port: int, sandbox_port: int, orders_per_hour: 
     directory.mkdir(parents=True, exist_ok=True)
     config_path = directory / "mirakl-sync.toml"
     config_path.write_text(
-        demo_config(directory, port=port, sandbox_port=sandbox_port, orders_per_hour=orders_per_hour)
+        demo_config(
+            directory, port=port, sandbox_port=sandbox_port, orders_per_hour=orders_per_hour
+        )
     )
     settings = load_settings(config_path)
     sandbox = build_sandbox(settings.sandbox)

@@ -39,8 +39,18 @@ def print_exceptions(
         console.print(f"No {status or ''} exceptions.".replace("  ", " "))
         return
     table = Table(title=f"{len(records)} exception(s), newest first")
-    for heading in ("id", "owner", "severity", "type", "marketplace", "entity", "message", "count",
-                    "last seen", "deadline"):
+    for heading in (
+        "id",
+        "owner",
+        "severity",
+        "type",
+        "marketplace",
+        "entity",
+        "message",
+        "count",
+        "last seen",
+        "deadline",
+    ):
         table.add_column(heading, overflow="fold")
     for record in records:
         table.add_row(

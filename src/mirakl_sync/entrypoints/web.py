@@ -60,7 +60,9 @@ def create_web_app(
         signature = request.headers.get("X-Shopify-Hmac-Sha256", "")
         topic = request.headers.get("X-Shopify-Topic", "")
         if verify_shopify_webhook is None:
-            return JSONResponse({"error": "webhooks are not configured: set shopify.webhook_secret"}, 503)
+            return JSONResponse(
+                {"error": "webhooks are not configured: set shopify.webhook_secret"}, 503
+            )
         if not signature or not verify_shopify_webhook(body, signature):
             # Never process it, but never lose sight of it either: someone must look.
             exception_log.record(

@@ -49,8 +49,12 @@ class SandboxMarketplace:
 #: A department store, a sports chain and a home chain, each configured differently so
 #: both code paths (multi-shipment on/off, partial acceptance on/off) are exercised.
 MARKETPLACES: tuple[SandboxMarketplace, ...] = (
-    SandboxMarketplace("debenhams", "Debenhams", 2001, multi_shipment=True, partial_acceptance=True),
-    SandboxMarketplace("sportshub", "Sports Hub", 3001, multi_shipment=False, partial_acceptance=True),
+    SandboxMarketplace(
+        "debenhams", "Debenhams", 2001, multi_shipment=True, partial_acceptance=True
+    ),
+    SandboxMarketplace(
+        "sportshub", "Sports Hub", 3001, multi_shipment=False, partial_acceptance=True
+    ),
     SandboxMarketplace(
         "maisonhome", "Maison & Home", 4001, multi_shipment=False, partial_acceptance=False
     ),
@@ -151,8 +155,12 @@ def serve_sandbox(settings: SandboxSettings, *, host: str, port: int) -> None:
 def _banner(base: str) -> str:
     lines = [f"Sandbox on {base}"]
     for market in MARKETPLACES:
-        lines.append(f"  Mirakl {market.name:<14} {base}/mirakl/{market.code}  key {market.api_key}")
-    lines.append(f"  Shopify                {base}/admin/api/2026-10/graphql.json  token {SHOPIFY_TOKEN}")
+        lines.append(
+            f"  Mirakl {market.name:<14} {base}/mirakl/{market.code}  key {market.api_key}"
+        )
+    lines.append(
+        f"  Shopify                {base}/admin/api/2026-10/graphql.json  token {SHOPIFY_TOKEN}"
+    )
     lines.append(f"  Supercycle             {base}/supercycle/api/v1  key {SUPERCYCLE_KEY}")
     return "\n".join(lines)
 

@@ -41,17 +41,17 @@ class SqlExceptionLog:
             "deadline_at": report.deadline_at,
             "resolved_at": None,
         }
-        statement = self._insert(exceptions).values(**values)
-        statement = statement.on_conflict_do_update(
+        insert = self._insert(exceptions).values(**values)
+        statement = insert.on_conflict_do_update(
             index_elements=[exceptions.c.fingerprint],
             set_={
                 # The latest words and severity win: an escalation raises the severity.
-                "message": statement.excluded.message,
-                "details": statement.excluded.details,
-                "severity": statement.excluded.severity,
-                "owner": statement.excluded.owner,
-                "deadline_at": statement.excluded.deadline_at,
-                "last_seen_at": statement.excluded.last_seen_at,
+                "message": insert.excluded.message,
+                "details": insert.excluded.details,
+                "severity": insert.excluded.severity,
+                "owner": insert.excluded.owner,
+                "deadline_at": insert.excluded.deadline_at,
+                "last_seen_at": insert.excluded.last_seen_at,
                 "count": exceptions.c.count + 1,
                 "status": ExceptionStatus.OPEN.value,
                 "resolved_at": None,
@@ -107,7 +107,7 @@ def _to_record(row: Row[Any]) -> ExceptionRecord:
         details=dict(row.details),
         first_seen_at=row.first_seen_at,
         last_seen_at=row.last_seen_at,
-        count=row.count,
+        count=row._mapping["count"],
         deadline_at=row.deadline_at,
         resolved_at=row.resolved_at,
     )

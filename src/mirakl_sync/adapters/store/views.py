@@ -23,12 +23,12 @@ class SqlStatusReader:
 
     def status(self) -> StatusView:
         with self._engine.connect() as connection:
-            open_counts = dict(
+            open_counts: dict[str | None, int] = dict(
                 connection.execute(
                     select(exceptions.c.marketplace, func.count())
                     .where(exceptions.c.status == ExceptionStatus.OPEN.value)
                     .group_by(exceptions.c.marketplace)
-                ).all()
+                ).tuples()
             )
             worker_rows = connection.execute(
                 select(executors).order_by(executors.c.started_at.desc()).limit(20)

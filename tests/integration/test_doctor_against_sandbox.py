@@ -1,0 +1,98 @@
+"""``doctor`` against the sandbox in-process: every system answers, and a bad key is named."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+
+from mirakl_sync.adapters.store.migrations import upgrade_database
+from mirakl_sync.bootstrap import Transports, bootstrap
+from mirakl_sync.config import SandboxSettings, Settings, settings_from_mapping
+from mirakl_sync.entrypoints.doctor import collect_checks
+from mirakl_sync.sandbox.server import (
+    MARKETPLACES,
+    SHOPIFY_TOKEN,
+    SUPERCYCLE_KEY,
+    Sandbox,
+    build_sandbox,
+)
+from mirakl_sync.services.doctor import CheckResult, run_checks
+
+
+def sandbox_settings(tmp_path: Path, *, debenhams_key: str | None = None) -> Settings:
+    return settings_from_mapping(
+        {
+            "database_url": f"sqlite:///{tmp_path / 'hub.db'}",
+            "shopify": {
+                "shop": "fjellrev.myshopify.com",
+                "access_token": SHOPIFY_TOKEN,
+                "base_url": "http://sandbox",
+            },
+            "supercycle": {
+                "base_url": "http://sandbox/supercycle/api/v1",
+                "api_key": SUPERCYCLE_KEY,
+            },
+            "marketplaces": [
+                {
+                    "code": m.code,
+                    "base_url": f"http://sandbox/mirakl/{m.code}",
+                    "api_key": (
+                        debenhams_key if m.code == "debenhams" and debenhams_key else m.api_key
+                    ),
+                    "shop_id": m.shop_id,
+                }
+                for m in MARKETPLACES
+            ],
+        },
+        env={},
+    )
+
+
+def doctor(settings: Settings, sandbox: Sandbox) -> list[CheckResult]:
+    upgrade_database(settings.database_url)
+    transport = httpx.ASGITransport(app=sandbox.app)
+    hub = bootstrap(
+        settings,
+        transports=Transports(
+            shopify=transport,
+            supercycle=transport,
+            mirakl={m.code: transport for m in MARKETPLACES},
+        ),
+    )
+    try:
+        return asyncio.run(run_checks(collect_checks(hub)))
+    finally:
+        hub.close()
+
+
+def test_every_sandbox_system_is_reported_reachable(tmp_path: Path) -> None:
+    sandbox = build_sandbox(SandboxSettings(orders_per_hour=0))
+    results = doctor(sandbox_settings(tmp_path), sandbox)
+    outcomes = {(r.system, r.check): r.outcome for r in results}
+    assert outcomes == {
+        ("database", "tables"): "ok",
+        ("shopify", "shop"): "ok",
+        ("supercycle", "items"): "ok",
+        **{(f"mirakl:{m.code}", "version (V01)"): "ok" for m in MARKETPLACES},
+        **{(f"mirakl:{m.code}", "account (A01)"): "ok" for m in MARKETPLACES},
+    }, [r for r in results if r.outcome != "ok"]
+
+
+def test_a_rejected_key_fails_only_that_marketplace_and_says_what_to_do(tmp_path: Path) -> None:
+    sandbox = build_sandbox(SandboxSettings(orders_per_hour=0))
+    results = doctor(sandbox_settings(tmp_path, debenhams_key="wrong-key"), sandbox)
+    failed = [r for r in results if r.outcome == "failed"]
+    assert [(r.system, r.check) for r in failed] == [("mirakl:debenhams", "account (A01)")]
+    assert "key was rejected" in failed[0].detail and "api key" in failed[0].detail
+
+
+def test_a_second_doctor_the_same_day_skips_the_once_a_day_account_check(tmp_path: Path) -> None:
+    sandbox = build_sandbox(SandboxSettings(orders_per_hour=0))
+    settings = sandbox_settings(tmp_path)
+    doctor(settings, sandbox)
+    again = {(r.system, r.check): r for r in doctor(settings, sandbox)}
+    account = again[("mirakl:debenhams", "account (A01)")]
+    assert account.outcome == "skipped" and "once a day" in account.detail
+    assert again[("mirakl:debenhams", "version (V01)")].outcome == "ok"

@@ -347,7 +347,7 @@ class ShopifyClient:
 
     # -- orders -----------------------------------------------------------------------------
 
-    async def orders(self, query: str, *, page_size: int = 10) -> AsyncIterator[Order]:
+    async def orders(self, query: str, *, page_size: int = 5) -> AsyncIterator[Order]:
         async for node in self.paginate(
             "OrdersByQuery", {"query": query}, ("orders",), page_size=page_size
         ):

@@ -72,7 +72,7 @@ fragment OrderFields on Order {
   displayFulfillmentStatus
   currencyCode
   totalPriceSet { ...Money }
-  lineItems(first: 50) {
+  lineItems(first: 25) {
     nodes {
       id
       sku

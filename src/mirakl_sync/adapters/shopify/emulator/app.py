@@ -40,7 +40,11 @@ from starlette.routing import Route
 
 from mirakl_sync.adapters.seed import SeedCatalogue
 from mirakl_sync.adapters.shopify.emulator.mutations import MutationRoot
-from mirakl_sync.adapters.shopify.emulator.querycost import MAX_QUERY_COST, requested_cost
+from mirakl_sync.adapters.shopify.emulator.querycost import (
+    MAX_QUERY_COST,
+    actual_cost,
+    requested_cost,
+)
 from mirakl_sync.adapters.shopify.emulator.resolvers import QueryRoot, parse_gid, resolve_type
 from mirakl_sync.adapters.shopify.emulator.schema import admin_schema
 from mirakl_sync.adapters.shopify.emulator.state import (
@@ -622,7 +626,8 @@ class ShopifyEmulator:
             }
         self._available -= cost
         root: Any = QueryRoot(self.data, self.api_version)
-        if _is_mutation(document, operation_name):
+        mutation = _is_mutation(document, operation_name)
+        if mutation:
             root = MutationRoot(self)
         outcome = execute(
             schema,
@@ -637,6 +642,9 @@ class ShopifyEmulator:
         if outcome.errors:
             response["errors"] = [e.formatted for e in outcome.errors]
         response["data"] = outcome.data
+        actual = cost if mutation else min(cost, actual_cost(outcome.data))
+        # Refund what was charged up front but not used, as Shopify does.
+        self._available = min(self.bucket_size, self._available + cost - actual)
         response["extensions"] = {
             "cost": {
                 "requestedQueryCost": cost,

@@ -7,8 +7,10 @@
 * interfaces and unions cost their most expensive fragment;
 * each mutation field costs 10, plus what its payload selects.
 
-Shopify refunds the difference between requested and actual cost after execution; the
-emulator charges the requested cost and reports it as actual too (a simplification).
+Shopify charges the requested cost up front and refunds the difference with the actual
+cost after execution. ``actual_cost`` counts what the result holds by the same rules (a
+connection costs 2 plus the nodes it returned); for mutations the emulator reports the
+requested cost as actual.
 """
 
 from __future__ import annotations
@@ -161,3 +163,24 @@ class _Calculator:
                     if edge_field.name.value == "node":
                         best = max(best, self.field(edge_field, edge_type))
         return best
+
+
+def actual_cost(data: Any) -> int:
+    """The cost of what a query returned: objects 1, connections 2 + the nodes returned."""
+    if isinstance(data, dict):
+        return sum(_value_cost(value) for value in data.values())
+    return 0
+
+
+def _value_cost(value: Any) -> int:
+    if isinstance(value, list):
+        return sum(_value_cost(item) for item in value)
+    if not isinstance(value, dict):
+        return 0
+    if "nodes" in value or "edges" in value or "pageInfo" in value:
+        by_nodes = sum(_value_cost(node) for node in value.get("nodes") or [])
+        by_edges = sum(
+            _value_cost(edge.get("node")) for edge in value.get("edges") or [] if edge
+        )
+        return 2 + max(by_nodes, by_edges)
+    return 1 + sum(_value_cost(child) for child in value.values())

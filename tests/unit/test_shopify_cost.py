@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import pytest
+
+from mirakl_sync.adapters.shopify.cost import (
+    CostBucket,
+    ThrottleStatus,
+    parse_cost,
+    seconds_until_available,
+)
+
+
+def test_parse_cost_reads_shopifys_extensions() -> None:
+    cost = parse_cost(
+        {
+            "cost": {
+                "requestedQueryCost": 52,
+                "actualQueryCost": 12,
+                "throttleStatus": {
+                    "maximumAvailable": 2000.0,
+                    "currentlyAvailable": 1988.0,
+                    "restoreRate": 100.0,
+                },
+            }
+        }
+    )
+    assert cost is not None
+    assert cost.requested == 52
+    assert cost.actual == 12
+    assert cost.throttle == ThrottleStatus(2000.0, 1988.0, 100.0)
+
+
+def test_parse_cost_of_a_throttled_answer_has_no_actual_cost() -> None:
+    cost = parse_cost(
+        {
+            "cost": {
+                "requestedQueryCost": 300,
+                "actualQueryCost": None,
+                "throttleStatus": {
+                    "maximumAvailable": 1000,
+                    "currentlyAvailable": 100,
+                    "restoreRate": 50,
+                },
+            }
+        }
+    )
+    assert cost is not None and cost.actual is None
+    assert cost.throttle is not None
+    assert seconds_until_available(cost.throttle, cost.requested) == pytest.approx(4.0)
+
+
+@pytest.mark.parametrize("extensions", [None, {}, {"cost": "x"}, "text"])
+def test_parse_cost_without_cost_is_none(extensions: object) -> None:
+    assert parse_cost(extensions) is None
+
+
+def test_bucket_refills_at_the_restore_rate_up_to_the_maximum() -> None:
+    bucket = CostBucket()
+    assert bucket.wait_for(500, now=0.0) == 0.0  # nothing known yet: do not wait
+    bucket.observe(ThrottleStatus(1000, 100, 50), now=10.0)
+    assert bucket.available(10.0) == 100
+    assert bucket.available(12.0) == 200
+    assert bucket.available(1000.0) == 1000
+    assert bucket.wait_for(300, now=10.0) == pytest.approx(4.0)
+    assert bucket.wait_for(50, now=10.0) == 0.0
+
+
+def test_spending_makes_the_next_query_wait() -> None:
+    bucket = CostBucket()
+    bucket.observe(ThrottleStatus(1000, 400, 100), now=0.0)
+    bucket.spend(300, now=0.0)
+    assert bucket.available(0.0) == 100
+    assert bucket.wait_for(300, now=0.0) == pytest.approx(2.0)

@@ -1,0 +1,161 @@
+"""``mirakl-sync sandbox`` over real HTTP, and ``mirakl-sync doctor`` against it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mirakl_sync.entrypoints.demo import demo_config
+
+EXECUTABLE = Path(sys.executable).with_name("mirakl-sync")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def sandbox_config(tmp_path: Path) -> Path:
+    path = tmp_path / "mirakl-sync.toml"
+    port = free_port()
+    text = demo_config(tmp_path, port=free_port(), sandbox_port=port, orders_per_hour=0)
+    # Real Call Frequency limits in the emulator, so the 429 rule is what users meet.
+    path.write_text(text.replace("call_frequency_scale = 0.1", "call_frequency_scale = 1.0"))
+    return path
+
+
+@pytest.fixture
+def sandbox(sandbox_config: Path) -> Iterator[str]:
+    port = _sandbox_port(sandbox_config)
+    process = subprocess.Popen(
+        [str(EXECUTABLE), "sandbox", "--config", str(sandbox_config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(base + "/", timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    output = process.stdout.read() if process.stdout else ""
+                    pytest.fail(f"sandbox did not start: {output}")
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _sandbox_port(config: Path) -> int:
+    in_sandbox = False
+    for line in config.read_text().splitlines():
+        if line.startswith("["):
+            in_sandbox = line.strip() == "[sandbox]"
+        elif in_sandbox and line.startswith("port ="):
+            return int(line.split("=")[1])
+    raise AssertionError("no [sandbox] port in the demo config")
+
+
+def test_sandbox_serves_mirakl_with_its_auth_paging_and_call_limits(sandbox: str) -> None:
+    orders = f"{sandbox}/mirakl/debenhams/api/orders"
+    assert httpx.get(orders).status_code == 401
+    assert (
+        httpx.get(orders, headers={"Authorization": "Bearer sandbox-debenhams-key"}).status_code
+        == 401
+    )
+    assert httpx.get(orders, headers={"Authorization": "sandbox-sportshub-key"}).status_code == 401
+
+    key = {"Authorization": "sandbox-debenhams-key"}
+    offers = httpx.get(f"{sandbox}/mirakl/debenhams/api/offers", params={"max": 100}, headers=key)
+    assert offers.status_code == 200
+    body = offers.json()
+    assert len(body["offers"]) == 100 and body["total_count"] > 100
+    second = httpx.get(
+        f"{sandbox}/mirakl/debenhams/api/offers", params={"max": 100, "offset": 100}, headers=key
+    ).json()
+    assert {o["shop_sku"] for o in second["offers"]}.isdisjoint(
+        o["shop_sku"] for o in body["offers"]
+    )
+
+    # OR11 allows one call a minute: the second is refused with a Retry-After.
+    assert httpx.get(orders, headers=key).status_code == 200
+    limited = httpx.get(orders, headers=key)
+    assert limited.status_code == 429
+    assert 0 < int(limited.headers["Retry-After"]) <= 60
+
+    graphql = f"{sandbox}/admin/api/2026-10/graphql.json"
+    shop = httpx.post(
+        graphql,
+        json={"query": "{ shop { name } }"},
+        headers={"X-Shopify-Access-Token": "sandbox-shopify-token"},
+    )
+    assert shop.status_code == 200 and shop.json()["data"]["shop"]["name"]
+    items = httpx.get(
+        f"{sandbox}/supercycle/api/v1/items",
+        params={"limit": 5},
+        headers={"Authorization": "Bearer sandbox-supercycle-key"},
+    )
+    assert items.status_code == 200 and len(items.json()["data"]) == 5
+
+
+def test_doctor_reports_every_system_reachable_then_unreachable(
+    sandbox_config: Path, sandbox: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "MIRAKL_SYNC_CONFIG"}
+    subprocess.run(
+        [str(EXECUTABLE), "db", "upgrade", "--config", str(sandbox_config)], env=env, check=True
+    )
+    ok = subprocess.run(
+        [str(EXECUTABLE), "doctor", "--config", str(sandbox_config)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "All systems reachable." in ok.stdout
+    for system in (
+        "shopify",
+        "supercycle",
+        "mirakl:debenhams",
+        "mirakl:sportshub",
+        "mirakl:maisonhome",
+    ):
+        assert system in ok.stdout
+
+
+def test_doctor_says_which_system_is_unreachable(sandbox_config: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "MIRAKL_SYNC_CONFIG"}
+    subprocess.run(
+        [str(EXECUTABLE), "db", "upgrade", "--config", str(sandbox_config)], env=env, check=True
+    )
+    down = subprocess.run(
+        [str(EXECUTABLE), "doctor", "--config", str(sandbox_config)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert down.returncode == 1
+    assert "not reachable" in down.stdout
+    assert "check(s) failed" in down.stdout
+    assert "database" in down.stdout and "ok" in down.stdout

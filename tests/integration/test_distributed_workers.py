@@ -95,6 +95,11 @@ class Workers:
         )
         log.close()
 
+    def ready(self, executor_id: str) -> bool:
+        """The worker logged that its engine, queues, heartbeat and watchdog run."""
+        log = self.logs / f"{executor_id}.log"
+        return f"engine {executor_id} ready" in log.read_text(encoding="utf-8", errors="replace")
+
     def kill(self, executor_id: str) -> None:
         process = self.processes[executor_id]
         process.send_signal(signal.SIGKILL)
@@ -156,11 +161,12 @@ def test_survivor_finishes_the_killed_workers_probes(workers: Workers, postgres_
         workers.start("w1")
         workers.start("w2")
         _wait_for(
-            "both workers to report alive",
-            lambda: _executor_statuses(store) == {"w1": "alive", "w2": "alive"},
+            "both workers to be ready",
+            lambda: workers.ready("w1") and workers.ready("w2"),
             workers,
             timeout=45,
         )
+        assert _executor_statuses(store) == {"w1": "alive", "w2": "alive"}
 
         with EngineClient(postgres_url) as client:
             run_id = "probe-distributed"

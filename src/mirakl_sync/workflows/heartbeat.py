@@ -96,14 +96,26 @@ class Heartbeat:
     def beat(self) -> None:
         """Refresh ``heartbeat_at`` (and insist on ``alive``)."""
         with self._store.begin() as connection:
-            result = connection.execute(
-                sa.update(executors)
-                .where(executors.c.executor_id == self.executor_id)
-                .values(heartbeat_at=self._clock(), status=ALIVE)
-            )
-        if result.rowcount == 0:
+            previous = connection.execute(
+                sa.select(executors.c.status).where(executors.c.executor_id == self.executor_id)
+            ).scalar_one_or_none()
+            if previous is not None:
+                connection.execute(
+                    sa.update(executors)
+                    .where(executors.c.executor_id == self.executor_id)
+                    .values(heartbeat_at=self._clock(), status=ALIVE)
+                )
+        if previous is None:
             # Someone deleted the row (e.g. an operator cleaning up): write it again.
             self.register()
+        elif previous == DEAD:
+            logger.warning(
+                "executor %s was declared dead by another process (its heartbeat was late "
+                "by more than the timeout) and its unfinished workflows were handed on; "
+                "some steps may run twice. Check the database's latency or raise "
+                "engine.heartbeat_timeout_seconds",
+                self.executor_id,
+            )
 
     def mark(self, status: str) -> None:
         with self._store.begin() as connection:

@@ -95,15 +95,17 @@ def start_runtime(
     except BaseException:
         store.dispose()
         raise
+    interval = heartbeat_interval(settings.engine.heartbeat_timeout_seconds)
+    heartbeat = Heartbeat(store, config.executor_id, role=role, interval_seconds=interval)
     try:
+        # Beat BEFORE launching: launch resumes this executor's own unfinished work, and a
+        # stale row during that time would let another watchdog hand the same work on.
+        heartbeat.start()
         engine.launch()
         for module in modules:
             register = getattr(module, "register", None)
             if register is not None:
                 register(engine, settings)
-        interval = heartbeat_interval(settings.engine.heartbeat_timeout_seconds)
-        heartbeat = Heartbeat(store, config.executor_id, role=role, interval_seconds=interval)
-        heartbeat.start()
         watchdog = Watchdog(
             store,
             engine,
@@ -114,6 +116,7 @@ def start_runtime(
         watchdog.start()
     except BaseException:
         engine.destroy()
+        heartbeat.stop()
         store.dispose()
         raise
     logger.info("engine %s ready (%s)", config.executor_id, role)

@@ -23,13 +23,12 @@ class SqlStatusReader:
 
     def status(self) -> StatusView:
         with self._engine.connect() as connection:
-            open_counts: dict[str | None, int] = dict(
-                connection.execute(
-                    select(exceptions.c.marketplace, func.count())
-                    .where(exceptions.c.status == ExceptionStatus.OPEN.value)
-                    .group_by(exceptions.c.marketplace)
-                ).tuples()
-            )
+            count_rows = connection.execute(
+                select(exceptions.c.marketplace, func.count())
+                .where(exceptions.c.status == ExceptionStatus.OPEN.value)
+                .group_by(exceptions.c.marketplace)
+            ).all()
+            open_counts = {str(market): int(count) for market, count in count_rows}
             worker_rows = connection.execute(
                 select(executors).order_by(executors.c.started_at.desc()).limit(20)
             ).all()

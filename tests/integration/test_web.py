@@ -1,0 +1,111 @@
+"""The status page and the Shopify webhook receiver, through FastAPI's test client."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from mirakl_sync.adapters.store.migrations import upgrade_database
+from mirakl_sync.bootstrap import Hub, bootstrap
+from mirakl_sync.config import settings_from_mapping
+from mirakl_sync.domain.exceptions import ExceptionReport, ExceptionStatus, OwnerTeam, Severity
+from mirakl_sync.entrypoints.server import build_web_app
+
+SECRET = "webhook-secret"
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[Hub]:
+    settings = settings_from_mapping(
+        {
+            "database_url": f"sqlite:///{tmp_path / 'hub.db'}",
+            "shopify": {
+                "shop": "fjellrev.myshopify.com",
+                "access_token": "t",
+                "webhook_secret": SECRET,
+            },
+            "marketplaces": [
+                {
+                    "code": "debenhams",
+                    "name": "Debenhams",
+                    "base_url": "https://debenhams-prod.mirakl.net",
+                    "api_key": "k",
+                },
+                {"code": "sportshub", "base_url": "https://sportshub.mirakl.net", "api_key": "k"},
+            ],
+        },
+        env={},
+    )
+    upgrade_database(settings.database_url)
+    built = bootstrap(settings)
+    yield built
+    built.close()
+
+
+def sign(body: bytes, secret: str = SECRET) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def test_status_page_shows_marketplaces_and_open_exceptions(hub: Hub) -> None:
+    hub.store.exception_log.record(
+        ExceptionReport(
+            type="order_waiting_unmapped_sku",
+            owner=OwnerTeam.OPS,
+            severity=Severity.CRITICAL,
+            entity_type="order",
+            entity_id="2001-A",
+            marketplace="debenhams",
+            message="order waits on SKU FJ-X-1 that matches nothing",
+        ),
+        datetime.now(UTC),
+    )
+    client = TestClient(build_web_app(hub))
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "Debenhams" in page.text and "sportshub" in page.text
+    assert "order_waiting_unmapped_sku" in page.text and "2001-A" in page.text
+    status = client.get("/api/status").json()
+    assert [(m["code"], m["open_exceptions"]) for m in status["marketplaces"]] == [
+        ("debenhams", 1),
+        ("sportshub", 0),
+    ]
+
+
+def webhook(client: TestClient, body: bytes, signature: str) -> Any:
+    return client.post(
+        "/webhooks/shopify",
+        content=body,
+        headers={
+            "X-Shopify-Hmac-Sha256": signature,
+            "X-Shopify-Topic": "orders/create",
+            "X-Shopify-Shop-Domain": "fjellrev.myshopify.com",
+        },
+    )
+
+
+def test_a_webhook_with_a_bad_signature_is_refused_and_recorded(hub: Hub) -> None:
+    client = TestClient(build_web_app(hub))
+    body = json.dumps({"id": 1}).encode()
+    response = webhook(client, body, sign(body, "another-secret"))
+    assert response.status_code == 401
+    recorded = hub.store.exception_log.list(status=ExceptionStatus.OPEN)
+    assert [(r.type, r.owner) for r in recorded] == [("webhook_signature_invalid", OwnerTeam.OPS)]
+
+
+def test_a_signed_webhook_is_accepted_and_a_signed_malformed_one_is_recorded(hub: Hub) -> None:
+    client = TestClient(build_web_app(hub))
+    body = json.dumps({"id": 1}).encode()
+    assert webhook(client, body, sign(body)).status_code == 200
+    assert hub.store.exception_log.list() == []
+    garbage = b"{not json"
+    assert webhook(client, garbage, sign(garbage)).status_code == 400
+    assert [r.type for r in hub.store.exception_log.list()] == ["webhook_malformed"]

@@ -36,14 +36,22 @@ def _cost(requested: float = 1, available: float = 1999, restore: float = 100) -
     }
 
 
-SHOP = {"shop": {"name": "Fjellrev", "myshopifyDomain": "fjellrev.myshopify.com",
-                 "currencyCode": "GBP"}}
+SHOP = {
+    "shop": {"name": "Fjellrev", "myshopifyDomain": "fjellrev.myshopify.com", "currencyCode": "GBP"}
+}
 THROTTLED = {
     "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
-    "extensions": {"cost": {"requestedQueryCost": 300, "actualQueryCost": None,
-                            "throttleStatus": {"maximumAvailable": 2000.0,
-                                               "currentlyAvailable": 100.0,
-                                               "restoreRate": 100.0}}},
+    "extensions": {
+        "cost": {
+            "requestedQueryCost": 300,
+            "actualQueryCost": None,
+            "throttleStatus": {
+                "maximumAvailable": 2000.0,
+                "currentlyAvailable": 100.0,
+                "restoreRate": 100.0,
+            },
+        }
+    },
 }
 
 
@@ -66,19 +74,25 @@ class Harness:
 
     def client(self, **options: Any) -> ShopifyClient:
         return ShopifyClient(
-            URL, "shpat_test", transport=httpx.MockTransport(self.handler),
-            sleep=self.sleep, clock=lambda: self.now, **options,
+            URL,
+            "shpat_test",
+            transport=httpx.MockTransport(self.handler),
+            sleep=self.sleep,
+            clock=lambda: self.now,
+            **options,
         )
 
 
-def answer(body: Any, status: int = 200, headers: dict[str, str] | None = None
-           ) -> Callable[[httpx.Request], httpx.Response]:
+def answer(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Callable[[httpx.Request], httpx.Response]:
     return lambda request: httpx.Response(status, json=body, headers=headers)
 
 
 def fail_with(exc: type[httpx.TransportError]) -> Callable[[httpx.Request], httpx.Response]:
     def raise_it(request: httpx.Request) -> httpx.Response:
         raise exc("boom", request=request)
+
     return raise_it
 
 
@@ -86,6 +100,7 @@ def run(harness: Harness, call: Callable[[ShopifyClient], Any], **options: Any) 
     async def go() -> Any:
         async with harness.client(**options) as client:
             return await call(client)
+
     return asyncio.run(go())
 
 
@@ -109,8 +124,14 @@ def test_rejected_credentials_raise_authentication_error(status: int) -> None:
 
 
 def test_graphql_errors_raise_permanent_error_with_the_message() -> None:
-    body = {"errors": [{"message": "Field 'nope' doesn't exist on type 'Shop'",
-                        "extensions": {"code": "undefinedField"}}]}
+    body = {
+        "errors": [
+            {
+                "message": "Field 'nope' doesn't exist on type 'Shop'",
+                "extensions": {"code": "undefinedField"},
+            }
+        ]
+    }
     harness = Harness([answer(body)])
     with pytest.raises(PermanentError) as caught:
         run(harness, lambda c: c.shop_info())
@@ -136,8 +157,12 @@ def test_throttled_too_often_raises_rate_limited_with_retry_after() -> None:
 
 
 def test_http_429_honours_retry_after() -> None:
-    harness = Harness([answer({"errors": "Throttled"}, 429, {"Retry-After": "3"}),
-                       answer({"data": SHOP, "extensions": _cost()})])
+    harness = Harness(
+        [
+            answer({"errors": "Throttled"}, 429, {"Retry-After": "3"}),
+            answer({"data": SHOP, "extensions": _cost()}),
+        ]
+    )
     run(harness, lambda c: c.shop_info())
     assert harness.sleeps == [3.0]
 
@@ -165,12 +190,23 @@ def test_a_plain_mutation_is_not_resent_after_a_timeout() -> None:
 
 
 def test_an_idempotent_mutation_is_resent_after_a_timeout() -> None:
-    refund = {"refundCreate": {"refund": {"id": "gid://shopify/Refund/1", "refundLineItems":
-              {"nodes": []}, "totalRefundedSet": {"shopMoney": {"amount": "0",
-              "currencyCode": "GBP"}}}, "order": None, "userErrors": []}}
-    harness = Harness([fail_with(httpx.ReadTimeout), answer({"data": refund, "extensions": _cost()})])
-    result = run(harness, lambda c: c.refund_create("gid://shopify/Order/1", [],
-                                                     idempotency_key="key-1"))
+    refund = {
+        "refundCreate": {
+            "refund": {
+                "id": "gid://shopify/Refund/1",
+                "refundLineItems": {"nodes": []},
+                "totalRefundedSet": {"shopMoney": {"amount": "0", "currencyCode": "GBP"}},
+            },
+            "order": None,
+            "userErrors": [],
+        }
+    }
+    harness = Harness(
+        [fail_with(httpx.ReadTimeout), answer({"data": refund, "extensions": _cost()})]
+    )
+    result = run(
+        harness, lambda c: c.refund_create("gid://shopify/Order/1", [], idempotency_key="key-1")
+    )
     assert result.id == "gid://shopify/Refund/1"
     bodies = [json.loads(r.content) for r in harness.requests]
     assert [b["variables"]["idempotencyKey"] for b in bodies] == ["key-1", "key-1"]
@@ -178,9 +214,21 @@ def test_an_idempotent_mutation_is_resent_after_a_timeout() -> None:
 
 
 def test_user_errors_raise_shopify_user_error_with_the_list() -> None:
-    body = {"data": {"orderCreate": {"order": None, "userErrors": [
-        {"field": ["order", "lineItems", "0", "variantId"], "message": "Variant does not exist",
-         "code": "INVALID"}]}}, "extensions": _cost(10)}
+    body = {
+        "data": {
+            "orderCreate": {
+                "order": None,
+                "userErrors": [
+                    {
+                        "field": ["order", "lineItems", "0", "variantId"],
+                        "message": "Variant does not exist",
+                        "code": "INVALID",
+                    }
+                ],
+            }
+        },
+        "extensions": _cost(10),
+    }
     harness = Harness([answer(body)])
     with pytest.raises(ShopifyUserError) as caught:
         run(harness, lambda c: c.order_create({"lineItems": [{"quantity": 1}]}))
@@ -192,10 +240,12 @@ def test_user_errors_raise_shopify_user_error_with_the_list() -> None:
 
 
 def test_waits_before_sending_when_the_known_bucket_is_too_low() -> None:
-    harness = Harness([
-        answer({"data": SHOP, "extensions": _cost(requested=50, available=10, restore=20)}),
-        answer({"data": SHOP, "extensions": _cost(requested=50, available=1990)}),
-    ])
+    harness = Harness(
+        [
+            answer({"data": SHOP, "extensions": _cost(requested=50, available=10, restore=20)}),
+            answer({"data": SHOP, "extensions": _cost(requested=50, available=1990)}),
+        ]
+    )
 
     async def twice(client: ShopifyClient) -> None:
         await client.shop_info()

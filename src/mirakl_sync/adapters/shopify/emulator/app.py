@@ -99,6 +99,8 @@ class ShopifyEmulator:
         self.webhook_sender = webhook_sender
         self.data = ShopData(shop=shop, currency=currency)
         self.webhooks_sent: list[WebhookMessage] = []
+        #: How many requests were answered THROTTLED (shown by the sandbox, read by tests).
+        self.throttled_count = 0
         self._pending: list[WebhookMessage] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._ids = itertools.count(6_000_000_001)
@@ -606,6 +608,7 @@ class ShopifyEmulator:
                 ]
             }
         if self._bucket() < cost:
+            self.throttled_count += 1
             return {
                 "errors": [
                     {

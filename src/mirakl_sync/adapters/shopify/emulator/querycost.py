@@ -179,8 +179,6 @@ def _value_cost(value: Any) -> int:
         return 0
     if "nodes" in value or "edges" in value or "pageInfo" in value:
         by_nodes = sum(_value_cost(node) for node in value.get("nodes") or [])
-        by_edges = sum(
-            _value_cost(edge.get("node")) for edge in value.get("edges") or [] if edge
-        )
+        by_edges = sum(_value_cost(edge.get("node")) for edge in value.get("edges") or [] if edge)
         return 2 + max(by_nodes, by_edges)
     return 1 + sum(_value_cost(child) for child in value.values())

@@ -72,11 +72,15 @@ def _fail(message: str, code: int = 3) -> NoReturn:
 def _settings(config: Path | None) -> Settings:
     path = resolve_config_path(config)
     try:
-        return load_settings(path)
+        settings = load_settings(path)
     except ConfigError as exc:
         for problem in exc.problems:
             typer.echo(problem, err=True)
         raise typer.Exit(2) from None
+    from mirakl_sync.entrypoints.logs import configure_logging
+
+    configure_logging(settings)
+    return settings
 
 
 @app.command()

@@ -16,6 +16,7 @@ import httpx
 import uvicorn
 
 from mirakl_sync.config import load_settings
+from mirakl_sync.entrypoints.logs import configure_logging
 from mirakl_sync.entrypoints.server import serve_hub
 from mirakl_sync.sandbox.server import (
     MARKETPLACES,
@@ -76,6 +77,7 @@ def run_demo(directory: Path, *, port: int, sandbox_port: int, orders_per_hour: 
         )
     )
     settings = load_settings(config_path)
+    configure_logging(settings)
     sandbox = build_sandbox(settings.sandbox)
     server = uvicorn.Server(
         uvicorn.Config(sandbox.app, host="127.0.0.1", port=sandbox_port, log_level="warning")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import structlog
 
@@ -22,7 +23,8 @@ def configure_logging(settings: Settings) -> None:
             structlog.processors.TimeStamper(fmt="iso", utc=True),
         ],
     )
-    handler = logging.StreamHandler()
+    # Logs go to stderr: stdout belongs to command output (tables, JSON lines).
+    handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -37,5 +39,5 @@ def configure_logging(settings: Settings) -> None:
         cache_logger_on_first_use=True,
     )
     # The engine and the HTTP client are chatty at INFO; their warnings still show.
-    for noisy in ("dbos", "httpx", "httpcore"):
+    for noisy in ("dbos", "httpx", "httpcore", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -12,7 +12,6 @@ from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.adapters.store.views import SqlStatusReader
 from mirakl_sync.bootstrap import Hub, bootstrap
 from mirakl_sync.config import Settings
-from mirakl_sync.entrypoints.logs import configure_logging
 from mirakl_sync.entrypoints.web import create_web_app
 from mirakl_sync.workflows.runtime import start_runtime
 
@@ -43,7 +42,6 @@ def _verify(verifier: object, secret: str, body: bytes, signature: str) -> bool:
 
 def serve_hub(settings: Settings) -> None:
     """Migrate, start the engine, serve the status page; stop cleanly on Ctrl+C / SIGTERM."""
-    configure_logging(settings)
     # Embedded set-ups should just work; migrations are idempotent and take a lock-free
     # fast path when already at head. Distributed workers never migrate.
     upgrade_database(settings.database_url)

@@ -139,6 +139,8 @@ def engine_config_from_settings(
         system_database_url=system_database_url_for(settings),
         executor_id=executor_id or settings.engine.executor_id or default_executor_id(),
         worker_concurrency=settings.engine.worker_concurrency,
+        # DBOS at INFO logs every launch detail and a Conductor advert; the hub's own
+        # logs say what matters, so DBOS speaks up only for warnings unless debugging.
         log_level="DEBUG" if settings.logging.level == "DEBUG" else "WARNING",
     )
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Set-up and checks for mirakl-sync, with nothing but Python 3.11+ installed.
 
-    python3 dev.py demo    install into .venv, then start the sandbox, the hub and its status page
-    python3 dev.py test    install into .venv, then run lint, types, import rules and every test tier
+    python3 dev.py demo    install into .venv, then start sandbox, hub and status page
+    python3 dev.py test    install into .venv, then lint, type-check and run every test tier
     python3 dev.py install install (or refresh) .venv only
 
 The virtual environment is rebuilt only when pyproject.toml or requirements.lock change.
@@ -39,7 +39,8 @@ def _run(*command: str | Path) -> None:
 
 
 def install() -> None:
-    if sys.version_info < (3, 11):
+    # dev.py is the first thing a newcomer runs, possibly with an older Python.
+    if sys.version_info < (3, 11):  # noqa: UP036
         sys.exit(f"mirakl-sync needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     if STAMP.exists() and STAMP.read_text() == _fingerprint():
         return
@@ -56,7 +57,10 @@ def test() -> None:
     install()
     steps: list[tuple[str, list[str | Path]]] = [
         ("ruff check", [BIN / "ruff", "check", "src", "tests", "benchmarks", "dev.py"]),
-        ("ruff format", [BIN / "ruff", "format", "--check", "src", "tests", "benchmarks", "dev.py"]),
+        (
+            "ruff format",
+            [BIN / "ruff", "format", "--check", "src", "tests", "benchmarks", "dev.py"],
+        ),
         ("mypy --strict", [BIN / "mypy"]),
         ("import rules", [BIN / "lint-imports"]),
         ("tests", [BIN / "pytest", *sys.argv[2:]]),

@@ -6,4 +6,6 @@ Layers, inner to outer: ``domain`` (pure rules), ``services`` (use cases over po
 composition root; nothing is built at import time.
 """
 
+from __future__ import annotations
+
 __version__ = "0.1.0"

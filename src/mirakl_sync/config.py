@@ -179,7 +179,7 @@ def resolve_config_path(explicit: Path | None, env: Mapping[str, str] | None = N
 
 
 def load_settings(path: Path, env: Mapping[str, str] | None = None) -> Settings:
-    """Read, interpolate and validate the config file; raise ``ConfigError`` listing every problem."""
+    """Read, interpolate and validate the config; ``ConfigError`` lists every problem."""
     environ = os.environ if env is None else env
     if not path.is_file():
         raise ConfigError(

@@ -76,8 +76,8 @@ def test_config_problems_are_one_line_each_with_file_and_key(tmp_path: Path) -> 
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert (
-        "mirakl-sync.toml: shopify.access_token: environment variable SHOPIFY_ACCESS_TOKEN is not set"
-        in lines[0]
+        "mirakl-sync.toml: shopify.access_token: "
+        "environment variable SHOPIFY_ACCESS_TOKEN is not set" in lines[0]
     )
     assert any("marketplaces[0].shop_id:" in line for line in lines)
     assert any("marketplaces[0].bogus_key: unknown key" in line for line in lines)

@@ -161,7 +161,7 @@ def db_upgrade(config: ConfigOption = None) -> None:
 
 @app.command()
 def doctor(config: ConfigOption = None) -> None:
-    """Check the configuration and that every system (database, Shopify, Supercycle, marketplaces) answers."""
+    """Check the config, and that the database, Shopify, Supercycle and each marketplace answer."""
     from mirakl_sync.entrypoints.doctor import print_doctor_report
 
     ok = print_doctor_report(_settings(config))
@@ -212,7 +212,7 @@ def sync(
     ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Run one flow: ``sync orders --once`` runs a full cycle and exits (0 even if some records became exceptions)."""
+    """Run one flow. ``--once``: one full cycle, then exit (0 even if records became exceptions)."""
     settings = _settings(config)
     if not once:
         _fail("only --once is supported here; `mirakl-sync run` runs every flow on its schedule", 2)
@@ -221,7 +221,8 @@ def sync(
     runner = available_flows().get(flow.value)
     if runner is None:
         _fail(
-            f"flow '{flow.value}' is not in this version yet; it comes with the {_PLANNED_FLOWS[flow]}"
+            f"flow '{flow.value}' is not in this version yet; "
+            f"it comes with the {_PLANNED_FLOWS[flow]}"
         )
     runner(settings)
 

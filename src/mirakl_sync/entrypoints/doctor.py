@@ -44,7 +44,8 @@ async def _database(hub: Hub) -> str:
     current = current_revision(url)
     if current != head:
         raise RuntimeError(
-            f"schema at revision {current or 'none'}, code expects {head}: run `mirakl-sync db upgrade`"
+            f"schema at revision {current or 'none'}, code expects {head}: "
+            "run `mirakl-sync db upgrade`"
         )
     kind = "PostgreSQL" if hub.settings.is_postgres else "SQLite"
     return f"{kind} reachable, schema at revision {current}"

@@ -1,4 +1,4 @@
-"""``mirakl-sync run``: the engine (flows, schedules, watchdog) and the status page in one process."""
+"""``mirakl-sync run``: the engine (flows, schedules, watchdog) and the status page, one process."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ class CallBudget(Protocol):
     """A call budget shared by every process that calls the same endpoint."""
 
     def reserve(self, key: str, budget: Budget) -> float:
-        """Take the next slot of ``key``'s budget; return how many seconds to wait before calling."""
+        """Take the next slot of ``key``'s budget; return the seconds to wait before calling."""
         ...
 
 

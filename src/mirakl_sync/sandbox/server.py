@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -22,7 +23,7 @@ from starlette.routing import Mount, Route
 from mirakl_sync.adapters.emulation import FaultInjection
 from mirakl_sync.adapters.mirakl.emulator import EmulatedMarketplace, MiraklEmulator
 from mirakl_sync.adapters.seed import SeedCatalogue, build_catalogue
-from mirakl_sync.adapters.shopify.emulator import ShopifyEmulator
+from mirakl_sync.adapters.shopify.emulator import ShopifyEmulator, httpx_webhook_sender
 from mirakl_sync.adapters.supercycle.emulator import SupercycleEmulator
 from mirakl_sync.config import SandboxSettings
 from mirakl_sync.sandbox.offers import initial_offers
@@ -99,6 +100,8 @@ def build_sandbox(settings: SandboxSettings, *, clock: Any = time.time) -> Sandb
         access_token=SHOPIFY_TOKEN,
         webhook_secret=SHOPIFY_WEBHOOK_SECRET,
         clock=clock,
+        # Webhook subscriptions the hub creates are delivered for real, HMAC-signed.
+        webhook_sender=httpx_webhook_sender(httpx.AsyncClient(timeout=5.0)),
     )
     shopify.load_catalogue(catalogue)
     supercycle = SupercycleEmulator(api_key=SUPERCYCLE_KEY, clock=clock)

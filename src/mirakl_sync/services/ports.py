@@ -16,6 +16,7 @@ from mirakl_sync.domain.exceptions import (
     ExceptionStatus,
     OwnerTeam,
 )
+from mirakl_sync.domain.stock_pool import HoldOutcome, LineHold, Reservation
 
 
 class Clock(Protocol):
@@ -52,4 +53,30 @@ class ExceptionLog(Protocol):
         limit: int = 100,
     ) -> list[ExceptionRecord]:
         """Newest first."""
+        ...
+
+
+class StockLedger(Protocol):
+    """The hub's holds on the one stock pool (the ``stock_reservations`` table).
+
+    Every method is idempotent per order line, so a workflow step may run twice.
+    """
+
+    def hold(self, request: LineHold, *, source_available: int, now: datetime) -> HoldOutcome:
+        """Atomically: subtract everyone else's holds from ``source_available`` (read fresh
+        from the source of truth) and hold ``request.quantity`` if that many are free."""
+        ...
+
+    def commit(self, marketplace: str, order_line_id: str, now: datetime) -> bool:
+        """The source of truth now reflects this sale: stop counting the hold."""
+        ...
+
+    def release(self, marketplace: str, order_line_id: str, now: datetime) -> bool:
+        """Give the held (or committed) stock back to the pool."""
+        ...
+
+    def reservation(self, marketplace: str, order_line_id: str) -> Reservation | None: ...
+
+    def held_quantities(self, skus: list[str] | None = None) -> dict[str, int]:
+        """Units currently held (not yet in the source of truth), by stock key."""
         ...

@@ -128,3 +128,110 @@ sync_cursors = Table(
     Column("cursor", Text, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )
+
+#: Every marketplace order the hub has seen, with where the hub got to with it.
+marketplace_orders = Table(
+    "marketplace_orders",
+    metadata,
+    Column("marketplace", String(40), primary_key=True),
+    Column("order_id", String(100), primary_key=True),
+    #: Mirakl's ``order_state`` as last read (WAITING_ACCEPTANCE, SHIPPING, ...).
+    Column("state", String(40), nullable=False),
+    #: The hub's own progress: ``new``, ``waiting`` (an exception holds it), ``accepted``,
+    #: ``refused``, ``shipping``, ``cancelled``, ``closed`` (see domain.orders).
+    Column("hub_status", String(20), nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False, index=True),
+    Column("last_updated_at", UtcDateTime, nullable=False),
+    #: When the marketplace will auto-refuse it (created + acceptance_window_hours).
+    Column("acceptance_deadline_at", UtcDateTime),
+    Column("currency", String(3)),
+    Column("total_price", String(32)),
+    Column("line_count", Integer, nullable=False),
+    Column("shopify_order_id", String(100)),
+    Column("shopify_order_name", String(40)),
+    #: The last OR11 payload, for the workflow and for support.
+    Column("payload", JSON, nullable=False),
+    #: Line id -> accepted (true) or refused (false), once decided.
+    Column("decisions", JSON),
+    Column("first_seen_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+#: Explicit offer SKU -> product bindings that override the default (offer SKU = variant
+#: SKU, or = Supercycle serial). ``marketplace`` is ``*`` for a binding on every marketplace.
+sku_mappings = Table(
+    "sku_mappings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("marketplace", String(40), nullable=False),
+    Column("offer_sku", String(100), nullable=False),
+    #: ``shopify`` (a variant) or ``supercycle`` (an item).
+    Column("target_system", String(20), nullable=False),
+    #: The Shopify variant SKU, or the Supercycle item serial.
+    Column("target_sku", String(100), nullable=False),
+    Column("note", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("marketplace", "offer_sku", name="uq_sku_mappings_offer"),
+)
+
+#: One row per stock key (variant SKU or item serial): locking it serialises every
+#: decision about that stock, across processes, on both databases.
+stock_keys = Table(
+    "stock_keys",
+    metadata,
+    Column("sku", String(100), primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
+#: Stock held for marketplace order lines, in the one pool every channel draws from.
+stock_reservations = Table(
+    "stock_reservations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sku", String(100), nullable=False, index=True),
+    Column("marketplace", String(40), nullable=False),
+    Column("order_id", String(100), nullable=False),
+    Column("order_line_id", String(100), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    #: ``held`` (counted against the pool), ``committed`` (the source of truth now
+    #: reflects it), ``released`` (given back).
+    Column("status", String(20), nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("marketplace", "order_line_id", name="uq_stock_reservations_line"),
+)
+
+#: What the hub wants each marketplace offer to be, and what it last sent (stock, price).
+offer_states = Table(
+    "offer_states",
+    metadata,
+    Column("marketplace", String(40), primary_key=True),
+    Column("shop_sku", String(100), primary_key=True),
+    Column("desired_quantity", Integer),
+    Column("sent_quantity", Integer),
+    Column("desired_price", String(32)),
+    Column("sent_price", String(32)),
+    #: Quantity the marketplace reported in its last offer export (drift detection).
+    Column("marketplace_quantity", Integer),
+    #: ``pending``, ``sent``, ``superseded``, ``error`` or ``skipped``.
+    Column("status", String(20), nullable=False, index=True),
+    Column("import_id", String(100)),
+    Column("message", Text),
+    Column("changed_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+)
+
+#: Files sent to a marketplace (STO01, PRI01, OF01) and what became of them.
+marketplace_imports = Table(
+    "marketplace_imports",
+    metadata,
+    Column("marketplace", String(40), primary_key=True),
+    Column("import_id", String(100), primary_key=True),
+    #: ``stock``, ``prices`` or ``offers``.
+    Column("kind", String(20), nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("lines", Integer, nullable=False),
+    Column("lines_in_error", Integer),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+)

@@ -47,6 +47,10 @@ class ShopifySettings(_Section):
     base_url: str | None = None
     #: The app's client secret, used to verify webhook HMAC signatures.
     webhook_secret: SecretStr | None = None
+    #: ``sourceName`` of the shop orders the hub creates (shows as their channel).
+    source_name: str = "mirakl-sync"
+    #: Minutes between full reconciles of Shopify stock (webhooks are never trusted alone).
+    reconcile_minutes: Annotated[float, Field(gt=0)] = 15.0
     #: Shopify location names whose ``available`` quantities make up the stock pool
     #: (empty = every location).
     locations: list[str] = Field(default_factory=list)
@@ -60,6 +64,52 @@ class ShopifySettings(_Section):
 class SupercycleSettings(_Section):
     base_url: str = "https://app.supercycle.com/api/v1"
     api_key: SecretStr
+    #: Count an item only when its processing status is Ready (``processed``).
+    require_ready: bool = False
+    #: ``item``: one offer per item (``shop_sku`` = serial); ``variant_condition``: one
+    #: offer per variant and condition.
+    offer_mode: Literal["item", "variant_condition"] = "item"
+    #: Supercycle condition title -> Mirakl offer state code (OF61).
+    condition_states: dict[str, str] = Field(
+        default_factory=lambda: {
+            "Unused": "11",
+            "Used": "3",
+            "Damaged (Repairable)": "4",
+        }
+    )
+    #: Seconds between polls of Supercycle's ``updated`` filter (120 requests/min budget).
+    poll_seconds: Annotated[float, Field(gt=0)] = 5.0
+
+
+class StockRule(_Section):
+    """A rule on the quantity offered on one marketplace, for the offers it matches.
+
+    A rule matches by ``sku``, ``tag`` or ``product_type`` (none of them = every offer);
+    when several match, each limit applies (the strictest wins).
+    """
+
+    sku: str | None = None
+    tag: str | None = None
+    product_type: str | None = None
+    #: Units kept back from this marketplace.
+    safety_buffer: Annotated[int, Field(ge=0)] = 0
+    #: Never list more than this.
+    max_quantity: Annotated[int, Field(ge=0)] | None = None
+    #: List at most this share of the pool (rounded down).
+    percent_cap: Annotated[float, Field(gt=0, le=100)] | None = None
+    #: List 0 when the pool is at or below this.
+    zero_at_or_below: Annotated[int, Field(ge=0)] | None = None
+
+
+class PriceRules(_Section):
+    """How a marketplace's price is derived from the shop's price."""
+
+    #: Percent added to the shop price (negative for a discount).
+    markup_percent: Annotated[float, Field(gt=-100)] = 0.0
+    #: Round up to end in this fraction, e.g. 0.99 gives 24.99; None keeps the pennies.
+    round_to_ending: Annotated[float, Field(ge=0, lt=1)] | None = None
+    #: Never offer below this price.
+    minimum_price: Annotated[float, Field(ge=0)] | None = None
 
 
 class MarketplaceSettings(_Section):
@@ -77,6 +127,31 @@ class MarketplaceSettings(_Section):
     acceptance_window_hours: Annotated[float, Field(gt=0)] = 72.0
     #: How often to pull orders (OR11). The spec's maximum is once a minute.
     order_poll_seconds: Annotated[float, Field(gt=0)] = 60.0
+    #: Each pull re-reads this far behind its watermark, so no late-indexed order is missed.
+    order_overlap_seconds: Annotated[float, Field(ge=0)] = 300.0
+    #: Hours between full sweeps of every open order (besides the watermark pulls).
+    order_full_sweep_hours: Annotated[float, Field(gt=0)] = 24.0
+    #: Mirakl ``shipping_type_code`` -> title of the Shopify shipping line.
+    shipping_methods: dict[str, str] = Field(default_factory=dict)
+    #: Shipping line title when the shipping type has no entry in ``shipping_methods``.
+    default_shipping_method: str = "Standard"
+    #: Whether the operator allows accepting some lines and refusing others (OR21);
+    #: when false, an order with a line that cannot ship is refused whole.
+    partial_acceptance: bool = True
+    #: Off by default: when Shopify is down this close to the acceptance deadline, accept
+    #: on the held stock anyway and create the shop order once Shopify is back.
+    accept_when_shop_down: bool = False
+    accept_when_shop_down_minutes: Annotated[float, Field(gt=0)] = 60.0
+    #: Identifier type of the ``product-id`` sent with offers (operator-specific: EAN, UPC ...).
+    product_id_type: str = "EAN"
+    #: How often pending stock changes are pushed (STO01 allows one import a minute).
+    stock_push_seconds: Annotated[float, Field(gt=0)] = 60.0
+    #: How often pending price changes are pushed (PRI01).
+    price_push_seconds: Annotated[float, Field(gt=0)] = 300.0
+    #: Hours between full offer refreshes (OF01 NORMAL).
+    offer_refresh_hours: Annotated[float, Field(gt=0)] = 24.0
+    stock_rules: list[StockRule] = Field(default_factory=list)
+    price_rules: PriceRules = Field(default_factory=PriceRules)
 
     @property
     def display_name(self) -> str:

@@ -152,10 +152,32 @@ class MarketplaceSettings(_Section):
     offer_refresh_hours: Annotated[float, Field(gt=0)] = 24.0
     stock_rules: list[StockRule] = Field(default_factory=list)
     price_rules: PriceRules = Field(default_factory=PriceRules)
+    #: Carrier name -> Mirakl carrier code for this marketplace only (overrides ``[carriers]``).
+    carriers: dict[str, str] = Field(default_factory=dict)
+    #: Send a carrier that maps to no code as an unregistered carrier (carrier_name and
+    #: carrier_url); only where the operator allows it.
+    allow_unregistered_carriers: bool = False
+    #: Hub refund reason (``return``, ``damaged``, ``goodwill``, ``shopify_refund`` ...) ->
+    #: RE01 reason code of type REFUND on this marketplace.
+    refund_reasons: dict[str, str] = Field(default_factory=dict)
+    #: RE01 REFUND code used when a reason has no entry in ``refund_reasons``.
+    default_refund_reason: str | None = None
+    #: RE01 CANCELATION code used for line cancellations (OR30).
+    cancel_reason: str | None = None
 
     @property
     def display_name(self) -> str:
         return self.name or self.code
+
+
+class RefundSettings(_Section):
+    """When a Supercycle return refunds the marketplace order."""
+
+    #: ``received``: the return is received; ``inspection_passed``: the line is received
+    #: in an acceptable condition; ``restocked``: the item is restocked.
+    supercycle_trigger: Literal["received", "inspection_passed", "restocked"] = "inspection_passed"
+    #: Conditions that pass inspection (titles as in Supercycle).
+    acceptable_conditions: list[str] = Field(default_factory=lambda: ["Unused", "Used"])
 
 
 class EngineSettings(_Section):
@@ -207,6 +229,10 @@ class Settings(_Section):
     supercycle: SupercycleSettings | None = None
     #: Shopify tracking company (or 3PL name) -> Mirakl carrier code.
     carriers: dict[str, str] = Field(default_factory=dict)
+    #: Other spellings of a carrier name -> the name used in ``[carriers]``
+    #: (e.g. "Royal Mail 24" = "Royal Mail"). Matching ignores case and spacing.
+    carrier_aliases: dict[str, str] = Field(default_factory=dict)
+    refunds: RefundSettings = Field(default_factory=RefundSettings)
     marketplaces: list[MarketplaceSettings] = Field(default_factory=list)
     engine: EngineSettings = Field(default_factory=EngineSettings)
     web: WebSettings = Field(default_factory=WebSettings)

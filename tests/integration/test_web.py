@@ -109,3 +109,36 @@ def test_a_signed_webhook_is_accepted_and_a_signed_malformed_one_is_recorded(hub
     garbage = b"{not json"
     assert webhook(client, garbage, sign(garbage)).status_code == 400
     assert [r.type for r in hub.store.exception_log.list()] == ["webhook_malformed"]
+
+
+def test_status_page_lists_the_latest_marketplace_orders(hub: Hub) -> None:
+    from mirakl_sync.adapters.store.tables import marketplace_orders
+
+    now = datetime.now(UTC)
+    with hub.store.engine.begin() as connection:
+        connection.execute(
+            marketplace_orders.insert(),
+            [
+                {
+                    "marketplace": "debenhams",
+                    "order_id": f"D-{i}-A",
+                    "state": "SHIPPING",
+                    "hub_status": "accepted",
+                    "created_at": now,
+                    "last_updated_at": now,
+                    "currency": "GBP",
+                    "total_price": "54.99",
+                    "line_count": 1,
+                    "shopify_order_name": f"#10{i}",
+                    "payload": {},
+                    "first_seen_at": now,
+                    "updated_at": now,
+                }
+                for i in range(3)
+            ],
+        )
+    client = TestClient(build_web_app(hub))
+    page = client.get("/").text
+    assert all(f"D-{i}-A" in page and f"#10{i}" in page for i in range(3))
+    orders = client.get("/api/status").json()["orders"]
+    assert {o["order_id"] for o in orders} == {"D-0-A", "D-1-A", "D-2-A"}

@@ -40,7 +40,6 @@ def create_web_app(
             "status.html",
             {
                 "status": status_reader.status(),
-                "orders": [],
                 "shop": shop,
                 "now": f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S}",
             },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from mirakl_sync.domain.exceptions import ExceptionRecord
@@ -27,8 +28,23 @@ class MarketplaceView:
 
 
 @dataclass(frozen=True)
+class OrderView:
+    marketplace: str
+    order_id: str
+    #: Mirakl's state, and where the hub got to with the order.
+    state: str
+    hub_status: str
+    created_at: datetime
+    total: str
+    lines: int
+    shopify_order_name: str | None
+    acceptance_deadline_at: datetime | None
+
+
+@dataclass(frozen=True)
 class StatusView:
     marketplaces: list[MarketplaceView]
+    orders: list[OrderView]
     exceptions: list[ExceptionRecord]
     workers: list[WorkerView]
 

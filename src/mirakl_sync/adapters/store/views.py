@@ -8,16 +8,19 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine, func, select
 
 from mirakl_sync.adapters.store.exception_log import SqlExceptionLog
-from mirakl_sync.adapters.store.tables import exceptions, executors
+from mirakl_sync.adapters.store.tables import exceptions, executors, marketplace_orders
 from mirakl_sync.config import Settings
 from mirakl_sync.domain.exceptions import ExceptionStatus
 from mirakl_sync.services.ports import Clock
-from mirakl_sync.services.views import MarketplaceView, StatusView, WorkerView
+from mirakl_sync.services.views import MarketplaceView, OrderView, StatusView, WorkerView
 
 
 class SqlStatusReader:
-    def __init__(self, engine: Engine, settings: Settings, clock: Clock = time.time) -> None:
+    def __init__(
+        self, engine: Engine, settings: Settings, clock: Clock = time.time, latest_orders: int = 25
+    ) -> None:
         self._engine = engine
+        self._latest_orders = latest_orders
         self._settings = settings
         self._clock = clock
 
@@ -29,6 +32,11 @@ class SqlStatusReader:
                 .group_by(exceptions.c.marketplace)
             ).all()
             open_counts = {str(market): int(count) for market, count in count_rows}
+            order_rows = connection.execute(
+                select(marketplace_orders)
+                .order_by(marketplace_orders.c.created_at.desc())
+                .limit(self._latest_orders)
+            ).all()
             worker_rows = connection.execute(
                 select(executors).order_by(executors.c.started_at.desc()).limit(20)
             ).all()
@@ -43,6 +51,20 @@ class SqlStatusReader:
                     open_exceptions=int(open_counts.get(market.code, 0)),
                 )
                 for market in self._settings.marketplaces
+            ],
+            orders=[
+                OrderView(
+                    marketplace=row.marketplace,
+                    order_id=row.order_id,
+                    state=row.state,
+                    hub_status=row.hub_status,
+                    created_at=row.created_at,
+                    total=f"{row.total_price or ''} {row.currency or ''}".strip(),
+                    lines=row.line_count,
+                    shopify_order_name=row.shopify_order_name,
+                    acceptance_deadline_at=row.acceptance_deadline_at,
+                )
+                for row in order_rows
             ],
             exceptions=SqlExceptionLog(self._engine).list(limit=50),
             workers=[

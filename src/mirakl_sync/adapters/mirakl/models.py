@@ -23,6 +23,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mirakl_sync.domain.marketplace_order import LineState
+from mirakl_sync.domain.marketplace_order import OrderState as OrderState
+from mirakl_sync.domain.marketplace_order import RefundState as RefundState
+
 
 class MiraklModel(BaseModel):
     """A Mirakl payload: unknown fields are kept, not rejected."""
@@ -33,47 +37,9 @@ class MiraklModel(BaseModel):
 # --------------------------------------------------------------------------- known values
 
 
-class OrderState(StrEnum):
-    """OR11 ``order_state`` values known from the spec (``order_state_codes`` enum)."""
-
-    STAGING = "STAGING"
-    WAITING_ACCEPTANCE = "WAITING_ACCEPTANCE"
-    WAITING_DEBIT = "WAITING_DEBIT"
-    WAITING_DEBIT_PAYMENT = "WAITING_DEBIT_PAYMENT"
-    SHIPPING = "SHIPPING"
-    SHIPPED = "SHIPPED"
-    TO_COLLECT = "TO_COLLECT"
-    RECEIVED = "RECEIVED"
-    CLOSED = "CLOSED"
-    REFUSED = "REFUSED"
-    CANCELED = "CANCELED"
-
-
-class OrderLineState(StrEnum):
-    """OR11 ``order_line_state``: the order states plus INCIDENT_OPEN and REFUNDED."""
-
-    STAGING = "STAGING"
-    WAITING_ACCEPTANCE = "WAITING_ACCEPTANCE"
-    WAITING_DEBIT = "WAITING_DEBIT"
-    WAITING_DEBIT_PAYMENT = "WAITING_DEBIT_PAYMENT"
-    SHIPPING = "SHIPPING"
-    SHIPPED = "SHIPPED"
-    TO_COLLECT = "TO_COLLECT"
-    RECEIVED = "RECEIVED"
-    CLOSED = "CLOSED"
-    REFUSED = "REFUSED"
-    CANCELED = "CANCELED"
-    INCIDENT_OPEN = "INCIDENT_OPEN"
-    REFUNDED = "REFUNDED"
-
-
-class RefundState(StrEnum):
-    """OR11 ``refunds[].refund_state``."""
-
-    WAITING_REFUND_TAX_CONFIRMATION = "WAITING_REFUND_TAX_CONFIRMATION"
-    WAITING_REFUND = "WAITING_REFUND"
-    WAITING_REFUND_PAYMENT = "WAITING_REFUND_PAYMENT"
-    REFUNDED = "REFUNDED"
+#: The order, line and refund states are the domain's (one definition, shared with the
+#: emulator's state machine); re-exported here under the names the API uses.
+OrderLineState = LineState
 
 
 class PaymentWorkflow(StrEnum):

@@ -1,0 +1,174 @@
+"""Offers: what the hub lists on a marketplace, built from the catalogue's facts.
+
+Two kinds of stock make offers:
+
+- **new stock** (Shopify): one offer per variant, ``shop_sku`` = the variant SKU, state
+  ``new_state`` (OF61's code for new goods, "11" on the platforms we know of);
+- **Supercycle items** (graded pre-owned), in one of two modes:
+
+  - ``item``: one offer per physical unit, ``shop_sku`` = the item's serial, quantity 0
+    or 1, state = its condition mapped through ``condition_states``;
+  - ``variant_condition``: one offer per variant and condition, ``shop_sku`` =
+    :func:`variant_condition_sku`, quantity = the sellable units of that variant in that
+    condition.
+
+An item whose condition has no mapped state cannot be listed (it is skipped, and the
+caller reports why). ``product-id`` is the variant's barcode with the marketplace's
+``product-id-type``; a variant without barcode cannot make an offer.
+
+Pure: stdlib only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+#: OF61 code of new goods on the platforms we know (the spec's OF24 example uses it too).
+NEW_STATE = "11"
+
+
+@dataclass(frozen=True)
+class VariantFacts:
+    """A Shopify variant as the catalogue sees it."""
+
+    sku: str
+    barcode: str | None
+    price: Decimal
+    product_type: str
+    tags: frozenset[str]
+    #: ``available`` summed over the configured locations (new stock only).
+    available: int
+    shopify_variant_id: int
+
+
+@dataclass(frozen=True)
+class ItemFacts:
+    """A Supercycle item, with the verdict of the availability rule already applied."""
+
+    serial: str
+    shopify_variant_id: int
+    condition: str | None
+    sellable: bool
+
+
+@dataclass(frozen=True)
+class OfferSpec:
+    """One offer the hub lists: its identity, product link, condition and stock key."""
+
+    shop_sku: str
+    product_id: str
+    state: str
+    #: Shop price the marketplace price is derived from.
+    shop_price: Decimal
+    #: Units the source of truth has for this offer.
+    source_quantity: int
+    product_type: str
+    tags: frozenset[str]
+    #: ``new`` or ``supercycle``.
+    kind: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """Something that could not become an offer, and why (shown to e-commerce)."""
+
+    key: str
+    reason: str
+
+
+def variant_condition_sku(variant_sku: str, state: str) -> str:
+    """``shop_sku`` of a variant-and-condition offer: ``<variant SKU>~<state code>``."""
+    return f"{variant_sku}~{state}"
+
+
+def build_offers(
+    variants: Iterable[VariantFacts],
+    items: Iterable[ItemFacts],
+    *,
+    mode: str,
+    condition_states: Mapping[str, str],
+    new_state: str = NEW_STATE,
+    item_prices: Mapping[str, Decimal] | None = None,
+    listed_tags: frozenset[str] = frozenset(),
+) -> tuple[list[OfferSpec], list[Skipped]]:
+    """Every offer of the catalogue, and what could not be listed.
+
+    Variants that have Supercycle items are managed by Supercycle: they make no offer of
+    their own. ``listed_tags`` (when not empty) keeps only the items whose product has
+    one of these tags (e.g. ``resale``, leaving rental stock off the marketplaces).
+    ``item_prices`` overrides the variant price for an item (by serial).
+    """
+    if mode not in ("item", "variant_condition"):
+        raise ValueError(f"offer mode must be 'item' or 'variant_condition', not {mode!r}")
+    by_id = {v.shopify_variant_id: v for v in variants}
+    offers: list[OfferSpec] = []
+    skipped: list[Skipped] = []
+    item_list = list(items)
+    managed = {item.shopify_variant_id for item in item_list}
+    for variant in by_id.values():
+        if variant.shopify_variant_id in managed:
+            continue
+        if not variant.barcode:
+            skipped.append(Skipped(variant.sku, "the variant has no barcode for product-id"))
+            continue
+        offers.append(
+            OfferSpec(
+                variant.sku,
+                variant.barcode,
+                new_state,
+                variant.price,
+                max(variant.available, 0),
+                variant.product_type,
+                variant.tags,
+                "new",
+            )
+        )
+    grouped: dict[str, OfferSpec] = {}
+    for item in item_list:
+        variant = by_id.get(item.shopify_variant_id)
+        if variant is None:
+            skipped.append(Skipped(item.serial, "its Shopify variant was not found"))
+            continue
+        if listed_tags and not (listed_tags & variant.tags):
+            continue
+        state = condition_states.get(item.condition or "")
+        if state is None:
+            skipped.append(
+                Skipped(item.serial, f"condition {item.condition!r} has no offer state mapped")
+            )
+            continue
+        if not variant.barcode:
+            skipped.append(Skipped(item.serial, "the variant has no barcode for product-id"))
+            continue
+        units = 1 if item.sellable else 0
+        if mode == "item":
+            price = (item_prices or {}).get(item.serial, variant.price)
+            offers.append(
+                OfferSpec(
+                    item.serial,
+                    variant.barcode,
+                    state,
+                    price,
+                    units,
+                    variant.product_type,
+                    variant.tags,
+                    "supercycle",
+                )
+            )
+            continue
+        sku = variant_condition_sku(variant.sku, state)
+        found = grouped.get(sku)
+        grouped[sku] = OfferSpec(
+            sku,
+            variant.barcode,
+            state,
+            variant.price,
+            units + (found.source_quantity if found else 0),
+            variant.product_type,
+            variant.tags,
+            "supercycle",
+        )
+    offers.extend(grouped.values())
+    return offers, skipped

@@ -6,7 +6,10 @@ Unprefixed nouns are the ports; implementations are named for what they are
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Protocol
 
 from mirakl_sync.domain.call_budget import Budget
@@ -15,6 +18,22 @@ from mirakl_sync.domain.exceptions import (
     ExceptionReport,
     ExceptionStatus,
     OwnerTeam,
+)
+from mirakl_sync.domain.shipments import OrderRef
+from mirakl_sync.domain.orders import (
+    LineBinding,
+    MarketplaceOrder,
+    ShopOrderRef,
+    StockReading,
+)
+from mirakl_sync.domain.item_availability import BlockedRange
+from mirakl_sync.domain.offers import (
+    ExportedOffer,
+    ImportErrorLine,
+    ImportProgress,
+    OfferRow,
+    ShopVariant,
+    SupercycleItem,
 )
 from mirakl_sync.domain.stock_pool import HoldOutcome, LineHold, Reservation
 
@@ -80,3 +99,249 @@ class StockLedger(Protocol):
     def held_quantities(self, skus: list[str] | None = None) -> dict[str, int]:
         """Units currently held (not yet in the source of truth), by stock key."""
         ...
+
+
+# Dispatch and refunds
+
+
+class MarketplaceOrderIndex(Protocol):
+    """Finds the marketplace order behind a shop order or a sold item (read-only)."""
+
+    def by_shopify_order(self, shopify_order_id: str) -> OrderRef | None:
+        """By the Shopify order id (GID or numeric legacy id)."""
+        ...
+
+    def by_order_id(self, marketplace: str, order_id: str) -> OrderRef | None: ...
+
+    def with_offer_sku(self, offer_sku: str) -> list[OrderRef]:
+        """Orders with a line on ``offer_sku`` (e.g. a Supercycle serial), newest first."""
+        ...
+
+    def recent_with_shop_order(self, limit: int) -> list[OrderRef]:
+        """Orders with a shop order, most recently updated first (polling safety net)."""
+        ...
+
+
+class Bindings(Protocol):
+    """The ``bindings`` table: which hub record is which record on another system."""
+
+    def get(self, system: str, entity: str, internal_id: str) -> str | None:
+        """The external id bound to ``internal_id``, if any."""
+        ...
+
+    def put(
+        self, system: str, entity: str, internal_id: str, external_id: str, now: datetime
+    ) -> None:
+        """Bind (or re-bind) ``internal_id`` to ``external_id``."""
+        ...
+
+    def delete(self, system: str, entity: str, internal_id: str) -> None: ...
+
+    def external_ids(self, system: str, entity: str, internal_prefix: str) -> list[str]:
+        """Every external id bound to an internal id starting with ``internal_prefix``."""
+        ...
+
+
+class Cursors(Protocol):
+    """The ``sync_cursors`` table: small per-flow state that survives restarts."""
+
+    def get(self, flow: str, scope: str) -> str | None: ...
+
+    def put(self, flow: str, scope: str, value: str, now: datetime) -> None: ...
+
+
+# Orders
+
+
+class MarketplaceOrders(Protocol):
+    """One marketplace's orders (Mirakl OR11/OR21), as hub orders."""
+
+    def updated_since(self, since: datetime | None) -> AsyncIterator[MarketplaceOrder]:
+        """Every order updated at or after ``since`` (every page; may repeat orders)."""
+        ...
+
+    def open_orders(self) -> AsyncIterator[MarketplaceOrder]:
+        """Every order still open (waiting acceptance, awaiting payment, shipping)."""
+        ...
+
+    async def get(self, order_id: str) -> MarketplaceOrder | None:
+        """A fresh read of one order (None when the marketplace does not know it)."""
+        ...
+
+    async def decide(self, order_id: str, decisions: Mapping[str, bool]) -> None:
+        """OR21: accept (True) or refuse (False) every waiting line. Raises
+        ``PermanentError`` with ``code='ORDER_INVALID_STATE'`` when it no longer waits."""
+        ...
+
+
+class ShopCatalogue(Protocol):
+    """Shopify variants, looked up by SKU, and their stock."""
+
+    async def find_variant(self, sku: str) -> LineBinding | None: ...
+
+    async def read_stock(self, sku: str) -> StockReading | None:
+        """``available`` summed over the configured locations; None: no such variant."""
+        ...
+
+
+class ItemInventory(Protocol):
+    """Supercycle's unique items."""
+
+    async def find_item(self, key: str) -> LineBinding | None:
+        """The item whose serial (else SKU) is ``key``."""
+        ...
+
+    async def read_item(self, serial: str) -> StockReading:
+        """1 if the item may be sold today, else 0 with why (sold elsewhere, retired)."""
+        ...
+
+    async def mark_sold(self, item_id: int) -> None: ...
+
+    async def is_sold(self, item_id: int) -> bool: ...
+
+    async def make_available(self, item_id: int) -> None: ...
+
+
+class ShopOrders(Protocol):
+    """Standard Shopify orders made from marketplace orders."""
+
+    async def find(self, source_identifier: str) -> ShopOrderRef | None: ...
+
+    async def create(
+        self,
+        order: MarketplaceOrder,
+        bindings: Mapping[str, LineBinding],
+        line_ids: list[str],
+    ) -> ShopOrderRef:
+        """``orderCreate`` with the given lines; never retried blindly (look up first)."""
+        ...
+
+    async def cancel(self, shop_order_id: str) -> None: ...
+
+    async def mark_paid(self, shop_order_id: str) -> None: ...
+
+    async def update_addresses(self, shop_order_id: str, order: MarketplaceOrder) -> None: ...
+
+
+# Stock and offers ------------------------------------------------------------------------
+
+
+class ShopCatalogue(Protocol):
+    """Shopify, read in bulk: every variant with ``available`` per location."""
+
+    def variants(self) -> AsyncIterator[ShopVariant]: ...
+
+
+class SupercycleCatalogue(Protocol):
+    """Supercycle, read in bulk: items, and the blocked dates covering a day."""
+
+    def items(self, *, updated_since: datetime | None = None) -> AsyncIterator[SupercycleItem]:
+        """Every item (or those changed since ``updated_since``)."""
+        ...
+
+    def blocked_ranges(self, day: date) -> AsyncIterator[BlockedRange]:
+        """The blocked date ranges active on ``day``."""
+        ...
+
+
+class MarketplaceOffers(Protocol):
+    """One marketplace's offer, stock and price imports and its offer export."""
+
+    marketplace: str
+
+    async def push_stock(self, quantities: Mapping[str, int]) -> str:
+        """STO01 with one line per offer; returns the import id."""
+        ...
+
+    async def stock_import(self, import_id: str) -> ImportProgress: ...  # STO02
+
+    async def stock_import_errors(self, import_id: str) -> list[ImportErrorLine]: ...  # STO03
+
+    async def push_prices(self, prices: Mapping[str, Decimal]) -> str:
+        """PRI01: the FULL price set of each offer given (others of those offers are deleted)."""
+        ...
+
+    async def price_import(self, import_id: str) -> ImportProgress: ...  # PRI02
+
+    async def price_import_errors(self, import_id: str) -> list[ImportErrorLine]: ...  # PRI03
+
+    async def push_offers(self, rows: Sequence[OfferRow], *, replace: bool = False) -> str:
+        """OF01, NORMAL (REPLACE deletes every offer not in the file: only on request)."""
+        ...
+
+    async def offer_import(self, import_id: str) -> ImportProgress: ...  # OF02
+
+    async def offer_import_errors(self, import_id: str) -> list[ImportErrorLine]: ...  # OF03
+
+    async def start_export(self, since: datetime | None) -> str:
+        """OF52 (differential when ``since`` is given); returns the tracking id."""
+        ...
+
+    async def export_urls(self, tracking_id: str) -> list[str] | None:
+        """OF53: the chunk URLs once complete, None while pending."""
+        ...
+
+    async def download_export(self, url: str) -> list[ExportedOffer]: ...  # OF54
+
+
+class OfferStates(Protocol):
+    """What the hub decided, sent and saw per offer and marketplace (``offer_states``)."""
+
+    def known_quantities(self, marketplace: str) -> dict[str, int | None]: ...
+
+    def record_desired_quantities(
+        self, marketplace: str, changes: Mapping[str, int], now: datetime
+    ) -> None: ...
+
+    def mark_skipped(self, marketplace: str, reasons: Mapping[str, str], now: datetime) -> None: ...
+
+    def pending_quantities(self, marketplace: str) -> dict[str, int]: ...
+
+    def mark_stock_sent(
+        self, marketplace: str, quantities: Mapping[str, int], import_id: str, now: datetime
+    ) -> None: ...
+
+    def mark_stock_errors(
+        self, marketplace: str, import_id: str, errors: Mapping[str, str], now: datetime
+    ) -> list[str]:
+        """Mark the offers still carried by ``import_id`` as errors; return their SKUs."""
+        ...
+
+    def requeue(self, marketplace: str, quantities: Mapping[str, int | None], now: datetime) -> None:
+        """Drift: record what the marketplace shows and queue the hub's value again."""
+        ...
+
+    def sent_quantities(self, marketplace: str) -> dict[str, int | None]: ...
+
+    def known_prices(self, marketplace: str) -> dict[str, str | None]: ...
+
+    def record_desired_prices(
+        self, marketplace: str, prices: Mapping[str, str], now: datetime
+    ) -> None: ...
+
+    def pending_prices(self, marketplace: str) -> dict[str, str]: ...
+
+    def mark_prices_sent(
+        self, marketplace: str, prices: Mapping[str, str], now: datetime
+    ) -> None: ...
+
+    def status_counts(self, marketplace: str) -> dict[str, int]: ...
+
+    def record_import(
+        self, marketplace: str, import_id: str, kind: str, lines: int, now: datetime
+    ) -> None: ...
+
+    def open_imports(self, marketplace: str, kind: str) -> list[str]: ...
+
+    def finish_import(
+        self,
+        marketplace: str,
+        import_id: str,
+        status: str,
+        lines_in_error: int | None,
+        now: datetime,
+    ) -> None: ...
+
+    def cursor(self, flow: str, scope: str) -> str | None: ...
+
+    def set_cursor(self, flow: str, scope: str, value: str, now: datetime) -> None: ...

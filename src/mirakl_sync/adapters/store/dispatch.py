@@ -1,0 +1,178 @@
+"""Store access for dispatch, cancellations and refunds.
+
+``SqlMarketplaceOrderIndex`` reads ``marketplace_orders`` (written by the orders flow);
+``SqlBindings`` and ``SqlCursors`` implement the ``Bindings`` and ``Cursors`` ports over
+the ``bindings`` and ``sync_cursors`` tables.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, Text, cast, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from mirakl_sync.adapters.store.tables import bindings, marketplace_orders, sync_cursors
+from mirakl_sync.domain.shipments import OrderRef
+
+_GID_ORDER = "gid://shopify/Order/"
+
+
+def _ref(row: Any) -> OrderRef:
+    return OrderRef(
+        marketplace=row.marketplace,
+        order_id=row.order_id,
+        shopify_order_id=row.shopify_order_id,
+        state=row.state,
+        hub_status=row.hub_status,
+    )
+
+
+def shopify_order_ids(shopify_order_id: str) -> list[str]:
+    """Both spellings of a Shopify order id: the GID and the numeric legacy id."""
+    text = str(shopify_order_id)
+    if text.startswith(_GID_ORDER):
+        return [text, text.removeprefix(_GID_ORDER)]
+    return [text, f"{_GID_ORDER}{text}"]
+
+
+class SqlMarketplaceOrderIndex:
+    _columns = (
+        marketplace_orders.c.marketplace,
+        marketplace_orders.c.order_id,
+        marketplace_orders.c.shopify_order_id,
+        marketplace_orders.c.state,
+        marketplace_orders.c.hub_status,
+    )
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def by_shopify_order(self, shopify_order_id: str) -> OrderRef | None:
+        query = select(*self._columns).where(
+            marketplace_orders.c.shopify_order_id.in_(shopify_order_ids(shopify_order_id))
+        )
+        with self._engine.connect() as connection:
+            row = connection.execute(query).first()
+        return _ref(row) if row else None
+
+    def by_order_id(self, marketplace: str, order_id: str) -> OrderRef | None:
+        query = select(*self._columns).where(
+            marketplace_orders.c.marketplace == marketplace,
+            marketplace_orders.c.order_id == order_id,
+        )
+        with self._engine.connect() as connection:
+            row = connection.execute(query).first()
+        return _ref(row) if row else None
+
+    def with_offer_sku(self, offer_sku: str) -> list[OrderRef]:
+        # The payload is the OR11 JSON; a LIKE on its text narrows the rows on both
+        # databases, the exact check is on the parsed lines.
+        needle = f'%"{offer_sku}"%'
+        query = (
+            select(*self._columns, marketplace_orders.c.payload)
+            .where(cast(marketplace_orders.c.payload, Text).like(needle))
+            .order_by(marketplace_orders.c.created_at.desc())
+        )
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+        out = []
+        for row in rows:
+            lines = (row.payload or {}).get("order_lines") or []
+            if any(line.get("offer_sku") == offer_sku for line in lines):
+                out.append(_ref(row))
+        return out
+
+    def recent_with_shop_order(self, limit: int) -> list[OrderRef]:
+        query = (
+            select(*self._columns)
+            .where(marketplace_orders.c.shopify_order_id.is_not(None))
+            .where(marketplace_orders.c.hub_status.not_in(("refused", "cancelled", "closed")))
+            .order_by(marketplace_orders.c.updated_at.desc())
+            .limit(limit)
+        )
+        with self._engine.connect() as connection:
+            return [_ref(row) for row in connection.execute(query)]
+
+
+class SqlBindings:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def get(self, system: str, entity: str, internal_id: str) -> str | None:
+        query = select(bindings.c.external_id).where(
+            bindings.c.system == system,
+            bindings.c.entity == entity,
+            bindings.c.internal_id == internal_id,
+        )
+        with self._engine.connect() as connection:
+            value = connection.execute(query).scalar()
+        return None if value is None else str(value)
+
+    def put(
+        self, system: str, entity: str, internal_id: str, external_id: str, now: datetime
+    ) -> None:
+        where = (
+            bindings.c.system == system,
+            bindings.c.entity == entity,
+            bindings.c.internal_id == internal_id,
+        )
+        with self._engine.begin() as connection:
+            changed = connection.execute(
+                update(bindings).where(*where).values(external_id=external_id, synced_at=now)
+            ).rowcount
+            if not changed:
+                connection.execute(
+                    bindings.insert().values(
+                        system=system,
+                        entity=entity,
+                        internal_id=internal_id,
+                        external_id=external_id,
+                        synced_at=now,
+                    )
+                )
+
+    def delete(self, system: str, entity: str, internal_id: str) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                delete(bindings).where(
+                    bindings.c.system == system,
+                    bindings.c.entity == entity,
+                    bindings.c.internal_id == internal_id,
+                )
+            )
+
+    def external_ids(self, system: str, entity: str, internal_prefix: str) -> list[str]:
+        query = select(bindings.c.external_id).where(
+            bindings.c.system == system,
+            bindings.c.entity == entity,
+            bindings.c.internal_id.startswith(internal_prefix, autoescape=True),
+        )
+        with self._engine.connect() as connection:
+            return [str(v) for v in connection.execute(query).scalars()]
+
+
+class SqlCursors:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+    def get(self, flow: str, scope: str) -> str | None:
+        query = select(sync_cursors.c.cursor).where(
+            sync_cursors.c.flow == flow, sync_cursors.c.scope == scope
+        )
+        with self._engine.connect() as connection:
+            value = connection.execute(query).scalar()
+        return None if value is None else str(value)
+
+    def put(self, flow: str, scope: str, value: str, now: datetime) -> None:
+        insert = self._insert(sync_cursors).values(
+            flow=flow, scope=scope, cursor=value, updated_at=now
+        )
+        statement = insert.on_conflict_do_update(
+            index_elements=[sync_cursors.c.flow, sync_cursors.c.scope],
+            set_={"cursor": insert.excluded.cursor, "updated_at": insert.excluded.updated_at},
+        )
+        with self._engine.begin() as connection:
+            connection.execute(statement)

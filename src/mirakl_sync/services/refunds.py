@@ -1,0 +1,305 @@
+"""Refunds: each refund source (a Shopify refund, a Supercycle return line) becomes OR28
+refunds on the marketplace order, exactly once.
+
+Mirakl has no idempotency key, and a timed-out OR28 may have created the refund. So the
+source is bound in ``bindings`` (system ``mirakl:<marketplace>``, entity ``refund``,
+internal id ``<order_id>|<source key>``) BEFORE the call, as ``pending:...``, and to the
+Mirakl refund ids after it. A source found pending (a crash or a timeout after the
+call) is first looked for on the order (OR11 ``refunds[]``: same line, reason and
+quantity, not bound to another source); only when it is not there is it sent again.
+A rejection (e.g. "insufficient payable balance") removes the pending mark and opens an
+exception for finance with Mirakl's message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+import structlog
+
+from mirakl_sync.config import Settings
+from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
+from mirakl_sync.domain.refunds import (
+    LineRefund,
+    LineTax,
+    RefundableLine,
+    line_refund,
+    resolve_reason,
+)
+from mirakl_sync.errors import PermanentError, RetryableError
+from mirakl_sync.services.ports import Bindings, Clock, ExceptionLog, MarketplaceDispatchApi
+from mirakl_sync.services.reference_cache import ReferenceCache
+
+log = structlog.get_logger(__name__)
+
+ENTITY = "refund"
+PENDING = "pending:"
+RETRY_REFUNDS = "mirakl-sync sync refunds --once"
+REFUNDED = "REFUNDED"
+
+
+class RefundStatus(StrEnum):
+    SENT = "sent"
+    ALREADY_SENT = "already_sent"
+    NOTHING_TO_REFUND = "nothing_to_refund"
+    EXCEPTION = "exception"
+
+
+@dataclass(frozen=True)
+class RefundSource:
+    #: ``shopify-refund:<id>`` or ``supercycle-return-line:<id>``: sent once per key.
+    key: str
+    marketplace: str
+    order_id: str
+    #: Offer SKU (variant SKU or item serial) -> quantity refunded.
+    skus: dict[str, int]
+    #: Hub reason, looked up in the marketplace's ``refund_reasons``.
+    reason: str
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    status: RefundStatus
+    source: str
+    refund_ids: tuple[str, ...] = ()
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class _Request:
+    refund: LineRefund
+    reason_code: str
+    body: dict[str, Any] = field(hash=False, compare=False)
+
+
+def _dec(value: Any) -> Decimal:
+    return Decimal(str(value)) if value not in (None, "") else Decimal("0")
+
+
+def _taxes(items: Any) -> tuple[LineTax, ...]:
+    return tuple(
+        LineTax(str(t.get("code")), _dec(t.get("amount")), t.get("tax_calculation_rule"))
+        for t in items or []
+    )
+
+
+def refundable_line(line: dict[str, Any]) -> RefundableLine:
+    refunds = line.get("refunds") or []
+    return RefundableLine(
+        order_line_id=str(line["order_line_id"]),
+        quantity=int(line.get("quantity") or 0),
+        price=_dec(line.get("price")),
+        shipping_price=_dec(line.get("shipping_price")),
+        refunded_amount=sum((_dec(r.get("amount")) for r in refunds), Decimal("0")),
+        refunded_shipping=sum((_dec(r.get("shipping_amount")) for r in refunds), Decimal("0")),
+        taxes=_taxes(line.get("taxes")),
+        shipping_taxes=_taxes(line.get("shipping_taxes")),
+    )
+
+
+def lines_for_skus(order: dict[str, Any], skus: dict[str, int]) -> list[tuple[dict[str, Any], int]]:
+    """(line, quantity) for each SKU, filling the order's lines on that SKU in order."""
+    out = []
+    left = dict(skus)
+    for line in order.get("order_lines") or []:
+        sku = line.get("offer_sku")
+        sku = sku if sku in left else line.get("product_shop_sku")
+        if sku not in left or left[sku] <= 0:
+            continue
+        take = min(left[sku], int(line.get("quantity") or 0))
+        if take > 0:
+            out.append((line, take))
+            left[sku] -= take
+    return out
+
+
+class RefundService:
+    def __init__(
+        self,
+        settings: Settings,
+        apis: Callable[[str], MarketplaceDispatchApi],
+        bindings: Bindings,
+        exceptions: ExceptionLog,
+        references: ReferenceCache,
+        clock: Clock,
+    ) -> None:
+        self._settings = settings
+        self._apis = apis
+        self._bindings = bindings
+        self._exceptions = exceptions
+        self._references = references
+        self._clock = clock
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+    @staticmethod
+    def system(marketplace: str) -> str:
+        return f"mirakl:{marketplace}"
+
+    @staticmethod
+    def internal_id(source: RefundSource) -> str:
+        return f"{source.order_id}|{source.key}"
+
+    def bound_refund_ids(self, source: RefundSource) -> tuple[str, ...] | None:
+        """The Mirakl refund ids recorded for ``source`` (None: not confirmed sent)."""
+        value = self._bindings.get(
+            self.system(source.marketplace), ENTITY, self.internal_id(source)
+        )
+        if value is None or value.startswith(PENDING):
+            return None
+        return tuple(v for v in value.split(",") if v)
+
+    async def refund(self, source: RefundSource) -> RefundResult:
+        system, internal = self.system(source.marketplace), self.internal_id(source)
+        bound = self._bindings.get(system, ENTITY, internal)
+        if bound is not None and not bound.startswith(PENDING):
+            return RefundResult(RefundStatus.ALREADY_SENT, source.key, tuple(bound.split(",")))
+        api = self._apis(source.marketplace)
+        order = await api.order(source.order_id)
+        if order is None:
+            return self._finance(source, f"order {source.order_id} is unknown to Mirakl")
+        reason = await self._reason(api, source)
+        if reason is None:
+            return self._finance(
+                source,
+                f"no RE01 REFUND reason configured for {source.reason!r} on {source.marketplace}"
+                f": set refund_reasons or default_refund_reason, then run `{RETRY_REFUNDS}`",
+            )
+        if bound is not None:
+            landed = self._landed(order, source, reason)
+            if landed:
+                return self._bind(source, landed, RefundStatus.ALREADY_SENT)
+        requests = self._requests(order, source, reason)
+        if not requests:
+            self._bindings.delete(system, ENTITY, internal)
+            return RefundResult(RefundStatus.NOTHING_TO_REFUND, source.key, detail="nothing left")
+        self._bindings.put(system, ENTITY, internal, PENDING + internal[:240], self._now())
+        try:
+            created = await api.refund([r.body for r in requests], order.get("order_tax_mode"))
+        except PermanentError as exc:
+            self._bindings.delete(system, ENTITY, internal)
+            return self._finance(
+                source,
+                f"{source.marketplace} rejected the refund of order {source.order_id}: {exc}. "
+                f"Settle it with the marketplace (e.g. top up the payable balance), then run "
+                f"`{RETRY_REFUNDS}`",
+                {"mirakl": str(exc)},
+            )
+        except RetryableError as exc:
+            if not getattr(exc, "ambiguous", False):
+                raise
+            # The refund may have landed: look before anyone sends it again.
+            again = await api.order(source.order_id)
+            landed = self._landed(again or {}, source, reason)
+            if landed:
+                return self._bind(source, landed, RefundStatus.SENT)
+            raise
+        ids = tuple(str(c.get("refund_id")) for c in created if c.get("refund_id"))
+        return self._bind(source, ids, RefundStatus.SENT)
+
+    def _bind(
+        self, source: RefundSource, ids: tuple[str, ...], status: RefundStatus
+    ) -> RefundResult:
+        self._bindings.put(
+            self.system(source.marketplace),
+            ENTITY,
+            self.internal_id(source),
+            ",".join(ids),
+            self._now(),
+        )
+        self._exceptions.resolve(self._fingerprint(source), self._now())
+        return RefundResult(status, source.key, ids)
+
+    async def _reason(self, api: MarketplaceDispatchApi, source: RefundSource) -> str | None:
+        market = self._settings.marketplace(source.marketplace)
+        allowed = await self._references.reasons(api, "REFUND")
+        return resolve_reason(
+            source.reason, market.refund_reasons, market.default_refund_reason, allowed
+        )
+
+    def _requests(self, order: dict[str, Any], source: RefundSource, reason: str) -> list[_Request]:
+        out = []
+        for line, quantity in lines_for_skus(order, source.skus):
+            refund = line_refund(refundable_line(line), quantity)
+            if refund is None:
+                continue
+            body: dict[str, Any] = {
+                "order_line_id": refund.order_line_id,
+                "amount": float(refund.amount),
+                "shipping_amount": float(refund.shipping_amount),
+                "reason_code": reason,
+                "quantity": refund.quantity,
+            }
+            if refund.taxes:
+                body["taxes"] = [{"code": c, "amount": float(a)} for c, a in refund.taxes]
+            if refund.shipping_taxes:
+                body["shipping_taxes"] = [
+                    {"code": c, "amount": float(a)} for c, a in refund.shipping_taxes
+                ]
+            out.append(_Request(refund, reason, body))
+        return out
+
+    def _landed(self, order: dict[str, Any], source: RefundSource, reason: str) -> tuple[str, ...]:
+        """The refund ids on the order that match this source and no other binding."""
+        taken: set[str] = set()
+        for value in self._bindings.external_ids(
+            self.system(source.marketplace), ENTITY, f"{source.order_id}|"
+        ):
+            if not value.startswith(PENDING):
+                taken.update(value.split(","))
+        found: list[str] = []
+        for line, quantity in lines_for_skus(order, source.skus):
+            match = next(
+                (
+                    str(r["id"])
+                    for r in line.get("refunds") or []
+                    if str(r.get("id")) not in taken
+                    and r.get("reason_code") == reason
+                    and int(r.get("quantity") or 0) == quantity
+                ),
+                None,
+            )
+            if match is None:
+                return ()
+            taken.add(match)
+            found.append(match)
+        return tuple(found)
+
+    def _fingerprint(self, source: RefundSource) -> str:
+        return "|".join(("refund_failed", source.marketplace, ENTITY, source.key))
+
+    def _finance(
+        self, source: RefundSource, message: str, details: dict[str, Any] | None = None
+    ) -> RefundResult:
+        self._exceptions.record(
+            ExceptionReport(
+                type="refund_failed",
+                owner=OwnerTeam.FINANCE,
+                severity=Severity.ERROR,
+                entity_type=ENTITY,
+                entity_id=source.key,
+                marketplace=source.marketplace,
+                message=message,
+                details={**(details or {}), "order_id": source.order_id, "retry": RETRY_REFUNDS},
+            ),
+            self._now(),
+        )
+        return RefundResult(RefundStatus.EXCEPTION, source.key, detail=message)
+
+    async def refund_states(
+        self, marketplace: str, order_id: str, ids: tuple[str, ...]
+    ) -> dict[str, str]:
+        """``refund_state`` of each refund id, read from OR11."""
+        order = await self._apis(marketplace).order(order_id) or {}
+        states: dict[str, str] = {}
+        for line in order.get("order_lines") or []:
+            for r in line.get("refunds") or []:
+                if str(r.get("id")) in ids:
+                    states[str(r["id"])] = str(r.get("refund_state") or r.get("state") or "")
+        return states

@@ -79,6 +79,9 @@ class SupercycleSettings(_Section):
     )
     #: Seconds between polls of Supercycle's ``updated`` filter (120 requests/min budget).
     poll_seconds: Annotated[float, Field(gt=0)] = 5.0
+    #: List only the items whose Shopify product has one of these tags (e.g. ``["resale"]``
+    #: keeps rental stock off the marketplaces); empty lists every item.
+    listed_tags: list[str] = Field(default_factory=list)
 
 
 class StockRule(_Section):

@@ -25,6 +25,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from mirakl_sync.domain.item_availability import ItemFacts as AvailabilityFacts
+
 #: OF61 code of new goods on the platforms we know (the spec's OF24 example uses it too).
 NEW_STATE = "11"
 
@@ -127,11 +129,11 @@ def build_offers(
         )
     grouped: dict[str, OfferSpec] = {}
     for item in item_list:
-        variant = by_id.get(item.shopify_variant_id)
-        if variant is None:
+        parent = by_id.get(item.shopify_variant_id)
+        if parent is None:
             skipped.append(Skipped(item.serial, "its Shopify variant was not found"))
             continue
-        if listed_tags and not (listed_tags & variant.tags):
+        if listed_tags and not (listed_tags & parent.tags):
             continue
         state = condition_states.get(item.condition or "")
         if state is None:
@@ -139,36 +141,116 @@ def build_offers(
                 Skipped(item.serial, f"condition {item.condition!r} has no offer state mapped")
             )
             continue
-        if not variant.barcode:
+        if not parent.barcode:
             skipped.append(Skipped(item.serial, "the variant has no barcode for product-id"))
             continue
         units = 1 if item.sellable else 0
         if mode == "item":
-            price = (item_prices or {}).get(item.serial, variant.price)
+            price = (item_prices or {}).get(item.serial, parent.price)
             offers.append(
                 OfferSpec(
                     item.serial,
-                    variant.barcode,
+                    parent.barcode,
                     state,
                     price,
                     units,
-                    variant.product_type,
-                    variant.tags,
+                    parent.product_type,
+                    parent.tags,
                     "supercycle",
                 )
             )
             continue
-        sku = variant_condition_sku(variant.sku, state)
+        sku = variant_condition_sku(parent.sku, state)
         found = grouped.get(sku)
         grouped[sku] = OfferSpec(
             sku,
-            variant.barcode,
+            parent.barcode,
             state,
-            variant.price,
+            parent.price,
             units + (found.source_quantity if found else 0),
-            variant.product_type,
-            variant.tags,
+            parent.product_type,
+            parent.tags,
             "supercycle",
         )
     offers.extend(grouped.values())
     return offers, skipped
+
+
+# --------------------------------------------------------------------------- the source and
+# the marketplace, in the terms the stock, price and offer flows use
+
+
+@dataclass(frozen=True)
+class ShopVariant:
+    """A Shopify variant with ``available`` per location name, as read in bulk."""
+
+    sku: str
+    barcode: str | None
+    price: Decimal
+    product_type: str
+    tags: frozenset[str]
+    shopify_variant_id: int
+    levels: tuple[tuple[str, int], ...]
+
+    def available(self, locations: frozenset[str]) -> int:
+        """``available`` summed over ``locations`` (every location when empty)."""
+        return sum(q for name, q in self.levels if not locations or name in locations)
+
+
+@dataclass(frozen=True)
+class SupercycleItem:
+    """A Supercycle item as read in bulk: its serial, condition title and the facts the
+    availability rule (``item_availability``) needs."""
+
+    serial: str
+    condition: str | None
+    facts: AvailabilityFacts
+
+
+@dataclass(frozen=True)
+class OfferRow:
+    """One full offer for an OF01 import."""
+
+    sku: str
+    product_id: str
+    product_id_type: str
+    price: Decimal
+    quantity: int
+    state: str
+
+
+@dataclass(frozen=True)
+class ImportProgress:
+    """Where a marketplace import (STO01, PRI01, OF01) stands."""
+
+    import_id: str
+    #: Mirakl's status: WAITING, RUNNING, COMPLETE, FAILED (and OF01's
+    #: WAITING_SYNCHRONIZATION_PRODUCT).
+    status: str
+    lines_in_error: int | None = None
+    has_error_report: bool = False
+    reason: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("COMPLETE", "FAILED")
+
+
+@dataclass(frozen=True)
+class ImportErrorLine:
+    """One line of an import's error report, tied back to its offer."""
+
+    shop_sku: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ExportedOffer:
+    """One offer as the marketplace's offer export (OF52/OF54) shows it."""
+
+    shop_sku: str
+    quantity: int
+    active: bool
+    deleted: bool
+    price: Decimal | None = None
+    state: str | None = None

@@ -226,7 +226,7 @@ class ShopOrders(Protocol):
 # Stock and offers ------------------------------------------------------------------------
 
 
-class ShopCatalogue(Protocol):
+class ShopStock(Protocol):
     """Shopify, read in bulk: every variant with ``available`` per location."""
 
     def variants(self) -> AsyncIterator[ShopVariant]: ...
@@ -307,9 +307,15 @@ class OfferStates(Protocol):
         """Mark the offers still carried by ``import_id`` as errors; return their SKUs."""
         ...
 
-    def requeue(self, marketplace: str, quantities: Mapping[str, int | None], now: datetime) -> None:
+    def requeue(
+        self, marketplace: str, quantities: Mapping[str, int | None], now: datetime
+    ) -> None:
         """Drift: record what the marketplace shows and queue the hub's value again."""
         ...
+
+    def record_marketplace_quantities(
+        self, marketplace: str, quantities: Mapping[str, int | None]
+    ) -> None: ...
 
     def sent_quantities(self, marketplace: str) -> dict[str, int | None]: ...
 

@@ -1,0 +1,130 @@
+"""Offer sync: a full offer refresh by OF01 (NORMAL; REPLACE only on explicit request).
+
+Every offer of the catalogue goes out with its product link (``product-id`` = barcode,
+``product-id-type`` per marketplace), condition (``state``), price and the quantity the
+stock flow decided, so new offers are created and existing ones converge. NORMAL leaves
+offers missing from the file alone; REPLACE deletes them, so it is never the default.
+The quantities and prices sent are recorded as sent, like a stock or price push.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from mirakl_sync.domain.allocation import RuleBook, desired_quantities
+from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
+from mirakl_sync.domain.offers import OfferRow
+from mirakl_sync.domain.pricing import PriceRules
+from mirakl_sync.services.ports import (
+    Clock,
+    ExceptionLog,
+    MarketplaceOffers,
+    OfferStates,
+    StockLedger,
+)
+from mirakl_sync.services.price_sync import desired_prices
+from mirakl_sync.services.stock_snapshot import CatalogueSnapshot
+from mirakl_sync.services.stock_sync import PushResult, TrackResult
+
+OFFERS = "offers"
+
+
+@dataclass(frozen=True)
+class MarketOffers:
+    code: str
+    product_id_type: str
+    stock_rules: RuleBook
+    price_rules: PriceRules
+
+
+class OfferSync:
+    def __init__(
+        self, states: OfferStates, ledger: StockLedger, exceptions: ExceptionLog, clock: Clock
+    ) -> None:
+        self.states = states
+        self.ledger = ledger
+        self.exceptions = exceptions
+        self.clock = clock
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    def rows(self, snapshot: CatalogueSnapshot, market: MarketOffers) -> list[OfferRow]:
+        quantities = desired_quantities(
+            snapshot.source(), self.ledger.held_quantities(), market.stock_rules, snapshot.facts()
+        )
+        prices = desired_prices(snapshot, market.price_rules)
+        return [
+            OfferRow(
+                o.shop_sku,
+                o.product_id,
+                market.product_id_type,
+                Decimal(prices[o.shop_sku]),
+                quantities[o.shop_sku],
+                o.state,
+            )
+            for o in snapshot.offers
+        ]
+
+    async def refresh(
+        self,
+        snapshot: CatalogueSnapshot,
+        market: MarketOffers,
+        offers: MarketplaceOffers,
+        *,
+        replace: bool = False,
+    ) -> PushResult:
+        rows = self.rows(snapshot, market)
+        if not rows:
+            return PushResult(market.code)
+        import_id = await offers.push_offers(rows, replace=replace)
+        now = self._now()
+        quantities = {r.sku: r.quantity for r in rows}
+        known = self.states.known_quantities(market.code)
+        self.states.record_desired_quantities(
+            market.code, {s: q for s, q in quantities.items() if known.get(s) != q}, now
+        )
+        self.states.record_import(market.code, import_id, OFFERS, len(rows), now)
+        self.states.mark_stock_sent(market.code, quantities, import_id, now)
+        prices = {r.sku: format(r.price, "f") for r in rows}
+        self.states.record_desired_prices(market.code, prices, now)
+        self.states.mark_prices_sent(market.code, prices, now)
+        return PushResult(market.code, import_id, len(rows))
+
+    async def track(self, offers: MarketplaceOffers) -> TrackResult:
+        """OF02 once per open import; OF03 lines become exceptions for e-commerce."""
+        code = offers.marketplace
+        result = TrackResult(code)
+        for import_id in self.states.open_imports(code, OFFERS):
+            progress = await offers.offer_import(import_id)
+            if not progress.finished:
+                continue
+            if progress.has_error_report or progress.lines_in_error:
+                now = self._now()
+                errors = {
+                    line.shop_sku: line.message
+                    for line in await offers.offer_import_errors(import_id)
+                }
+                self.states.mark_stock_errors(code, import_id, errors, now)
+                for sku, message in errors.items():
+                    result.errors[sku] = message
+                    self.exceptions.record(
+                        ExceptionReport(
+                            type="offer_line_rejected",
+                            owner=OwnerTeam.ECOMMERCE,
+                            severity=Severity.ERROR,
+                            entity_type="offer",
+                            entity_id=sku,
+                            marketplace=code,
+                            message=f"{code} refused offer {sku}: {message}",
+                            details={"import_id": import_id},
+                        ),
+                        now,
+                    )
+            self.states.finish_import(
+                code, import_id, progress.status, progress.lines_in_error, self._now()
+            )
+            result.finished.append(import_id)
+        return result

@@ -1,0 +1,161 @@
+"""Stock sync: desired quantities per marketplace, pushed as ONE STO01 file per slot.
+
+A cycle has three parts, each safe to run again:
+
+1. **plan** (no network): for each marketplace, ``desired = source - held - rules``
+   (``domain.allocation``), diffed against what the hub last decided; changes are
+   written to ``offer_states`` as pending (repeated changes to one offer coalesce: the
+   row holds the latest value only);
+2. **push**: every pending quantity of a marketplace goes out in one STO01 file. The
+   client waits for the next allowed slot of the STO01 budget (once a minute), so a
+   push never exceeds Mirakl's maximum. STO01 quantities are absolute, so re-sending
+   after an ambiguous failure is harmless: rows stay pending until a push succeeds;
+3. **track**: open imports are polled (STO02); lines in the error report (STO03)
+   become per-offer exceptions for e-commerce, and the offer's status ``error``.
+
+Stock always goes before prices and offers: its budget key (STO01) is its own, and the
+scheduler runs it first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from mirakl_sync.domain.allocation import RuleBook, desired_quantities, plan_stock_updates
+from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
+from mirakl_sync.services.ports import (
+    Clock,
+    ExceptionLog,
+    MarketplaceOffers,
+    OfferStates,
+    StockLedger,
+)
+from mirakl_sync.services.stock_snapshot import CatalogueSnapshot
+
+STOCK = "stock"
+
+
+@dataclass(frozen=True)
+class MarketStock:
+    """One marketplace's stock rules."""
+
+    code: str
+    rules: RuleBook
+
+
+@dataclass
+class PushResult:
+    marketplace: str
+    import_id: str | None = None
+    lines: int = 0
+
+
+@dataclass
+class TrackResult:
+    marketplace: str
+    finished: list[str] = field(default_factory=list)
+    #: SKU -> reason, for lines the marketplace refused.
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+class StockSync:
+    def __init__(
+        self,
+        states: OfferStates,
+        ledger: StockLedger,
+        exceptions: ExceptionLog,
+        clock: Clock,
+    ) -> None:
+        self.states = states
+        self.ledger = ledger
+        self.exceptions = exceptions
+        self.clock = clock
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    def plan(self, snapshot: CatalogueSnapshot, markets: Sequence[MarketStock]) -> dict[str, int]:
+        """Record the new desired quantities; return how many changed per marketplace."""
+        held = self.ledger.held_quantities()
+        source = snapshot.source()
+        facts = snapshot.facts()
+        now = self._now()
+        skipped = {s.key: s.reason for s in snapshot.skipped}
+        changed: dict[str, int] = {}
+        for market in markets:
+            desired = desired_quantities(source, held, market.rules, facts)
+            changes = plan_stock_updates(desired, self.states.known_quantities(market.code))
+            self.states.record_desired_quantities(market.code, changes, now)
+            self.states.mark_skipped(market.code, skipped, now)
+            changed[market.code] = len(changes)
+        return changed
+
+    async def push(self, offers: MarketplaceOffers) -> PushResult:
+        """Send every pending quantity of one marketplace in one STO01 file."""
+        code = offers.marketplace
+        pending = self.states.pending_quantities(code)
+        if not pending:
+            return PushResult(code)
+        import_id = await offers.push_stock(pending)
+        now = self._now()
+        self.states.record_import(code, import_id, STOCK, len(pending), now)
+        self.states.mark_stock_sent(code, pending, import_id, now)
+        return PushResult(code, import_id, len(pending))
+
+    async def track(self, offers: MarketplaceOffers) -> TrackResult:
+        """Poll open stock imports once (STO02); turn error reports (STO03) into exceptions."""
+        code = offers.marketplace
+        result = TrackResult(code)
+        for import_id in self.states.open_imports(code, STOCK):
+            progress = await offers.stock_import(import_id)
+            if not progress.finished:
+                continue
+            if progress.has_error_report or progress.lines_in_error:
+                lines = await offers.stock_import_errors(import_id)
+                errors = {line.shop_sku: line.message for line in lines}
+                now = self._now()
+                for sku in self.states.mark_stock_errors(code, import_id, errors, now):
+                    result.errors[sku] = errors[sku]
+                    self.exceptions.record(_line_rejected(code, sku, errors[sku], import_id), now)
+            self.states.finish_import(
+                code, import_id, progress.status, progress.lines_in_error, self._now()
+            )
+            result.finished.append(import_id)
+        return result
+
+
+async def track_until_finished(
+    track: Callable[[], Awaitable[TrackResult]],
+    still_open: Callable[[], bool],
+    *,
+    timeout_seconds: float,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    clock: Clock,
+    poll_seconds: float = 1.0,
+) -> list[TrackResult]:
+    """Track until no import is open or ``timeout_seconds`` pass (``--once`` runs)."""
+    deadline = clock() + timeout_seconds
+    results = [await track()]
+    while still_open() and clock() < deadline:
+        await sleep(poll_seconds)
+        results.append(await track())
+    return results
+
+
+def _line_rejected(code: str, sku: str, message: str, import_id: str) -> ExceptionReport:
+    return ExceptionReport(
+        type="stock_line_rejected",
+        owner=OwnerTeam.ECOMMERCE,
+        severity=Severity.ERROR,
+        entity_type="offer",
+        entity_id=sku,
+        marketplace=code,
+        message=(
+            f"{code} refused the stock of offer {sku}: {message}. If the offer does not exist "
+            "there yet, run `mirakl-sync sync offers --once` to create it."
+        ),
+        details={"import_id": import_id},
+    )

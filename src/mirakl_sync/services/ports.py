@@ -6,11 +6,10 @@ Unprefixed nouns are the ports; implementations are named for what they are
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from mirakl_sync.domain.call_budget import Budget
 from mirakl_sync.domain.exceptions import (
@@ -18,13 +17,6 @@ from mirakl_sync.domain.exceptions import (
     ExceptionReport,
     ExceptionStatus,
     OwnerTeam,
-)
-from mirakl_sync.domain.shipments import OrderRef
-from mirakl_sync.domain.orders import (
-    LineBinding,
-    MarketplaceOrder,
-    ShopOrderRef,
-    StockReading,
 )
 from mirakl_sync.domain.item_availability import BlockedRange
 from mirakl_sync.domain.offers import (
@@ -35,6 +27,17 @@ from mirakl_sync.domain.offers import (
     ShopVariant,
     SupercycleItem,
 )
+from mirakl_sync.domain.orders import (
+    HubStatus,
+    LineBinding,
+    MarketplaceOrder,
+    OrderProgress,
+    ShopOrderRef,
+    SkuMapping,
+    StockReading,
+    StoredOrder,
+)
+from mirakl_sync.domain.shipments import OrderRef
 from mirakl_sync.domain.stock_pool import HoldOutcome, LineHold, Reservation
 
 
@@ -112,6 +115,10 @@ class MarketplaceOrderIndex(Protocol):
         ...
 
     def by_order_id(self, marketplace: str, order_id: str) -> OrderRef | None: ...
+
+    def payload(self, marketplace: str, order_id: str) -> dict[str, Any] | None:
+        """The last OR11 JSON the orders flow stored (lines and their ids)."""
+        ...
 
     def with_offer_sku(self, offer_sku: str) -> list[OrderRef]:
         """Orders with a line on ``offer_sku`` (e.g. a Supercycle serial), newest first."""
@@ -351,3 +358,132 @@ class OfferStates(Protocol):
     def cursor(self, flow: str, scope: str) -> str | None: ...
 
     def set_cursor(self, flow: str, scope: str, value: str, now: datetime) -> None: ...
+
+
+class OrderRepository(Protocol):
+    """The hub's record of marketplace orders, SKU mappings and pull watermarks."""
+
+    def record_pulled(
+        self, order: MarketplaceOrder, *, deadline: datetime | None, now: datetime
+    ) -> StoredOrder | None:
+        """Store the order as just read (new ones start ``new``); return what was stored
+        before (None for an order never seen)."""
+        ...
+
+    def get(self, marketplace: str, order_id: str) -> StoredOrder | None: ...
+
+    def set_status(
+        self, marketplace: str, order_id: str, status: HubStatus, now: datetime
+    ) -> None: ...
+
+    def save_progress(
+        self, marketplace: str, order_id: str, progress: OrderProgress, now: datetime
+    ) -> None: ...
+
+    def set_shop_order(
+        self, marketplace: str, order_id: str, shop_order: ShopOrderRef, now: datetime
+    ) -> None: ...
+
+    def with_status(self, marketplace: str, statuses: list[HubStatus]) -> list[StoredOrder]: ...
+
+    def mapping(self, marketplace: str, offer_sku: str) -> SkuMapping | None:
+        """The explicit mapping for this marketplace, else the one for every marketplace."""
+        ...
+
+    def cursor(self, flow: str, scope: str) -> str | None: ...
+
+    def set_cursor(self, flow: str, scope: str, value: str, now: datetime) -> None: ...
+
+
+class MarketplaceDispatchApi(Protocol):
+    """One marketplace's order writes and reads, as plain JSON (OR11 shapes).
+
+    Errors are those of ``mirakl_sync.errors``; a write that timed out raises a
+    ``RetryableError`` with ``ambiguous = True`` (it may have been applied).
+    """
+
+    marketplace: str
+
+    async def order(self, order_id: str) -> dict[str, Any] | None:
+        """OR11 for one order (None: Mirakl does not know it)."""
+        ...
+
+    async def carriers(self) -> dict[str, str]:
+        """SH21: code -> label."""
+        ...
+
+    async def reasons(self, reason_type: str) -> list[str]:
+        """RE01 codes of ``reason_type`` the shop may use (``is_shop_right``)."""
+        ...
+
+    async def update_tracking(
+        self,
+        order_id: str,
+        *,
+        carrier_code: str | None,
+        carrier_name: str | None,
+        carrier_url: str | None,
+        tracking_number: str | None,
+    ) -> None:
+        """OR23."""
+        ...
+
+    async def ship_order(self, order_id: str) -> None:
+        """OR24."""
+        ...
+
+    async def create_shipments(
+        self, shipments: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """ST01 (chunked by 1000): (shipment_success, shipment_errors)."""
+        ...
+
+    async def shipments(self, order_ids: list[str]) -> list[dict[str, Any]]:
+        """ST11 for these orders."""
+        ...
+
+    async def ship_shipments(self, shipment_ids: list[str]) -> list[dict[str, Any]]:
+        """ST24 (chunked by 1000): the shipment_errors."""
+        ...
+
+    async def refund(
+        self, refunds: list[dict[str, Any]], order_tax_mode: str | None
+    ) -> list[dict[str, Any]]:
+        """OR28: the refunds created."""
+        ...
+
+    async def cancel_order(self, order_id: str) -> None:
+        """OR29."""
+        ...
+
+    async def cancel_lines(
+        self, cancelations: list[dict[str, Any]], order_tax_mode: str | None
+    ) -> list[dict[str, Any]]:
+        """OR30: the cancelations created."""
+        ...
+
+
+class ShopDispatchApi(Protocol):
+    """The shop (Shopify) as dispatch and refunds read it, as plain dicts."""
+
+    async def order(self, order_id: str) -> dict[str, Any]:
+        """``{id, cancelled_at, fulfillment_status, lines: [{id, sku, quantity}]}``."""
+        ...
+
+    async def fulfillments(self, order_id: str) -> list[dict[str, Any]]:
+        """``[{id, legacy_id, tracking: [{company, number, url}], lines: [{sku, quantity,
+        line_item_id}]}]``."""
+        ...
+
+    async def refunds(self, order_id: str) -> list[dict[str, Any]]:
+        """``[{id, legacy_id, lines: [{line_item_id, sku, quantity, restock_type}]}]``."""
+        ...
+
+
+class ReturnsApi(Protocol):
+    """Supercycle return orders, as plain dicts."""
+
+    async def return_orders(self) -> list[dict[str, Any]]:
+        """``[{id, status, lines: [{id, status, condition, serial, item_status,
+        restocked_at}]}]``."""
+        ...

@@ -1,0 +1,368 @@
+"""The order repository: ``marketplace_orders``, ``sku_mappings`` and pull watermarks.
+
+Each order row keeps the normalised order (``payload``), Mirakl's state, the hub's own
+status, and the import's progress (``decisions``: line decisions, whether OR21 was sent,
+which Supercycle items were marked sold) so a repeated workflow step never repeats an
+external write.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from mirakl_sync.adapters.mirakl.marketplace import order_from_mirakl
+from mirakl_sync.adapters.mirakl.models import Order as MiraklOrder
+from mirakl_sync.adapters.store.tables import marketplace_orders, sku_mappings, sync_cursors
+from mirakl_sync.domain.orders import (
+    HubStatus,
+    MarketplaceOrder,
+    OrderAddress,
+    OrderCustomer,
+    OrderLine,
+    OrderProgress,
+    OrderTaxLine,
+    ShopOrderRef,
+    SkuMapping,
+    StoredOrder,
+    TargetSystem,
+)
+
+#: Marks a payload holding the hub's normalised order (no OR11 JSON was given).
+_NORMALISED = "hub_normalised"
+
+
+class SqlOrderRepository:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+    # -- orders
+
+    def record_pulled(
+        self, order: MarketplaceOrder, *, deadline: datetime | None, now: datetime
+    ) -> StoredOrder | None:
+        t = marketplace_orders
+        values = {
+            "state": order.state,
+            "last_updated_at": order.last_updated_at,
+            "currency": order.currency,
+            "total_price": str(order.total_price),
+            "line_count": len(order.lines),
+            # Other flows read the OR11 JSON itself (line ids, states) from here.
+            "payload": order.raw if order.raw is not None else order_to_json(order),
+            "updated_at": now,
+        }
+        with self._engine.begin() as connection:
+            row = connection.execute(
+                select(t)
+                .where(t.c.marketplace == order.marketplace)
+                .where(t.c.order_id == order.order_id)
+            ).first()
+            if row is None:
+                # Two pulls racing on one new order: the second insert does nothing.
+                connection.execute(
+                    self._insert(t)
+                    .values(
+                        marketplace=order.marketplace,
+                        order_id=order.order_id,
+                        hub_status=HubStatus.NEW.value,
+                        created_at=order.created_at,
+                        acceptance_deadline_at=deadline,
+                        first_seen_at=now,
+                        **values,
+                    )
+                    .on_conflict_do_nothing()
+                )
+                return None
+            previous = _stored(row)
+            # An older read (overlapping pages, a slow pull) never overwrites a newer one.
+            if order.last_updated_at >= previous.order.last_updated_at:
+                connection.execute(
+                    update(t)
+                    .where(t.c.marketplace == order.marketplace)
+                    .where(t.c.order_id == order.order_id)
+                    .values(**values)
+                )
+            return previous
+
+    def get(self, marketplace: str, order_id: str) -> StoredOrder | None:
+        t = marketplace_orders
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(t).where(t.c.marketplace == marketplace).where(t.c.order_id == order_id)
+            ).first()
+        return None if row is None else _stored(row)
+
+    def set_status(self, marketplace: str, order_id: str, status: HubStatus, now: datetime) -> None:
+        self._update(marketplace, order_id, hub_status=status.value, updated_at=now)
+
+    def save_progress(
+        self, marketplace: str, order_id: str, progress: OrderProgress, now: datetime
+    ) -> None:
+        self._update(marketplace, order_id, decisions=progress_to_json(progress), updated_at=now)
+
+    def set_shop_order(
+        self, marketplace: str, order_id: str, shop_order: ShopOrderRef, now: datetime
+    ) -> None:
+        self._update(
+            marketplace,
+            order_id,
+            shopify_order_id=shop_order.id,
+            shopify_order_name=shop_order.name,
+            updated_at=now,
+        )
+
+    def with_status(self, marketplace: str, statuses: list[HubStatus]) -> list[StoredOrder]:
+        t = marketplace_orders
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(t)
+                .where(t.c.marketplace == marketplace)
+                .where(t.c.hub_status.in_([s.value for s in statuses]))
+                .order_by(t.c.created_at)
+            ).all()
+        return [_stored(row) for row in rows]
+
+    def _update(self, marketplace: str, order_id: str, **values: Any) -> None:
+        t = marketplace_orders
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(t)
+                .where(t.c.marketplace == marketplace)
+                .where(t.c.order_id == order_id)
+                .values(**values)
+            )
+
+    # -- SKU mappings
+
+    def mapping(self, marketplace: str, offer_sku: str) -> SkuMapping | None:
+        t = sku_mappings
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(t)
+                .where(t.c.offer_sku == offer_sku)
+                .where(t.c.marketplace.in_([marketplace, "*"]))
+            ).all()
+        if not rows:
+            return None
+        # The marketplace's own mapping wins over the one for every marketplace.
+        row = min(rows, key=lambda r: r.marketplace == "*")
+        return SkuMapping(row.offer_sku, TargetSystem(row.target_system), row.target_sku)
+
+    def add_mapping(
+        self,
+        marketplace: str,
+        offer_sku: str,
+        system: TargetSystem,
+        target_sku: str,
+        *,
+        now: datetime,
+        note: str | None = None,
+    ) -> None:
+        """Bind ``offer_sku`` (on ``marketplace``, or ``*`` for all) to a variant or item."""
+        with self._engine.begin() as connection:
+            connection.execute(
+                self._insert(sku_mappings)
+                .values(
+                    marketplace=marketplace,
+                    offer_sku=offer_sku,
+                    target_system=system.value,
+                    target_sku=target_sku,
+                    note=note,
+                    created_at=now,
+                )
+                .on_conflict_do_update(
+                    index_elements=["marketplace", "offer_sku"],
+                    set_={"target_system": system.value, "target_sku": target_sku, "note": note},
+                )
+            )
+
+    # -- cursors
+
+    def cursor(self, flow: str, scope: str) -> str | None:
+        t = sync_cursors
+        with self._engine.connect() as connection:
+            value = connection.execute(
+                select(t.c.cursor).where(t.c.flow == flow).where(t.c.scope == scope)
+            ).scalar_one_or_none()
+        return None if value is None else str(value)
+
+    def set_cursor(self, flow: str, scope: str, value: str, now: datetime) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                self._insert(sync_cursors)
+                .values(flow=flow, scope=scope, cursor=value, updated_at=now)
+                .on_conflict_do_update(
+                    index_elements=["flow", "scope"], set_={"cursor": value, "updated_at": now}
+                )
+            )
+
+
+def count_orders(engine: Engine) -> int:
+    """How many marketplace orders the hub has seen (benchmarks, status)."""
+    from sqlalchemy import func
+
+    with engine.connect() as connection:
+        return int(
+            connection.execute(select(func.count()).select_from(marketplace_orders)).scalar_one()
+        )
+
+
+# --------------------------------------------------------------------------- JSON codecs
+
+
+def _stored(row: Any) -> StoredOrder:
+    payload = row.payload
+    if payload.get(_NORMALISED):
+        order = order_from_json(payload)
+    else:
+        order = order_from_mirakl(row.marketplace, MiraklOrder.model_validate(payload))
+    return StoredOrder(
+        order=order,
+        hub_status=HubStatus(row.hub_status),
+        acceptance_deadline_at=row.acceptance_deadline_at,
+        progress=progress_from_json(row.decisions),
+        shopify_order_id=row.shopify_order_id,
+        shopify_order_name=row.shopify_order_name,
+    )
+
+
+def progress_to_json(progress: OrderProgress) -> dict[str, Any]:
+    return {
+        "lines": dict(progress.decisions),
+        "or21_sent": progress.or21_sent,
+        "sold_items": list(progress.sold_items),
+        "shop_order_pending": progress.shop_order_pending,
+    }
+
+
+def progress_from_json(data: Any) -> OrderProgress:
+    if not data:
+        return OrderProgress()
+    return OrderProgress(
+        decisions={str(k): bool(v) for k, v in (data.get("lines") or {}).items()},
+        or21_sent=bool(data.get("or21_sent")),
+        sold_items=[int(i) for i in data.get("sold_items") or []],
+        shop_order_pending=bool(data.get("shop_order_pending")),
+    )
+
+
+def _taxes_json(taxes: tuple[OrderTaxLine, ...]) -> list[dict[str, Any]]:
+    return [
+        {"code": t.code, "amount": str(t.amount), "rate": None if t.rate is None else str(t.rate)}
+        for t in taxes
+    ]
+
+
+def _taxes(data: Any) -> tuple[OrderTaxLine, ...]:
+    return tuple(
+        OrderTaxLine(
+            t["code"], Decimal(t["amount"]), None if t.get("rate") is None else Decimal(t["rate"])
+        )
+        for t in data or []
+    )
+
+
+def _address_json(address: OrderAddress | None) -> dict[str, Any] | None:
+    return None if address is None else dict(address.__dict__)
+
+
+def _address(data: Any) -> OrderAddress | None:
+    return None if data is None else OrderAddress(**data)
+
+
+def order_to_json(order: MarketplaceOrder) -> dict[str, Any]:
+    customer = order.customer
+    return {
+        _NORMALISED: True,
+        "marketplace": order.marketplace,
+        "order_id": order.order_id,
+        "state": order.state,
+        "created_at": order.created_at.isoformat(),
+        "last_updated_at": order.last_updated_at.isoformat(),
+        "currency": order.currency,
+        "total_price": str(order.total_price),
+        "shipping_price": str(order.shipping_price),
+        "tax_mode": order.tax_mode,
+        "shipping_type_code": order.shipping_type_code,
+        "shipping_type_label": order.shipping_type_label,
+        "has_incident": order.has_incident,
+        "reference_for_customer": order.reference_for_customer,
+        "customer": None
+        if customer is None
+        else {
+            "customer_id": customer.customer_id,
+            "firstname": customer.firstname,
+            "lastname": customer.lastname,
+            "billing_address": _address_json(customer.billing_address),
+            "shipping_address": _address_json(customer.shipping_address),
+        },
+        "lines": [
+            {
+                "line_id": line.line_id,
+                "offer_sku": line.offer_sku,
+                "quantity": line.quantity,
+                "state": line.state,
+                "title": line.title,
+                "unit_price": str(line.unit_price),
+                "price": str(line.price),
+                "shipping_price": str(line.shipping_price),
+                "taxes": _taxes_json(line.taxes),
+                "shipping_taxes": _taxes_json(line.shipping_taxes),
+            }
+            for line in order.lines
+        ],
+    }
+
+
+def order_from_json(data: dict[str, Any]) -> MarketplaceOrder:
+    customer = data.get("customer")
+    return MarketplaceOrder(
+        marketplace=data["marketplace"],
+        order_id=data["order_id"],
+        state=data["state"],
+        created_at=_dt(data["created_at"]),
+        last_updated_at=_dt(data["last_updated_at"]),
+        currency=data["currency"],
+        total_price=Decimal(data["total_price"]),
+        shipping_price=Decimal(data["shipping_price"]),
+        tax_mode=data["tax_mode"],
+        shipping_type_code=data.get("shipping_type_code"),
+        shipping_type_label=data.get("shipping_type_label"),
+        has_incident=bool(data.get("has_incident")),
+        reference_for_customer=data.get("reference_for_customer"),
+        customer=None
+        if customer is None
+        else OrderCustomer(
+            customer_id=customer.get("customer_id"),
+            firstname=customer.get("firstname"),
+            lastname=customer.get("lastname"),
+            billing_address=_address(customer.get("billing_address")),
+            shipping_address=_address(customer.get("shipping_address")),
+        ),
+        lines=tuple(
+            OrderLine(
+                line_id=line["line_id"],
+                offer_sku=line["offer_sku"],
+                quantity=int(line["quantity"]),
+                state=line["state"],
+                title=line.get("title") or "",
+                unit_price=Decimal(line["unit_price"]),
+                price=Decimal(line["price"]),
+                shipping_price=Decimal(line["shipping_price"]),
+                taxes=_taxes(line.get("taxes")),
+                shipping_taxes=_taxes(line.get("shipping_taxes")),
+            )
+            for line in data["lines"]
+        ),
+    )
+
+
+def _dt(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,84 @@
+"""After the decision: follow what the marketplace does with an order the hub handled.
+
+- paid (Mirakl SHIPPING): the shop order gets the shipping address Mirakl now gives,
+  and is marked paid; hub status ``shipping``;
+- cancelled or refused by the marketplace, or the debit failed (CANCELED): the shop
+  order is cancelled (restocking Shopify), the holds released, Supercycle items made
+  available again; hub status ``cancelled``;
+- an order the hub had not decided yet that the marketplace refused (the window
+  expired) or cancelled: the same undoing, hub status ``refused``/``cancelled``;
+- ``has_incident``: an exception for ops;
+- accepted while Shopify was down: the shop order is created now.
+
+Each action is idempotent (cancel and mark-paid look first), so a follow-up may repeat.
+"""
+
+from __future__ import annotations
+
+from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
+from mirakl_sync.domain.orders import (
+    WAITING_ACCEPTANCE,
+    HubEvent,
+    HubStatus,
+    event_for_marketplace_state,
+)
+from mirakl_sync.services.order_import import (
+    OrderServices,
+    _move,
+    _resolve_order_exceptions,
+    create_shop_order,
+    resolve_lines,
+    undo_import,
+)
+
+
+async def follow_up(services: OrderServices, order_id: str) -> HubStatus:
+    """Bring the hub's side of one order in line with the marketplace's latest state."""
+    stored = services.stored(order_id)
+    order = stored.order
+    if order.has_incident:
+        services.exceptions.record(
+            ExceptionReport(
+                type="order_incident",
+                owner=OwnerTeam.OPS,
+                severity=Severity.ERROR,
+                entity_type="order",
+                entity_id=order_id,
+                marketplace=services.rules.code,
+                message=(
+                    f"{services.rules.name} order {order_id} has an open incident; answer "
+                    "the customer in the marketplace back office (OR64 closes it)."
+                ),
+                details={"shopify_order": stored.shopify_order_name},
+            ),
+            services.clock(),
+        )
+    status = stored.hub_status
+    if status in (HubStatus.NEW, HubStatus.WAITING):
+        if order.state in (WAITING_ACCEPTANCE, "STAGING"):
+            return status
+        # Decided without us: refused when the window expired, or cancelled, or (with
+        # automatic acceptance) accepted by the platform.
+        if order.state in ("REFUSED", "CANCELED"):
+            await undo_import(services, order_id)
+            event = HubEvent.REFUSED if order.state == "REFUSED" else HubEvent.CANCELLED
+        else:
+            event = HubEvent.ACCEPTED
+        status = _move(services, stored, event)
+        _resolve_order_exceptions(services, order_id)
+        return status
+    if stored.progress.shop_order_pending and order.state not in ("REFUSED", "CANCELED"):
+        await create_shop_order(services, order_id, await resolve_lines(services, order_id))
+        stored = services.stored(order_id)
+    after = event_for_marketplace_state(order.state)
+    if after is HubEvent.PAID and status is HubStatus.ACCEPTED:
+        if stored.shopify_order_id is not None:
+            await services.shop.update_addresses(stored.shopify_order_id, order)
+            await services.shop.mark_paid(stored.shopify_order_id)
+        return _move(services, stored, after)
+    if after is HubEvent.CANCELLED:
+        await undo_import(services, order_id)
+        return _move(services, stored, after)
+    if after is HubEvent.CLOSED:
+        return _move(services, stored, after)
+    return status

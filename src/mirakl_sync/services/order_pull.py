@@ -1,0 +1,142 @@
+"""The order pull: every marketplace order, once, however the polls overlap.
+
+Each cycle reads OR11 by ``start_update_date`` from the stored watermark minus
+``order_overlap_seconds`` (Mirakl itself also subtracts a safety delta), walks every
+page, and deduplicates by ``order_id`` (the newest ``last_updated_date`` wins). The
+watermark then moves to the newest ``last_updated_date`` seen, never beyond the cycle's
+start, so a restart after downtime backfills from where it stopped. A full sweep of
+every open order runs every ``order_full_sweep_hours`` (and on the first cycle), so an
+order the date window missed is still found.
+
+It stores each order (``marketplace_orders``) and returns which orders need an import
+(waiting acceptance, not decided yet) and which need a follow-up (their state changed
+after the hub decided, an incident opened, or the marketplace decided without us).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from mirakl_sync.domain.orders import (
+    WAITING_ACCEPTANCE,
+    HubStatus,
+    MarketplaceOrder,
+    StoredOrder,
+    acceptance_deadline,
+)
+from mirakl_sync.services.ports import MarketplaceOrders, OrderRepository
+
+WATERMARK_FLOW = "orders"
+SWEEP_FLOW = "orders-sweep"
+
+
+@dataclass(frozen=True)
+class PullSettings:
+    marketplace: str
+    overlap_seconds: float
+    acceptance_window_hours: float
+    full_sweep_hours: float
+
+
+@dataclass
+class PullResult:
+    #: Orders to import (decide and accept/refuse), oldest first.
+    imports: list[str] = field(default_factory=list)
+    #: Order id -> a key naming what changed (so a follow-up runs once per change).
+    followups: dict[str, str] = field(default_factory=dict)
+    #: Orders read (after deduplication) and of those, never seen before.
+    seen: int = 0
+    new: int = 0
+    swept: bool = False
+
+
+def _needs_followup(previous: StoredOrder, order: MarketplaceOrder) -> str | None:
+    status = previous.hub_status
+    if status in (HubStatus.NEW, HubStatus.WAITING):
+        if order.state not in (WAITING_ACCEPTANCE, "STAGING"):
+            return order.state
+        return None
+    if status in (HubStatus.ACCEPTED, HubStatus.SHIPPING):
+        if previous.progress.shop_order_pending:
+            return "shop-order"
+        key = order.state + (":incident" if order.has_incident else "")
+        before = previous.order.state + (":incident" if previous.order.has_incident else "")
+        if key != before:
+            return key
+    return None
+
+
+async def pull_orders(
+    marketplace: MarketplaceOrders,
+    repository: OrderRepository,
+    settings: PullSettings,
+    *,
+    now: datetime,
+    full_sweep: bool | None = None,
+) -> PullResult:
+    """One pull cycle of one marketplace (see the module docstring)."""
+    code = settings.marketplace
+    result = PullResult()
+    watermark_text = repository.cursor(WATERMARK_FLOW, code)
+    watermark = datetime.fromisoformat(watermark_text) if watermark_text else None
+    since = None
+    if watermark is not None:
+        since = watermark - timedelta(seconds=settings.overlap_seconds)
+    else:
+        # First cycle: anything older than the acceptance window is decided already;
+        # the full sweep below finds the older orders still open.
+        since = now - timedelta(hours=settings.acceptance_window_hours)
+    sweep_text = repository.cursor(SWEEP_FLOW, code)
+    if full_sweep is None:
+        full_sweep = sweep_text is None or now - datetime.fromisoformat(sweep_text) >= timedelta(
+            hours=settings.full_sweep_hours
+        )
+    latest: dict[str, MarketplaceOrder] = {}
+
+    def keep(order: MarketplaceOrder) -> None:
+        known = latest.get(order.order_id)
+        if known is None or order.last_updated_at >= known.last_updated_at:
+            latest[order.order_id] = order
+
+    async for order in marketplace.updated_since(since):
+        keep(order)
+    if full_sweep:
+        async for order in marketplace.open_orders():
+            keep(order)
+        result.swept = True
+    newest = watermark
+    for order in sorted(latest.values(), key=lambda o: (o.created_at, o.order_id)):
+        deadline = acceptance_deadline(order.created_at, settings.acceptance_window_hours)
+        previous = repository.record_pulled(order, deadline=deadline, now=now)
+        result.seen += 1
+        if newest is None or order.last_updated_at > newest:
+            newest = order.last_updated_at
+        if previous is None:
+            result.new += 1
+            if order.state == WAITING_ACCEPTANCE:
+                result.imports.append(order.order_id)
+            continue
+        change = _needs_followup(previous, order)
+        if change is not None:
+            result.followups[order.order_id] = change
+        elif order.state == WAITING_ACCEPTANCE and previous.hub_status in (
+            HubStatus.NEW,
+            HubStatus.WAITING,
+        ):
+            result.imports.append(order.order_id)
+    # Orders held up (unmapped SKU, Shopify down) are retried every cycle even when
+    # Mirakl has nothing new about them.
+    for stored in repository.with_status(code, [HubStatus.NEW, HubStatus.WAITING]):
+        oid = stored.order.order_id
+        fresh = oid not in result.imports and oid not in result.followups
+        if stored.order.state == WAITING_ACCEPTANCE and fresh:
+            result.imports.append(oid)
+    for stored in repository.with_status(code, [HubStatus.ACCEPTED]):
+        if stored.progress.shop_order_pending:
+            result.followups.setdefault(stored.order.order_id, "shop-order")
+    if newest is not None:
+        repository.set_cursor(WATERMARK_FLOW, code, min(newest, now).isoformat(), now)
+    if full_sweep:
+        repository.set_cursor(SWEEP_FLOW, code, now.isoformat(), now)
+    return result

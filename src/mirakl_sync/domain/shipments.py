@@ -17,8 +17,11 @@ T = TypeVar("T")
 #: ST01/ST23/ST24 ``maxItems``.
 SHIPMENTS_PER_CALL = 1000
 
-#: Line states from which a line can still be shipped.
-SHIPPABLE_LINE_STATES = frozenset({"SHIPPING"})
+#: Line states from which a line can still be shipped (the WAITING ones included: the
+#: stored order may be stale, and Mirakl itself refuses what it cannot ship yet).
+SHIPPABLE_LINE_STATES = frozenset(
+    {"SHIPPING", "WAITING_DEBIT", "WAITING_DEBIT_PAYMENT", "WAITING_ACCEPTANCE", "STAGING"}
+)
 #: Order states in which Mirakl has not debited the customer yet: shipping must wait.
 WAITING_STATES = frozenset(
     {"STAGING", "WAITING_ACCEPTANCE", "WAITING_DEBIT", "WAITING_DEBIT_PAYMENT"}

@@ -151,15 +151,14 @@ class DispatchService:
                 DispatchStatus.NOTHING_TO_DO, fulfilment.source_id, detail="not a marketplace order"
             )
         api = self._apis(ref.marketplace)
-        order = await api.order(ref.order_id)
+        # The stored OR11 payload gives the line ids; its state may be stale, so Mirakl's
+        # own answer to the write decides (OR11 is read only when a write is refused:
+        # its budget is one call a minute).
+        order = self._index.payload(ref.marketplace, ref.order_id) or await api.order(ref.order_id)
         if order is None:
             return self._result(DispatchStatus.NOTHING_TO_DO, fulfilment, ref, "unknown to Mirakl")
         state = str(order.get("order_state"))
-        if state in WAITING_STATES:
-            return self._result(DispatchStatus.WAITING, fulfilment, ref, f"order is {state}")
-        if state in SHIPPED_STATES:
-            return self._result(DispatchStatus.ALREADY_SHIPPED, fulfilment, ref, state)
-        if state != "SHIPPING":
+        if state in ("CANCELED", "REFUSED"):
             return self._result(DispatchStatus.NOTHING_TO_DO, fulfilment, ref, f"order is {state}")
         decision = await self._carrier(fulfilment, ref, api)
         if decision is not None and not decision.sendable:
@@ -299,6 +298,10 @@ class DispatchService:
         try:
             await plan.api.update_tracking(ref.order_id, **self._tracking_args(plan))
         except PermanentError as exc:
+            if "Current status" in str(exc):
+                settled = await self._settled(plan)
+                if settled is not None:
+                    return settled
             return self._report(
                 "carrier_rejected",
                 f,
@@ -318,12 +321,6 @@ class DispatchService:
             marketplace, order_id, fulfilment.shopify_order_id, "", ""
         )
         api = self._apis(marketplace)
-        order = await api.order(order_id)
-        state = str((order or {}).get("order_state"))
-        if state in SHIPPED_STATES:
-            return self._result(DispatchStatus.ALREADY_SHIPPED, fulfilment, ref, state)
-        if state in WAITING_STATES:
-            return self._result(DispatchStatus.WAITING, fulfilment, ref, f"order is {state}")
         try:
             await api.ship_order(order_id)
         except PermanentError as exc:
@@ -451,15 +448,25 @@ class DispatchService:
                     results[f.source_id] = self._result(DispatchStatus.SHIPPED, f, plan.ref)
         return [results[p.fulfilment.source_id] for p in plans]
 
+    async def _settled(self, plan: _Plan) -> DispatchResult | None:
+        """After Mirakl refused a write for the order's state: read it and classify."""
+        f, ref = plan.fulfilment, plan.ref
+        again = await plan.api.order(ref.order_id)
+        state = str((again or {}).get("order_state"))
+        if state in WAITING_STATES:
+            return self._result(DispatchStatus.WAITING, f, ref, f"order is {state}")
+        if state in SHIPPED_STATES:
+            return self._result(DispatchStatus.ALREADY_SHIPPED, f, ref, state)
+        if state in ("CANCELED", "REFUSED"):
+            return self._result(DispatchStatus.NOTHING_TO_DO, f, ref, f"order is {state}")
+        return None
+
     async def _st01_error(self, plan: _Plan, message: str) -> DispatchResult:
         f, ref = plan.fulfilment, plan.ref
         if "Current status" in message:
-            again = await plan.api.order(ref.order_id)
-            state = str((again or {}).get("order_state"))
-            if state in WAITING_STATES:
-                return self._result(DispatchStatus.WAITING, f, ref, f"order is {state}")
-            if state in SHIPPED_STATES:
-                return self._result(DispatchStatus.ALREADY_SHIPPED, f, ref, state)
+            settled = await self._settled(plan)
+            if settled is not None:
+                return settled
         kind = (
             "carrier_rejected" if "arrier" in message or "tracking" in message else "ship_refused"
         )

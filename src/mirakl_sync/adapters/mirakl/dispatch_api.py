@@ -20,6 +20,9 @@ class MiraklDispatchApi:
         self._client = client
         self.marketplace = marketplace
 
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
     async def order(self, order_id: str) -> dict[str, Any] | None:
         async for order in self._client.list_orders(order_ids=[order_id]):
             if order.order_id == order_id:

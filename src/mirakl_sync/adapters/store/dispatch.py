@@ -66,6 +66,15 @@ class SqlMarketplaceOrderIndex:
             row = connection.execute(query).first()
         return _ref(row) if row else None
 
+    def payload(self, marketplace: str, order_id: str) -> dict[str, Any] | None:
+        query = select(marketplace_orders.c.payload).where(
+            marketplace_orders.c.marketplace == marketplace,
+            marketplace_orders.c.order_id == order_id,
+        )
+        with self._engine.connect() as connection:
+            value = connection.execute(query).scalar()
+        return dict(value) if isinstance(value, dict) else None
+
     def with_offer_sku(self, offer_sku: str) -> list[OrderRef]:
         # The payload is the OR11 JSON; a LIKE on its text narrows the rows on both
         # databases, the exact check is on the parsed lines.

@@ -1,0 +1,442 @@
+"""Dispatch, cancellation and refund workflows, keyed by their source.
+
+* ``mirakl_sync.dispatch_fulfilment`` (id ``dispatch:<fulfilment source>``): tracking
+  (or ST01), then OR24, each a durable step; an order waiting for its debit is retried
+  after a durable sleep. A crash between OR23 and OR24 resumes with OR24 only.
+* ``mirakl_sync.refund_source`` (id ``refund:<source key>``): OR28 once (see
+  ``services.refunds``), then follows ``refund_state`` through OR11 until REFUNDED.
+* ``mirakl_sync.cancel_order`` (id ``cancel:<marketplace>:<order>``).
+* Schedules ``shipments-poll`` / ``refunds-poll`` run the polling safety nets, which
+  start the same workflows (same ids: nothing runs twice).
+
+``handle_shopify_webhook(topic, payload, headers)`` is the web receiver's callback: it
+dedupes by ``X-Shopify-Event-Id`` and starts the right workflow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import structlog
+
+from mirakl_sync.adapters.mirakl.dispatch_api import MiraklDispatchApi
+from mirakl_sync.adapters.shopify.dispatch_api import ShopifyDispatchApi
+from mirakl_sync.adapters.store.dispatch import SqlBindings, SqlCursors, SqlMarketplaceOrderIndex
+from mirakl_sync.adapters.supercycle.returns_api import SupercycleReturnsApi
+from mirakl_sync.bootstrap import Hub, bootstrap
+from mirakl_sync.config import Settings
+from mirakl_sync.services.cancellations import CancellationService
+from mirakl_sync.services.dispatch import (
+    DispatchResult,
+    DispatchService,
+    DispatchStatus,
+    Fulfilment,
+)
+from mirakl_sync.services.reference_cache import ReferenceCache
+from mirakl_sync.services.refunds import REFUNDED, RefundService, RefundSource, RefundStatus
+from mirakl_sync.services.return_feed import due_refunds
+from mirakl_sync.workflows.engine import (
+    Engine,
+    Schedule,
+    durable_sleep,
+    start_workflow,
+    step,
+    workflow,
+)
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+QUEUE = "dispatch"
+#: Seconds between tries while an order waits for its debit, and how many tries.
+WAIT_SECONDS = 60.0
+WAIT_TRIES = 24 * 60
+#: Seconds between refund_state reads, and how many.
+FOLLOW_SECONDS = 300.0
+FOLLOW_TRIES = 12 * 24
+POLL_ORDERS = 500
+
+
+@dataclass
+class _Config:
+    settings: Settings | None = None
+    hub_factory: Callable[[Settings], Hub] = bootstrap
+    wait_seconds: float = WAIT_SECONDS
+    follow_seconds: float = FOLLOW_SECONDS
+
+
+_CONFIG = _Config()
+
+
+def configure(
+    settings: Settings,
+    *,
+    hub_factory: Callable[[Settings], Hub] | None = None,
+    wait_seconds: float | None = None,
+    follow_seconds: float | None = None,
+) -> None:
+    """Set what the workflows of this process use (``register`` calls it; tests too)."""
+    _CONFIG.settings = settings
+    if hub_factory is not None:
+        _CONFIG.hub_factory = hub_factory
+    if wait_seconds is not None:
+        _CONFIG.wait_seconds = wait_seconds
+    if follow_seconds is not None:
+        _CONFIG.follow_seconds = follow_seconds
+
+
+@dataclass
+class Kit:
+    """The services of this area, over one hub's clients (open for one cycle)."""
+
+    hub: Hub
+    dispatch: DispatchService
+    refunds: RefundService
+    cancellations: CancellationService
+    shop: ShopifyDispatchApi
+    index: SqlMarketplaceOrderIndex
+    bindings: SqlBindings
+
+
+@asynccontextmanager
+async def open_kit(hub: Hub, clock: Callable[[], float] = time.time) -> AsyncIterator[Kit]:
+    settings = hub.settings
+    engine = hub.store.engine
+    clients: dict[str, MiraklDispatchApi] = {}
+    shopify = hub.shopify()
+    references = ReferenceCache(SqlCursors(engine), clock)
+
+    def api(code: str) -> MiraklDispatchApi:
+        if code not in clients:
+            clients[code] = MiraklDispatchApi(hub.mirakl(settings.marketplace(code)), code)
+        return clients[code]
+
+    index = SqlMarketplaceOrderIndex(engine)
+    bindings = SqlBindings(engine)
+    shop = ShopifyDispatchApi(shopify)
+    log_ = hub.store.exception_log
+    try:
+        yield Kit(
+            hub=hub,
+            dispatch=DispatchService(settings, api, index, log_, references, clock, shop),
+            refunds=RefundService(settings, api, bindings, log_, references, clock),
+            cancellations=CancellationService(settings, api, log_, references, clock),
+            shop=shop,
+            index=index,
+            bindings=bindings,
+        )
+    finally:
+        for c in clients.values():
+            await c.aclose()
+        await shopify.aclose()
+
+
+def _run(body: Callable[[Kit], Coroutine[Any, Any, T]]) -> T:
+    settings = _CONFIG.settings
+    if settings is None:
+        raise RuntimeError("workflows.dispatch.configure(settings) was not called")
+    hub = _CONFIG.hub_factory(settings)
+
+    async def main() -> T:
+        async with open_kit(hub) as kit:
+            return await body(kit)
+
+    try:
+        return asyncio.run(main())
+    finally:
+        hub.close()
+
+
+# --------------------------------------------------------------------------- dispatch
+
+
+def fulfilment_from_shopify(shopify_order_id: str, f: dict[str, Any]) -> Fulfilment:
+    skus: dict[str, int] = {}
+    for line in f.get("lines") or f.get("line_items") or []:
+        sku = str(line.get("sku") or "")
+        skus[sku] = skus.get(sku, 0) + int(line.get("quantity") or 0)
+    tracking = (f.get("tracking") or [{}])[0] if "tracking" in f else f
+    legacy = f.get("legacy_id") or f.get("id")
+    return Fulfilment(
+        source_id=f"shopify-fulfillment:{str(legacy).rsplit('/', 1)[-1]}",
+        shopify_order_id=str(shopify_order_id),
+        skus=skus,
+        carrier=tracking.get("company") or tracking.get("tracking_company"),
+        tracking_number=tracking.get("number") or tracking.get("tracking_number"),
+        tracking_url=tracking.get("url") or tracking.get("tracking_url"),
+    )
+
+
+@step(name="mirakl_sync.dispatch.tracking", retries=5, interval_seconds=5.0)
+def tracking_step(fulfilment: dict[str, Any]) -> dict[str, Any]:
+    f = Fulfilment(**fulfilment)
+    return asdict(_run(lambda kit: kit.dispatch.tracking_phase(f)))
+
+
+@step(name="mirakl_sync.dispatch.ship", retries=5, interval_seconds=5.0)
+def ship_step(fulfilment: dict[str, Any], marketplace: str, order_id: str) -> dict[str, Any]:
+    f = Fulfilment(**fulfilment)
+    return asdict(_run(lambda kit: kit.dispatch.ship_phase(f, marketplace, order_id)))
+
+
+@workflow(name="mirakl_sync.dispatch_fulfilment")
+def dispatch_fulfilment(fulfilment: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for _ in range(WAIT_TRIES):
+        result = tracking_step(fulfilment)
+        if result["status"] == DispatchStatus.TRACKING_SENT:
+            for _ in range(WAIT_TRIES):
+                result = ship_step(fulfilment, result["marketplace"], result["order_id"])
+                if result["status"] != DispatchStatus.WAITING:
+                    return result
+                durable_sleep(_CONFIG.wait_seconds)
+            return result
+        if result["status"] != DispatchStatus.WAITING:
+            return result
+        durable_sleep(_CONFIG.wait_seconds)
+    return result
+
+
+def start_dispatch(f: Fulfilment) -> str:
+    workflow_id = f"dispatch:{f.source_id}"
+    start_workflow(dispatch_fulfilment, asdict(f), workflow_id=workflow_id)
+    return workflow_id
+
+
+# --------------------------------------------------------------------------- refunds
+
+
+@step(name="mirakl_sync.refund.send", retries=5, interval_seconds=10.0)
+def refund_step(source: dict[str, Any]) -> dict[str, Any]:
+    s = RefundSource(**source)
+    r = _run(lambda kit: kit.refunds.refund(s))
+    return {"status": r.status.value, "refund_ids": list(r.refund_ids), "detail": r.detail}
+
+
+@step(name="mirakl_sync.refund.states", retries=3, interval_seconds=10.0)
+def refund_states_step(marketplace: str, order_id: str, ids: list[str]) -> dict[str, str]:
+    return _run(lambda kit: kit.refunds.refund_states(marketplace, order_id, tuple(ids)))
+
+
+@workflow(name="mirakl_sync.refund_source")
+def refund_source(source: dict[str, Any]) -> dict[str, Any]:
+    result = refund_step(source)
+    if result["status"] not in (RefundStatus.SENT, RefundStatus.ALREADY_SENT):
+        return result
+    states: dict[str, str] = {}
+    for _ in range(FOLLOW_TRIES):
+        states = refund_states_step(source["marketplace"], source["order_id"], result["refund_ids"])
+        if states and all(v == REFUNDED for v in states.values()):
+            break
+        durable_sleep(_CONFIG.follow_seconds)
+    return {**result, "refund_states": states}
+
+
+def start_refund(source: RefundSource) -> str:
+    workflow_id = f"refund:{source.key}"
+    start_workflow(refund_source, asdict(source), workflow_id=workflow_id)
+    return workflow_id
+
+
+# --------------------------------------------------------------------------- cancellations
+
+
+@step(name="mirakl_sync.cancel.send", retries=5, interval_seconds=10.0)
+def cancel_step(marketplace: str, order_id: str, skus: dict[str, int] | None) -> dict[str, Any]:
+    async def body(kit: Kit) -> Any:
+        if skus:
+            return await kit.cancellations.cancel_skus(marketplace, order_id, skus)
+        return await kit.cancellations.cancel_order(marketplace, order_id)
+
+    return asdict(_run(body))
+
+
+@workflow(name="mirakl_sync.cancel_order")
+def cancel_order(marketplace: str, order_id: str, skus: dict[str, int] | None) -> dict[str, Any]:
+    return cancel_step(marketplace, order_id, skus)
+
+
+# --------------------------------------------------------------------------- polling
+
+
+async def collect_shop_events(
+    kit: Kit,
+) -> tuple[list[Fulfilment], list[RefundSource], list[tuple[str, str, dict[str, int] | None]]]:
+    """Fulfilments, refunds and cancellations seen in the shop for open marketplace orders."""
+    fulfilments: list[Fulfilment] = []
+    refunds: list[RefundSource] = []
+    cancels: list[tuple[str, str, dict[str, int] | None]] = []
+    for ref in kit.index.recent_with_shop_order(POLL_ORDERS):
+        assert ref.shopify_order_id is not None
+        order = await kit.shop.order(ref.shopify_order_id)
+        if order.get("cancelled_at") and ref.state not in (
+            "CANCELED",
+            "SHIPPED",
+            "RECEIVED",
+            "CLOSED",
+        ):
+            cancels.append((ref.marketplace, ref.order_id, None))
+        for f in await kit.shop.fulfillments(ref.shopify_order_id):
+            fulfilments.append(fulfilment_from_shopify(ref.shopify_order_id, f))
+        for r in await kit.shop.refunds(ref.shopify_order_id):
+            refund, cancel = split_shop_refund(ref.marketplace, ref.order_id, r)
+            if refund is not None:
+                refunds.append(refund)
+            if cancel:
+                cancels.append((ref.marketplace, ref.order_id, cancel))
+    return fulfilments, refunds, cancels
+
+
+def split_shop_refund(
+    marketplace: str, order_id: str, r: dict[str, Any]
+) -> tuple[RefundSource | None, dict[str, int]]:
+    """A Shopify refund: returned/refunded units (OR28) and cancelled unfulfilled units (OR30)."""
+    refunded: dict[str, int] = {}
+    cancelled: dict[str, int] = {}
+    for line in r.get("lines") or r.get("refund_line_items") or []:
+        sku = str(line.get("sku") or (line.get("line_item") or {}).get("sku") or "")
+        target = cancelled if str(line.get("restock_type", "")).upper() == "CANCEL" else refunded
+        target[sku] = target.get(sku, 0) + int(line.get("quantity") or 0)
+    legacy = str(r.get("legacy_id") or r.get("id")).rsplit("/", 1)[-1]
+    source = (
+        RefundSource(f"shopify-refund:{legacy}", marketplace, order_id, refunded, "shopify_refund")
+        if refunded
+        else None
+    )
+    return source, cancelled
+
+
+def run_shipments_cycle(settings: Settings) -> list[DispatchResult]:
+    """One polling pass: every fulfilment of recent marketplace orders, ST01 in batches."""
+    configure(settings)
+
+    async def body(kit: Kit) -> list[DispatchResult]:
+        fulfilments, _, cancels = await collect_shop_events(kit)
+        for marketplace, order_id, skus in cancels:
+            if skus is None:
+                await kit.cancellations.cancel_order(marketplace, order_id)
+        return await kit.dispatch.dispatch_many(fulfilments)
+
+    return _run(body)
+
+
+def run_refunds_cycle(settings: Settings) -> list[str]:
+    """One polling pass: Shopify refunds, then Supercycle returns per the trigger."""
+    configure(settings)
+
+    async def body(kit: Kit) -> list[str]:
+        _, sources, cancels = await collect_shop_events(kit)
+        for marketplace, order_id, skus in cancels:
+            if skus:
+                await kit.cancellations.cancel_skus(marketplace, order_id, skus)
+        supercycle = kit.hub.supercycle()
+        if supercycle is not None:
+            try:
+                sources += await due_refunds(
+                    SupercycleReturnsApi(supercycle), kit.index, kit.hub.settings.refunds
+                )
+            finally:
+                await supercycle.aclose()
+        out = []
+        for source in sources:
+            out.append((await kit.refunds.refund(source)).status.value)
+        return out
+
+    return _run(body)
+
+
+@workflow(name="mirakl_sync.shipments_poll")
+def shipments_poll(scheduled_time: datetime, context: Any) -> int:
+    return len(_poll_step("shipments"))
+
+
+@workflow(name="mirakl_sync.refunds_poll")
+def refunds_poll(scheduled_time: datetime, context: Any) -> int:
+    return len(_poll_step("refunds"))
+
+
+@step(name="mirakl_sync.dispatch.poll")
+def _poll_step(kind: str) -> list[str]:
+    settings = _CONFIG.settings
+    assert settings is not None
+    if kind == "shipments":
+        return [r.status.value for r in run_shipments_cycle(settings)]
+    return run_refunds_cycle(settings)
+
+
+# --------------------------------------------------------------------------- webhooks
+
+_SEEN_EVENTS: dict[str, float] = {}
+
+
+def handle_shopify_webhook(
+    topic: str, payload: dict[str, Any], headers: dict[str, str]
+) -> str | None:
+    """Start the workflow for a Shopify webhook; returns its workflow id (None: ignored).
+
+    Duplicates (same ``X-Shopify-Event-Id``) are dropped here, and the workflow id is the
+    source id, so a duplicate that gets through still runs nothing twice.
+    """
+    lowered = {k.lower(): v for k, v in headers.items()}
+    event_id = lowered.get("x-shopify-event-id")
+    if event_id:
+        if event_id in _SEEN_EVENTS:
+            return None
+        _SEEN_EVENTS[event_id] = time.time()
+    settings = _CONFIG.settings
+    if settings is None:
+        return None
+    index = SqlMarketplaceOrderIndex(_CONFIG.hub_factory(settings).store.engine)
+    order_id = str(payload.get("order_id") or payload.get("id") or "")
+    if topic == "fulfillments/create":
+        return start_dispatch(fulfilment_from_shopify(order_id, payload))
+    ref = index.by_shopify_order(order_id)
+    if ref is None:
+        return None
+    if topic == "refunds/create":
+        source, cancelled = split_shop_refund(ref.marketplace, ref.order_id, payload)
+        if cancelled:
+            start_workflow(
+                cancel_order,
+                ref.marketplace,
+                ref.order_id,
+                cancelled,
+                workflow_id=f"cancel:{ref.marketplace}:{ref.order_id}:{payload.get('id')}",
+            )
+        return start_refund(source) if source else None
+    if topic == "orders/cancelled":
+        workflow_id = f"cancel:{ref.marketplace}:{ref.order_id}"
+        start_workflow(cancel_order, ref.marketplace, ref.order_id, None, workflow_id=workflow_id)
+        return workflow_id
+    return None
+
+
+# --------------------------------------------------------------------------- registration
+
+
+def register(engine: Engine, settings: Settings) -> None:
+    """Configure the workflows and schedule the polling safety nets (every 5 minutes)."""
+    configure(settings)
+    engine.register_queue(QUEUE, worker_concurrency=settings.engine.worker_concurrency)
+    engine.apply_schedules(
+        [
+            Schedule("shipments-poll", shipments_poll, "0 */5 * * * *"),
+            Schedule("refunds-poll", refunds_poll, "30 */5 * * * *"),
+        ]
+    )
+
+
+def doctor_unmapped_carriers(hub: Hub) -> list[str]:
+    """Carrier names seen in open ``carrier_unmapped`` exceptions (for ``doctor``)."""
+    names = {
+        str(record.details.get("carrier"))
+        for record in hub.store.exception_log.list(limit=1000)
+        if record.type == "carrier_unmapped" and record.details.get("carrier") is not None
+    }
+    return sorted(names)

@@ -1,0 +1,158 @@
+"""A hub pointed at the in-process sandbox, with helpers to set up accepted orders."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from mirakl_sync.adapters.store.migrations import upgrade_database
+from mirakl_sync.adapters.store.tables import marketplace_orders
+from mirakl_sync.bootstrap import Hub, Transports, bootstrap
+from mirakl_sync.config import SandboxSettings, settings_from_mapping
+from mirakl_sync.sandbox.server import MARKETPLACES, SHOPIFY_TOKEN, SUPERCYCLE_KEY, build_sandbox
+from mirakl_sync.workflows.dispatch import Kit, open_kit
+
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+class Env:
+    def __init__(
+        self,
+        tmp_path: Path,
+        *,
+        market_overrides: dict[str, dict[str, Any]] | None = None,
+        top: dict[str, Any] | None = None,
+        mirakl_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.now = [1_800_000_000.0]
+        self.sandbox = build_sandbox(
+            SandboxSettings(orders_per_hour=0, call_frequency_scale=0, products=40),
+            clock=lambda: self.now[0],
+        )
+        overrides = market_overrides or {}
+        raw: dict[str, Any] = {
+            "database_url": f"sqlite:///{tmp_path / 'hub.db'}",
+            "shopify": {
+                "shop": "fjellrev.myshopify.com",
+                "access_token": SHOPIFY_TOKEN,
+                "base_url": "http://sandbox",
+            },
+            "supercycle": {
+                "base_url": "http://sandbox/supercycle/api/v1",
+                "api_key": SUPERCYCLE_KEY,
+            },
+            "carriers": {"Royal Mail": "RM", "DPD UK": "DPD"},
+            "carrier_aliases": {"Royal Mail 24": "Royal Mail"},
+            "marketplaces": [
+                {
+                    "code": m.code,
+                    "base_url": f"http://sandbox/mirakl/{m.code}",
+                    "api_key": m.api_key,
+                    "shop_id": m.shop_id,
+                    "call_budget_scale": 0,
+                    **overrides.get(m.code, {}),
+                }
+                for m in MARKETPLACES
+            ],
+            **(top or {}),
+        }
+        self.settings = settings_from_mapping(raw, env={})
+        upgrade_database(self.settings.database_url)
+        self.transport = httpx.ASGITransport(app=self.sandbox.app)
+        mirakl = mirakl_transport or self.transport
+        self.hub: Hub = bootstrap(
+            self.settings,
+            transports=Transports(
+                shopify=self.transport,
+                supercycle=self.transport,
+                mirakl={m.code: mirakl for m in MARKETPLACES},
+            ),
+            clock=lambda: self.now[0],
+        )
+
+    def close(self) -> None:
+        self.hub.close()
+
+    def reconfigure(self, **changes: Any) -> None:
+        """The same store and sandbox, with changed settings (ops edited the config)."""
+        self.settings = self.settings.model_copy(update=changes)
+        transports = self.hub.transports
+        self.hub.close()
+        self.hub = bootstrap(self.settings, transports=transports, clock=lambda: self.now[0])
+
+    def kit(self) -> Any:
+        return open_kit(self.hub, clock=lambda: self.now[0])
+
+    def mirakl_order(self, market: str, order_id: str) -> Any:
+        return self.sandbox.mirakl.market(market).orders[order_id]
+
+    def offer_skus(self, market: str) -> list[str]:
+        return self.sandbox.mirakl.offers_in_stock()[market]
+
+    async def accepted_order(
+        self, market: str, lines: list[tuple[str, int]], *, debit: bool = True
+    ) -> tuple[str, str]:
+        """A marketplace order, accepted, its shop order created and recorded; returns
+        (Mirakl order id, Shopify order GID)."""
+        order_id = self.sandbox.mirakl.place_order(market, lines)
+        async with self.hub.mirakl(self.settings.marketplace(market)) as client:
+            order = await _one(client, order_id)
+            decisions = {ln.order_line_id: True for ln in order.order_lines}
+            await client.accept_order(order_id, decisions)
+            if debit:
+                self.now[0] += 10  # past the emulator's debit delay: SHIPPING
+            order = await _one(client, order_id)
+        async with self.hub.shopify() as shop:
+            created = await shop.order_create(
+                {
+                    "sourceIdentifier": order_id,
+                    "tags": ["mirakl", market],
+                    "currency": "GBP",
+                    "lineItems": [
+                        {
+                            "sku": sku,
+                            "title": sku,
+                            "quantity": qty,
+                            "priceSet": {"shopMoney": {"amount": "10.00", "currencyCode": "GBP"}},
+                        }
+                        for sku, qty in lines
+                    ],
+                }
+            )
+        stamp = datetime.fromtimestamp(self.now[0], UTC)
+        with self.hub.store.engine.begin() as connection:
+            connection.execute(
+                marketplace_orders.insert().values(
+                    marketplace=market,
+                    order_id=order_id,
+                    state=order.order_state,
+                    hub_status="accepted",
+                    created_at=stamp,
+                    last_updated_at=stamp,
+                    line_count=len(order.order_lines),
+                    shopify_order_id=created.id,
+                    payload=order.model_dump(mode="json"),
+                    first_seen_at=stamp,
+                    updated_at=stamp,
+                )
+            )
+        return order_id, created.id
+
+
+async def with_kit(env: Env, body: Any) -> Any:
+    async with env.kit() as kit:
+        assert isinstance(kit, Kit)
+        return await body(kit)
+
+
+async def _one(client: Any, order_id: str) -> Any:
+    return [o async for o in client.list_orders(order_ids=[order_id])][0]  # noqa: RUF015

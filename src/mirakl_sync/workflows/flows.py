@@ -15,4 +15,11 @@ FlowRunner = Callable[[Settings], None]
 
 def available_flows() -> dict[str, FlowRunner]:
     """Flow name -> a function that runs one full cycle to completion."""
-    return {}
+    # Imported here: building the flow table must not import every flow's dependencies.
+    from mirakl_sync.workflows import stock
+
+    return {
+        "stock": stock.run_stock_once,
+        "prices": stock.run_prices_once,
+        "offers": stock.run_offers_once,
+    }

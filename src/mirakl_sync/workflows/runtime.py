@@ -41,7 +41,10 @@ logger = logging.getLogger(__name__)
 
 #: The modules holding workflows. Every engine process imports all of them, so any
 #: process can run (and recover) any workflow; later flows add themselves here.
-FLOW_MODULES: tuple[str, ...] = ("mirakl_sync.workflows.probe",)
+FLOW_MODULES: tuple[str, ...] = (
+    "mirakl_sync.workflows.probe",
+    "mirakl_sync.workflows.stock",
+)
 
 
 @dataclass

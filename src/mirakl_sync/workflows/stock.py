@@ -1,0 +1,365 @@
+"""The stock, price and offer flows: one-cycle runners and their schedules.
+
+A cycle reads the whole source of truth once (the periodic reconcile: webhooks and the
+Supercycle poll are never trusted alone), plans every marketplace, then pushes each
+marketplace concurrently. In every cycle stock goes first: ``stock_cycle`` runs before
+``price_cycle`` and ``offer_cycle`` in the combined schedule, and each push waits for its
+own budget slot (STO01, PRI01, OF01 are separate keys), so a price or offer import never
+delays a stock import.
+
+``mirakl-sync sync stock --once`` (``run_stock_once``) pushes what is pending for every
+marketplace, waiting for the next allowed slot rather than exceeding a budget, tracks the
+imports until they finish (errors become exceptions) and exits 0, even when some offers
+became exceptions.
+
+Scheduled in ``run`` and ``demo`` by :func:`register`: one tick every
+``min(stock_push_seconds)`` runs a stock cycle for the marketplaces whose cadence is
+due; prices and the full offer refresh follow their own, slower cadences.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from mirakl_sync.adapters.mirakl.offers_port import MiraklOffers
+from mirakl_sync.adapters.shopify.stock_port import ShopifyStockReader
+from mirakl_sync.adapters.store.offers import SqlOfferStates
+from mirakl_sync.adapters.store.stock_ledger import SqlStockLedger
+from mirakl_sync.adapters.supercycle.items_port import SupercycleItemsReader
+from mirakl_sync.bootstrap import Hub, bootstrap
+from mirakl_sync.config import MarketplaceSettings, Settings
+from mirakl_sync.domain.allocation import RuleBook
+from mirakl_sync.domain.allocation import StockRule as DomainStockRule
+from mirakl_sync.domain.pricing import PriceRules
+from mirakl_sync.services.drift import DriftCheck, DriftReport
+from mirakl_sync.services.offer_sync import MarketOffers, OfferSync
+from mirakl_sync.services.price_sync import MarketPrices, PriceSync
+from mirakl_sync.services.stock_snapshot import CatalogueSnapshot, SnapshotOptions, take_snapshot
+from mirakl_sync.services.stock_sync import (
+    MarketStock,
+    PushResult,
+    StockSync,
+    TrackResult,
+)
+from mirakl_sync.workflows.engine import Engine, Schedule, step, workflow
+
+T = TypeVar("T")
+
+STOCK_QUEUE = "stock"
+#: How long a ``--once`` run waits for its imports to finish before leaving them to the
+#: next cycle (they stay tracked in ``marketplace_imports``).
+ONCE_TRACK_TIMEOUT = 180.0
+
+
+def book(market: MarketplaceSettings) -> RuleBook:
+    return RuleBook(
+        DomainStockRule(
+            sku=r.sku,
+            tag=r.tag,
+            product_type=r.product_type,
+            safety_buffer=r.safety_buffer,
+            max_quantity=r.max_quantity,
+            percent_cap=r.percent_cap,
+            zero_at_or_below=r.zero_at_or_below,
+        )
+        for r in market.stock_rules
+    )
+
+
+def price_rules(market: MarketplaceSettings) -> PriceRules:
+    rules = market.price_rules
+    return PriceRules(
+        markup_percent=Decimal(str(rules.markup_percent)),
+        round_to_ending=(
+            None if rules.round_to_ending is None else Decimal(str(rules.round_to_ending))
+        ),
+        minimum_price=None if rules.minimum_price is None else Decimal(str(rules.minimum_price)),
+    )
+
+
+def snapshot_options(settings: Settings) -> SnapshotOptions:
+    supercycle = settings.supercycle
+    return SnapshotOptions(
+        locations=frozenset(settings.shopify.locations),
+        offer_mode=supercycle.offer_mode if supercycle else "item",
+        condition_states=dict(supercycle.condition_states) if supercycle else {},
+        require_ready=supercycle.require_ready if supercycle else False,
+        listed_tags=frozenset(supercycle.listed_tags) if supercycle else frozenset(),
+    )
+
+
+@dataclass
+class StockContext:
+    """The services of the stock, price and offer flows, built over one ``Hub``."""
+
+    hub: Hub
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    states: SqlOfferStates = field(init=False)
+    ledger: SqlStockLedger = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.states = SqlOfferStates(self.hub.store.engine)
+        self.ledger = SqlStockLedger(self.hub.store.engine)
+
+    @property
+    def settings(self) -> Settings:
+        return self.hub.settings
+
+    def stock_sync(self) -> StockSync:
+        return StockSync(self.states, self.ledger, self.hub.store.exception_log, self.clock)
+
+    def price_sync(self) -> PriceSync:
+        return PriceSync(self.states, self.hub.store.exception_log, self.clock)
+
+    def offer_sync(self) -> OfferSync:
+        return OfferSync(self.states, self.ledger, self.hub.store.exception_log, self.clock)
+
+    async def snapshot(self) -> CatalogueSnapshot:
+        shopify = self.hub.shopify(clock=self.clock, sleep=self.sleep)
+        supercycle = self.hub.supercycle(clock=self.clock, sleep=self.sleep)
+        try:
+            return await take_snapshot(
+                ShopifyStockReader(shopify),
+                SupercycleItemsReader(supercycle) if supercycle is not None else None,
+                snapshot_options(self.settings),
+                today=datetime.fromtimestamp(self.clock(), UTC).date(),
+            )
+        finally:
+            await shopify.aclose()
+            if supercycle is not None:
+                await supercycle.aclose()
+
+    async def each_market(
+        self,
+        markets: Sequence[MarketplaceSettings],
+        action: Callable[[MarketplaceSettings, MiraklOffers], Awaitable[T]],
+    ) -> list[T]:
+        """Run ``action`` for every marketplace concurrently (each has its own budgets)."""
+
+        async def one(market: MarketplaceSettings) -> T:
+            client = self.hub.mirakl(market, sleep=self.sleep)
+            try:
+                return await action(market, MiraklOffers(client))
+            finally:
+                await client.aclose()
+
+        return list(await asyncio.gather(*(one(m) for m in markets)))
+
+
+@dataclass
+class CycleReport:
+    changed: dict[str, int] = field(default_factory=dict)
+    pushes: list[PushResult] = field(default_factory=list)
+    tracked: list[TrackResult] = field(default_factory=list)
+
+
+async def stock_cycle(
+    context: StockContext,
+    *,
+    markets: Sequence[MarketplaceSettings] | None = None,
+    snapshot: CatalogueSnapshot | None = None,
+    track_timeout: float = 0.0,
+) -> CycleReport:
+    """Track open imports, read the source, plan, push one STO01 per marketplace."""
+    chosen = list(markets if markets is not None else context.settings.marketplaces)
+    sync = context.stock_sync()
+    report = CycleReport()
+    report.tracked += await context.each_market(chosen, lambda m, o: sync.track(o))
+    taken = snapshot if snapshot is not None else await context.snapshot()
+    report.changed = sync.plan(taken, [MarketStock(m.code, book(m)) for m in chosen])
+    report.pushes = await context.each_market(chosen, lambda m, o: sync.push(o))
+    report.tracked += await _track(context, chosen, sync.track, "stock", track_timeout)
+    return report
+
+
+async def price_cycle(
+    context: StockContext,
+    *,
+    markets: Sequence[MarketplaceSettings] | None = None,
+    snapshot: CatalogueSnapshot | None = None,
+    track_timeout: float = 0.0,
+) -> CycleReport:
+    chosen = list(markets if markets is not None else context.settings.marketplaces)
+    sync = context.price_sync()
+    report = CycleReport()
+    report.tracked += await context.each_market(chosen, lambda m, o: sync.track(o))
+    taken = snapshot if snapshot is not None else await context.snapshot()
+    report.changed = sync.plan(taken, [MarketPrices(m.code, price_rules(m)) for m in chosen])
+    report.pushes = await context.each_market(chosen, lambda m, o: sync.push(o))
+    report.tracked += await _track(context, chosen, sync.track, "prices", track_timeout)
+    return report
+
+
+async def offer_cycle(
+    context: StockContext,
+    *,
+    markets: Sequence[MarketplaceSettings] | None = None,
+    snapshot: CatalogueSnapshot | None = None,
+    replace: bool = False,
+    track_timeout: float = 0.0,
+) -> CycleReport:
+    """A full offer refresh (OF01 NORMAL; REPLACE only when ``replace`` is asked for)."""
+    chosen = list(markets if markets is not None else context.settings.marketplaces)
+    sync = context.offer_sync()
+    report = CycleReport()
+    report.tracked += await context.each_market(chosen, lambda m, o: sync.track(o))
+    taken = snapshot if snapshot is not None else await context.snapshot()
+
+    async def refresh(market: MarketplaceSettings, offers: MiraklOffers) -> PushResult:
+        spec = MarketOffers(market.code, market.product_id_type, book(market), price_rules(market))
+        return await sync.refresh(taken, spec, offers, replace=replace)
+
+    report.pushes = await context.each_market(chosen, refresh)
+    report.tracked += await _track(context, chosen, sync.track, "offers", track_timeout)
+    return report
+
+
+async def drift_cycle(
+    context: StockContext, *, markets: Sequence[MarketplaceSettings] | None = None
+) -> list[DriftReport]:
+    chosen = list(markets if markets is not None else context.settings.marketplaces)
+    check = DriftCheck(context.states, context.clock, sleep=context.sleep, poll_seconds=1.0)
+    return await context.each_market(chosen, lambda m, o: check.run(o))
+
+
+async def _track(
+    context: StockContext,
+    markets: Sequence[MarketplaceSettings],
+    track: Callable[[MiraklOffers], Awaitable[TrackResult]],
+    kind: str,
+    timeout: float,
+) -> list[TrackResult]:
+    """Poll each marketplace's open imports of ``kind`` until done or ``timeout``."""
+    if timeout <= 0:
+        return []
+
+    async def follow(market: MarketplaceSettings, offers: MiraklOffers) -> list[TrackResult]:
+        deadline = context.clock() + timeout
+        results: list[TrackResult] = []
+        while context.states.open_imports(market.code, kind):
+            # The status call itself waits for its budget slot (STO02: every 15 s).
+            results.append(await track(offers))
+            if not context.states.open_imports(market.code, kind) or context.clock() >= deadline:
+                break
+            await context.sleep(1.0)
+        return results
+
+    nested = await context.each_market(markets, follow)
+    return [result for results in nested for result in results]
+
+
+# --------------------------------------------------------------------------- ``sync --once``
+
+
+def _once(settings: Settings, run: Callable[[StockContext], Coroutine[Any, Any, Any]]) -> None:
+    hub = bootstrap(settings)
+    try:
+        asyncio.run(run(StockContext(hub)))
+    finally:
+        hub.close()
+
+
+def run_stock_once(settings: Settings) -> None:
+    _once(settings, lambda c: stock_cycle(c, track_timeout=ONCE_TRACK_TIMEOUT))
+
+
+def run_prices_once(settings: Settings) -> None:
+    _once(settings, lambda c: price_cycle(c, track_timeout=ONCE_TRACK_TIMEOUT))
+
+
+def run_offers_once(settings: Settings) -> None:
+    _once(settings, lambda c: offer_cycle(c, track_timeout=ONCE_TRACK_TIMEOUT))
+
+
+# --------------------------------------------------------------------------- schedules
+
+#: The settings of the running process (set by :func:`register`); workflows run in the
+#: process that registered them, so they read it from here rather than from arguments.
+_RUNTIME: dict[str, Settings] = {}
+
+
+def _due(flow: str, code: str, every_seconds: float, context: StockContext) -> bool:
+    last = context.states.cursor(f"schedule-{flow}", code)
+    now = context.clock()
+    if last is not None and now - float(last) < every_seconds * 0.95:
+        return False
+    context.states.set_cursor(f"schedule-{flow}", code, repr(now), datetime.fromtimestamp(now, UTC))
+    return True
+
+
+@step(name="mirakl_sync.stock.cycle_step")
+def stock_cycle_step() -> dict[str, Any]:
+    """One tick: stock for the due marketplaces first, then prices, offers and drift."""
+    settings = _RUNTIME["settings"]
+    hub = bootstrap(settings)
+    try:
+        context = StockContext(hub)
+
+        async def tick() -> dict[str, Any]:
+            done: dict[str, Any] = {}
+            markets = settings.marketplaces
+            due_stock = [m for m in markets if _due("stock", m.code, m.stock_push_seconds, context)]
+            due_prices = [
+                m for m in markets if _due("prices", m.code, m.price_push_seconds, context)
+            ]
+            due_offers = [
+                m for m in markets if _due("offers", m.code, m.offer_refresh_hours * 3600, context)
+            ]
+            if not (due_stock or due_prices or due_offers):
+                return done
+            snapshot = await context.snapshot()
+            if due_stock:
+                report = await stock_cycle(context, markets=due_stock, snapshot=snapshot)
+                done["stock"] = {p.marketplace: p.lines for p in report.pushes}
+            if due_prices:
+                report = await price_cycle(context, markets=due_prices, snapshot=snapshot)
+                done["prices"] = {p.marketplace: p.lines for p in report.pushes}
+            if due_offers:
+                report = await offer_cycle(context, markets=due_offers, snapshot=snapshot)
+                done["offers"] = {p.marketplace: p.lines for p in report.pushes}
+                drift = await drift_cycle(context, markets=due_offers)
+                done["drift"] = {d.marketplace: len(d.mismatches) for d in drift}
+            return done
+
+        return asyncio.run(tick())
+    finally:
+        hub.close()
+
+
+@workflow(name="mirakl_sync.stock.tick")
+def stock_tick(scheduled_time: datetime, context: Any) -> dict[str, Any]:
+    return stock_cycle_step()
+
+
+def tick_cron(settings: Settings) -> str:
+    """A 6-field cron (seconds first) ticking at the shortest stock cadence."""
+    seconds = min((m.stock_push_seconds for m in settings.marketplaces), default=60.0)
+    whole = max(1, int(seconds))
+    if whole < 60:
+        return f"*/{whole} * * * * *"
+    return f"0 */{max(1, whole // 60)} * * * *"
+
+
+def register(engine: Engine, settings: Settings) -> None:
+    """Create the stock queue and its schedule (called by the runtime after launch)."""
+    _RUNTIME["settings"] = settings
+    # One tick at a time across every process: two overlapping ticks would push twice.
+    engine.register_queue(STOCK_QUEUE, concurrency=1, worker_concurrency=1)
+    if settings.marketplaces:
+        engine.apply_schedules(
+            [
+                Schedule(
+                    name="mirakl_sync.stock.tick",
+                    workflow_fn=stock_tick,
+                    cron=tick_cron(settings),
+                    queue_name=STOCK_QUEUE,
+                )
+            ]
+        )

@@ -164,3 +164,33 @@ def test_or30_refused_where_partial_cancellation_is_off_is_an_exception(tmp_path
     [record] = env.hub.store.exception_log.list()
     assert record.type == "cancel_refused" and "OR30" in record.message
     env.close()
+
+
+def test_cancellations_give_the_held_stock_back_to_the_pool(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from mirakl_sync.adapters.store.stock_ledger import SqlStockLedger
+    from mirakl_sync.domain.stock_pool import LineHold
+
+    env = Env(tmp_path, market_overrides={"debenhams": {"cancel_reason": "35"}})
+    ledger = SqlStockLedger(env.hub.store.engine)
+    now = datetime.now(UTC)
+    # A whole order cancelled (OR29) and one line of another (OR30).
+    a, b, c = env.offer_skus("debenhams")[8:11]
+    whole, _ = run(env.accepted_order("debenhams", [(a, 1)]))
+    partial, _ = run(env.accepted_order("debenhams", [(b, 1), (c, 2)]))
+    for order_id in (whole, partial):
+        for line in env.mirakl_order("debenhams", order_id).lines:
+            hold = LineHold(line.offer_sku, "debenhams", order_id, line.line_id, line.quantity)
+            assert ledger.hold(hold, source_available=5, now=now).decision.granted
+    assert ledger.held_quantities() == {a: 1, b: 1, c: 2}
+
+    result = run(with_kit(env, lambda kit: kit.cancellations.cancel_order("debenhams", whole)))
+    assert result.status == CancelStatus.CANCELLED
+    assert ledger.held_quantities() == {b: 1, c: 2}
+    result = run(
+        with_kit(env, lambda kit: kit.cancellations.cancel_skus("debenhams", partial, {c: 2}))
+    )
+    assert result.status == CancelStatus.LINES_CANCELLED
+    assert ledger.held_quantities() == {b: 1}
+    env.close()

@@ -28,6 +28,7 @@ import structlog
 from mirakl_sync.adapters.mirakl.dispatch_api import MiraklDispatchApi
 from mirakl_sync.adapters.shopify.dispatch_api import ShopifyDispatchApi
 from mirakl_sync.adapters.store.dispatch import SqlBindings, SqlCursors, SqlMarketplaceOrderIndex
+from mirakl_sync.adapters.store.stock_ledger import SqlStockLedger
 from mirakl_sync.adapters.supercycle.returns_api import SupercycleReturnsApi
 from mirakl_sync.bootstrap import Hub, bootstrap
 from mirakl_sync.config import Settings
@@ -126,7 +127,10 @@ async def open_kit(hub: Hub, clock: Callable[[], float] = time.time) -> AsyncIte
             hub=hub,
             dispatch=DispatchService(settings, api, index, log_, references, clock, shop),
             refunds=RefundService(settings, api, bindings, log_, references, clock),
-            cancellations=CancellationService(settings, api, log_, references, clock),
+            # The ledger: a cancelled line's hold goes back to the pool.
+            cancellations=CancellationService(
+                settings, api, log_, references, clock, SqlStockLedger(engine)
+            ),
             shop=shop,
             index=index,
             bindings=bindings,

@@ -5,7 +5,7 @@ Each cycle reads OR11 by ``start_update_date`` from the stored watermark minus
 page, and deduplicates by ``order_id`` (the newest ``last_updated_date`` wins). The
 watermark then moves to the newest ``last_updated_date`` seen, never beyond the cycle's
 start, so a restart after downtime backfills from where it stopped. A full sweep of
-every open order runs every ``order_full_sweep_hours`` (and on the first cycle), so an
+every open order runs every ``order_full_sweep_hours``, so an
 order the date window missed is still found.
 
 It stores each order (``marketplace_orders``) and returns which orders need an import
@@ -88,10 +88,14 @@ async def pull_orders(
         # the full sweep below finds the older orders still open.
         since = now - timedelta(hours=settings.acceptance_window_hours)
     sweep_text = repository.cursor(SWEEP_FLOW, code)
+    if sweep_text is None:
+        # The first cycle's window already covers every order still awaiting acceptance;
+        # the sweep's clock starts now (each OR11 page costs a slot of a 1/min budget).
+        repository.set_cursor(SWEEP_FLOW, code, now.isoformat(), now)
+        sweep_text = now.isoformat()
     if full_sweep is None:
-        full_sweep = sweep_text is None or now - datetime.fromisoformat(sweep_text) >= timedelta(
-            hours=settings.full_sweep_hours
-        )
+        elapsed = now - datetime.fromisoformat(sweep_text)
+        full_sweep = elapsed >= timedelta(hours=settings.full_sweep_hours)
     latest: dict[str, MarketplaceOrder] = {}
 
     def keep(order: MarketplaceOrder) -> None:

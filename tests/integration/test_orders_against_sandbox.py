@@ -1,0 +1,219 @@
+"""The order flow against the in-process sandbox: ``run_orders_once`` end to end."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mirakl_sync.adapters.mirakl.emulator.orders import _apply
+from mirakl_sync.adapters.store.database import create_store_engine
+from mirakl_sync.adapters.store.exception_log import SqlExceptionLog
+from mirakl_sync.adapters.store.migrations import upgrade_database
+from mirakl_sync.adapters.store.orders import SqlOrderRepository
+from mirakl_sync.adapters.store.stock_ledger import SqlStockLedger
+from mirakl_sync.config import SandboxSettings, Settings
+from mirakl_sync.domain.marketplace_order import LineState, OrderEvent
+from mirakl_sync.domain.orders import HubStatus, TargetSystem
+from mirakl_sync.domain.stock_pool import ReservationStatus
+from mirakl_sync.sandbox.server import Sandbox, build_sandbox
+from mirakl_sync.workflows.orders import run_orders_once
+from orders_sandbox import (
+    SwitchableTransport,
+    hub_settings,
+    resale_serials,
+    stocked_sku,
+    transports,
+)
+
+
+@pytest.fixture
+def sandbox() -> Sandbox:
+    return build_sandbox(SandboxSettings(orders_per_hour=0, call_frequency_scale=0))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Iterator[Settings]:
+    settings = hub_settings(tmp_path)
+    upgrade_database(settings.database_url)
+    yield settings
+
+
+def cycle(settings: Settings, sandbox: Sandbox, shopify: httpx.AsyncBaseTransport | None = None):
+    return run_orders_once(settings, transports=transports(sandbox, shopify))
+
+
+def repo(settings: Settings) -> SqlOrderRepository:
+    return SqlOrderRepository(create_store_engine(settings.database_url))
+
+
+def shop_orders(sandbox: Sandbox, order_id: str) -> list[object]:
+    return [o for o in sandbox.shopify.data.orders.values() if o.source_identifier == order_id]
+
+
+def mirakl_state(sandbox: Sandbox, market: str, order_id: str) -> str:
+    return sandbox.mirakl.market(market).orders[order_id].state.value
+
+
+def test_fresh_install_accepts_a_stocked_variant_and_a_resale_item(
+    sandbox: Sandbox, settings: Settings
+) -> None:
+    sku = stocked_sku(sandbox.catalogue)
+    serial = resale_serials(sandbox.catalogue)[0]
+    first = sandbox.mirakl.place_order("debenhams", [(sku, 1)])
+    second = sandbox.mirakl.place_order("sportshub", [(serial, 1)])
+    cycle(settings, sandbox)
+    assert mirakl_state(sandbox, "debenhams", first) == "WAITING_DEBIT_PAYMENT"
+    assert mirakl_state(sandbox, "sportshub", second) == "WAITING_DEBIT_PAYMENT"
+    assert len(shop_orders(sandbox, first)) == 1
+    assert len(shop_orders(sandbox, second)) == 1
+    created = shop_orders(sandbox, first)[0]
+    assert created.source_name == "mirakl-sync"  # type: ignore[attr-defined]
+    assert "mirakl:debenhams" in created.tags  # type: ignore[attr-defined]
+    item = next(i for i in sandbox.supercycle.state.items.values() if i.serial == serial)
+    assert item.visibility == "sold"
+    stored = repo(settings).get("debenhams", first)
+    assert stored is not None and stored.hub_status is HubStatus.ACCEPTED
+    assert stored.shopify_order_name
+    # A second cycle changes nothing: one shop order, one acceptance.
+    cycle(settings, sandbox)
+    assert len(shop_orders(sandbox, first)) == 1
+
+
+def test_a_line_without_stock_is_refused_at_once(sandbox: Sandbox, settings: Settings) -> None:
+    sku = stocked_sku(sandbox.catalogue)
+    for location in (70001, 70002):
+        sandbox.shopify.set_available(sku, location, 0)
+    order_id = sandbox.mirakl.place_order("debenhams", [(sku, 1)])
+    cycle(settings, sandbox)
+    assert mirakl_state(sandbox, "debenhams", order_id) == "REFUSED"
+    assert shop_orders(sandbox, order_id) == []
+    stored = repo(settings).get("debenhams", order_id)
+    assert stored is not None and stored.hub_status is HubStatus.REFUSED
+
+
+def test_a_unique_item_ordered_on_two_marketplaces_is_accepted_once(
+    sandbox: Sandbox, settings: Settings
+) -> None:
+    serial = resale_serials(sandbox.catalogue)[1]
+    first = sandbox.mirakl.place_order("debenhams", [(serial, 1)])
+    second = sandbox.mirakl.place_order("sportshub", [(serial, 1)])
+    cycle(settings, sandbox)
+    states = sorted(
+        [mirakl_state(sandbox, "debenhams", first), mirakl_state(sandbox, "sportshub", second)]
+    )
+    assert states == ["REFUSED", "WAITING_DEBIT_PAYMENT"]
+    assert len(shop_orders(sandbox, first)) + len(shop_orders(sandbox, second)) == 1
+
+
+def test_unmapped_sku_waits_with_a_deadline_then_a_mapping_lets_it_through(
+    sandbox: Sandbox, settings: Settings
+) -> None:
+    sku = stocked_sku(sandbox.catalogue)
+    sandbox.mirakl.load_offers(
+        "debenhams",
+        [{"shop_sku": "LEGACY-1", "product_id": "0000000000017", "price": 99.0, "quantity": 5}],
+    )
+    order_id = sandbox.mirakl.place_order("debenhams", [("LEGACY-1", 1)])
+    cycle(settings, sandbox)
+    assert mirakl_state(sandbox, "debenhams", order_id) == "WAITING_ACCEPTANCE"
+    stored = repo(settings).get("debenhams", order_id)
+    assert stored is not None and stored.hub_status is HubStatus.WAITING
+    log = SqlExceptionLog(create_store_engine(settings.database_url))
+    open_ones = {(e.type, e.entity_id): e for e in log.list()}
+    waiting = open_ones[("order_waiting", order_id)]
+    assert waiting.deadline_at is not None and waiting.owner.value == "ops"
+    assert ("unmapped_sku", "LEGACY-1") in open_ones
+    repo(settings).add_mapping(
+        "debenhams", "LEGACY-1", TargetSystem.SHOPIFY, sku, now=datetime.now(UTC)
+    )
+    cycle(settings, sandbox)
+    assert mirakl_state(sandbox, "debenhams", order_id) == "WAITING_DEBIT_PAYMENT"
+    assert len(shop_orders(sandbox, order_id)) == 1
+    assert ("order_waiting", order_id) not in {(e.type, e.entity_id) for e in log.list()}
+
+
+def test_shopify_down_leaves_the_order_waiting_then_recovers(
+    sandbox: Sandbox, settings: Settings
+) -> None:
+    sku = stocked_sku(sandbox.catalogue)
+    order_id = sandbox.mirakl.place_order("debenhams", [(sku, 1)])
+    shopify = SwitchableTransport(httpx.ASGITransport(app=sandbox.app))
+    shopify.down = True
+    cycle(settings, sandbox, shopify)
+    assert mirakl_state(sandbox, "debenhams", order_id) == "WAITING_ACCEPTANCE"
+    stored = repo(settings).get("debenhams", order_id)
+    assert stored is not None and stored.hub_status is HubStatus.WAITING
+    shopify.down = False
+    cycle(settings, sandbox, shopify)
+    assert mirakl_state(sandbox, "debenhams", order_id) == "WAITING_DEBIT_PAYMENT"
+    assert len(shop_orders(sandbox, order_id)) == 1
+
+
+def test_an_order_auto_refused_before_acceptance_is_re_read(
+    sandbox: Sandbox, settings: Settings
+) -> None:
+    sku = stocked_sku(sandbox.catalogue)
+    order_id = sandbox.mirakl.place_order("debenhams", [(sku, 1)])
+    shopify = SwitchableTransport(httpx.ASGITransport(app=sandbox.app))
+    # The pull sees it waiting; then the marketplace refuses it before our OR21.
+    from mirakl_sync.services import order_import
+
+    original = order_import.send_decision
+
+    async def refuse_first(services, oid):  # type: ignore[no-untyped-def]
+        order = sandbox.mirakl.market("debenhams").orders[oid]
+        _apply(
+            order, order.created, {ln.line_id: OrderEvent.ACCEPTANCE_EXPIRED for ln in order.lines}
+        )
+        return await original(services, oid)
+
+    order_import.send_decision = refuse_first  # type: ignore[assignment]
+    import mirakl_sync.workflows.orders as flow
+
+    flow.send_decision = refuse_first  # type: ignore[assignment]
+    try:
+        cycle(settings, sandbox, shopify)
+    finally:
+        order_import.send_decision = original  # type: ignore[assignment]
+        flow.send_decision = original  # type: ignore[assignment]
+    stored = repo(settings).get("debenhams", order_id)
+    assert stored is not None and stored.hub_status is HubStatus.REFUSED
+    # The shop order made before the refusal is cancelled, the hold released.
+    assert all(o.cancelled_at is not None for o in shop_orders(sandbox, order_id))  # type: ignore[attr-defined]
+    ledger = SqlStockLedger(create_store_engine(settings.database_url))
+    line_id = sandbox.mirakl.market("debenhams").orders[order_id].lines[0].line_id
+    reservation = ledger.reservation("debenhams", line_id)
+    assert reservation is not None and reservation.status is ReservationStatus.RELEASED
+
+
+def test_after_acceptance_paid_then_cancelled_and_incident(
+    sandbox: Sandbox, settings: Settings
+) -> None:
+    serial = resale_serials(sandbox.catalogue)[2]
+    sku = stocked_sku(sandbox.catalogue)
+    paid = sandbox.mirakl.place_order("debenhams", [(sku, 1)])
+    cancelled = sandbox.mirakl.place_order("sportshub", [(serial, 1)])
+    cycle(settings, sandbox)
+    market = sandbox.mirakl.market("debenhams")
+    order = market.orders[paid]
+    _apply(order, order.last_updated + 1, {ln.line_id: OrderEvent.DEBITED for ln in order.lines})
+    other = sandbox.mirakl.market("sportshub").orders[cancelled]
+    _apply(other, other.last_updated + 1, {ln.line_id: OrderEvent.CANCELED for ln in other.lines})
+    cycle(settings, sandbox)
+    shop_paid = shop_orders(sandbox, paid)[0]
+    assert shop_paid.financial_status == "PAID"  # type: ignore[attr-defined]
+    assert repo(settings).get("debenhams", paid).hub_status is HubStatus.SHIPPING  # type: ignore[union-attr]
+    assert shop_orders(sandbox, cancelled)[0].cancelled_at is not None  # type: ignore[attr-defined]
+    item = next(i for i in sandbox.supercycle.state.items.values() if i.serial == serial)
+    assert item.visibility == "available"
+    assert repo(settings).get("sportshub", cancelled).hub_status is HubStatus.CANCELLED  # type: ignore[union-attr]
+    # An incident opened by the customer becomes an exception for ops.
+    order.lines[0].state = LineState.INCIDENT_OPEN
+    order.last_updated += 2
+    cycle(settings, sandbox)
+    log = SqlExceptionLog(create_store_engine(settings.database_url))
+    assert ("order_incident", paid) in {(e.type, e.entity_id) for e in log.list()}

@@ -8,6 +8,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from orders_sandbox import (
+    SwitchableTransport,
+    hub_settings,
+    resale_serials,
+    stocked_sku,
+    transports,
+)
 
 from mirakl_sync.adapters.mirakl.emulator.orders import _apply
 from mirakl_sync.adapters.store.database import create_store_engine
@@ -21,13 +28,6 @@ from mirakl_sync.domain.orders import HubStatus, TargetSystem
 from mirakl_sync.domain.stock_pool import ReservationStatus
 from mirakl_sync.sandbox.server import Sandbox, build_sandbox
 from mirakl_sync.workflows.orders import run_orders_once
-from orders_sandbox import (
-    SwitchableTransport,
-    hub_settings,
-    resale_serials,
-    stocked_sku,
-    transports,
-)
 
 
 @pytest.fixture

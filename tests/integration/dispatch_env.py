@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,7 +16,7 @@ from mirakl_sync.adapters.store.tables import marketplace_orders
 from mirakl_sync.bootstrap import Hub, Transports, bootstrap
 from mirakl_sync.config import SandboxSettings, settings_from_mapping
 from mirakl_sync.sandbox.server import MARKETPLACES, SHOPIFY_TOKEN, SUPERCYCLE_KEY, build_sandbox
-from mirakl_sync.workflows.dispatch import Kit, open_kit
+from mirakl_sync.workflows.dispatch import _CONFIG, Kit, configure, open_kit
 
 T = TypeVar("T")
 
@@ -88,6 +89,32 @@ class Env:
         transports = self.hub.transports
         self.hub.close()
         self.hub = bootstrap(self.settings, transports=transports, clock=lambda: self.now[0])
+
+    def hub_factory(self, settings: Any) -> Hub:
+        """A fresh hub on this sandbox (the workflows close the hubs they open)."""
+        return bootstrap(settings, transports=self.hub.transports, clock=lambda: self.now[0])
+
+    @contextmanager
+    def workflows(self, **options: Any) -> Iterator[None]:
+        """``workflows.dispatch`` configured onto this sandbox, reset afterwards."""
+        configure(self.settings, hub_factory=self.hub_factory, **options)
+        try:
+            yield
+        finally:
+            configure(self.settings, hub_factory=bootstrap, wait_seconds=60.0)
+            _CONFIG.settings = None
+
+    def resale_sale(self, market: str, index: int) -> tuple[str, str, int, str]:
+        """A graded pre-owned item sold on ``market``: (order id, shop order GID, item id,
+        serial); its Supercycle cycle is for the tests to create."""
+        state = self.sandbox.supercycle.state
+        today = state.today()
+        serials = {
+            i.serial: i.id for i in state.items.values() if state.is_bookable(i.id, today, None)
+        }
+        serial = [s for s in self.offer_skus(market) if s in serials][index]
+        order_id, shop = asyncio.run(self.accepted_order(market, [(serial, 1)]))
+        return order_id, shop, serials[serial], serial
 
     def kit(self) -> Any:
         return open_kit(self.hub, clock=lambda: self.now[0])

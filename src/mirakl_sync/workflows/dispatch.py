@@ -6,8 +6,12 @@
 * ``mirakl_sync.refund_source`` (id ``refund:<source key>``): OR28 once (see
   ``services.refunds``), then follows ``refund_state`` through OR11 until REFUNDED.
 * ``mirakl_sync.cancel_order`` (id ``cancel:<marketplace>:<order>``).
-* Schedules ``shipments-poll`` / ``refunds-poll`` run the polling safety nets, which
-  start the same workflows (same ids: nothing runs twice).
+* Schedules ``shipments-poll`` / ``refunds-poll`` run the polling safety nets: Shopify
+  fulfilments, refunds and cancellations of recent marketplace orders, fulfilled
+  Supercycle cycles (``services.cycle_feed``) and Supercycle returns. Every write they
+  make re-reads Mirakl first or is keyed by its source, so nothing is sent twice.
+* ``run_shipments_once`` / ``run_refunds_once``: one such pass for
+  ``mirakl-sync sync shipments|refunds --once``.
 
 ``handle_shopify_webhook(topic, payload, headers)`` is the web receiver's callback: it
 dedupes by ``X-Shopify-Event-Id`` and starts the right workflow.
@@ -16,11 +20,13 @@ dedupes by ``X-Shopify-Event-Id`` and starts the right workflow.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import structlog
@@ -33,6 +39,7 @@ from mirakl_sync.adapters.supercycle.returns_api import SupercycleReturnsApi
 from mirakl_sync.bootstrap import Hub, bootstrap
 from mirakl_sync.config import Settings
 from mirakl_sync.services.cancellations import CancellationService
+from mirakl_sync.services.cycle_feed import cycle_fulfilments
 from mirakl_sync.services.dispatch import (
     DispatchResult,
     DispatchService,
@@ -62,6 +69,15 @@ WAIT_TRIES = 24 * 60
 FOLLOW_SECONDS = 300.0
 FOLLOW_TRIES = 12 * 24
 POLL_ORDERS = 500
+#: Fulfilled cycles are read from the last pass minus this overlap (a cycle updated
+#: while a pass ran is read again; dispatch ships nothing twice).
+CYCLES_OVERLAP = timedelta(hours=1)
+#: How far back the first pass reads fulfilled cycles.
+CYCLES_FIRST_LOOKBACK = timedelta(days=7)
+#: Test hook: when this environment variable is set, the process dies (``os._exit``)
+#: right after OR23 is checkpointed and before OR24, so the crash test kills a real
+#: worker at the one point that matters. Never set it in production.
+CRASH_AFTER_TRACKING_ENV = "MIRAKL_SYNC_TEST_CRASH_AFTER_OR23"
 
 
 @dataclass
@@ -103,6 +119,7 @@ class Kit:
     shop: ShopifyDispatchApi
     index: SqlMarketplaceOrderIndex
     bindings: SqlBindings
+    clock: Callable[[], float] = time.time
 
 
 @asynccontextmanager
@@ -134,6 +151,7 @@ async def open_kit(hub: Hub, clock: Callable[[], float] = time.time) -> AsyncIte
             shop=shop,
             index=index,
             bindings=bindings,
+            clock=clock,
         )
     finally:
         for c in clients.values():
@@ -195,6 +213,8 @@ def dispatch_fulfilment(fulfilment: dict[str, Any]) -> dict[str, Any]:
     for _ in range(WAIT_TRIES):
         result = tracking_step(fulfilment)
         if result["status"] == DispatchStatus.TRACKING_SENT:
+            if os.environ.get(CRASH_AFTER_TRACKING_ENV):
+                os._exit(86)
             for _ in range(WAIT_TRIES):
                 result = ship_step(fulfilment, result["marketplace"], result["order_id"])
                 if result["status"] != DispatchStatus.WAITING:
@@ -316,8 +336,27 @@ def split_shop_refund(
     return source, cancelled
 
 
+async def collect_cycle_fulfilments(kit: Kit) -> list[Fulfilment]:
+    """Fulfilled Supercycle cycles of marketplace orders, since the last pass."""
+    supercycle = kit.hub.supercycle()
+    if supercycle is None:
+        return []
+    cursors = SqlCursors(kit.hub.store.engine)
+    now = datetime.fromtimestamp(kit.clock(), UTC)
+    last = cursors.get("dispatch-cycles", "supercycle")
+    since = datetime.fromisoformat(last) - CYCLES_OVERLAP if last else now - CYCLES_FIRST_LOOKBACK
+    try:
+        found = await cycle_fulfilments(SupercycleReturnsApi(supercycle), kit.index, since)
+    finally:
+        await supercycle.aclose()
+    cursors.put("dispatch-cycles", "supercycle", now.isoformat(), now)
+    return found
+
+
 def run_shipments_cycle(settings: Settings) -> list[DispatchResult]:
-    """One polling pass: every fulfilment of recent marketplace orders, ST01 in batches."""
+    """One polling pass: every fulfilment of recent marketplace orders (Shopify
+    fulfilments and fulfilled Supercycle cycles), ST01 in batches; whole-order
+    cancellations seen in the shop on the way."""
     configure(settings)
 
     async def body(kit: Kit) -> list[DispatchResult]:
@@ -325,6 +364,7 @@ def run_shipments_cycle(settings: Settings) -> list[DispatchResult]:
         for marketplace, order_id, skus in cancels:
             if skus is None:
                 await kit.cancellations.cancel_order(marketplace, order_id)
+        fulfilments += await collect_cycle_fulfilments(kit)
         return await kit.dispatch.dispatch_many(fulfilments)
 
     return _run(body)
@@ -353,6 +393,31 @@ def run_refunds_cycle(settings: Settings) -> list[str]:
         return out
 
     return _run(body)
+
+
+def _summary(what: str, statuses: list[str]) -> str:
+    counts = Counter(statuses)
+    detail = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    return f"{what}: {len(statuses)} checked" + (f" ({detail})" if detail else "")
+
+
+def run_shipments_once(settings: Settings) -> None:
+    """``mirakl-sync sync shipments --once``: one full pass, done when it returns.
+
+    The pass does its work itself (no workflow is left running): shipments sent,
+    cancellations sent, exceptions recorded. Prints a one-line summary.
+    """
+    results = run_shipments_cycle(settings)
+    print(_summary("shipments", [r.status.value for r in results]))
+
+
+def run_refunds_once(settings: Settings) -> None:
+    """``mirakl-sync sync refunds --once``: one full pass (Shopify refunds, line
+    cancellations, Supercycle returns per the trigger); prints a one-line summary.
+
+    ``refund_state`` is followed by the scheduled workflows, not by this one pass.
+    """
+    print(_summary("refund sources", run_refunds_cycle(settings)))
 
 
 @workflow(name="mirakl_sync.shipments_poll")

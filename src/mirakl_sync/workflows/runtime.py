@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 FLOW_MODULES: tuple[str, ...] = (
     "mirakl_sync.workflows.probe",
     "mirakl_sync.workflows.stock",
+    "mirakl_sync.workflows.dispatch",
+    "mirakl_sync.workflows.orders",
 )
 
 

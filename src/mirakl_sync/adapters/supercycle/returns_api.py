@@ -1,10 +1,13 @@
-"""``SupercycleReturnsApi``: the ``ReturnsApi`` port over ``SupercycleClient``."""
+"""``SupercycleReturnsApi``: the ``ReturnsApi`` port (and the ``CyclesApi`` of
+``services.cycle_feed``) over ``SupercycleClient``."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from mirakl_sync.adapters.supercycle.client import SupercycleClient
+from mirakl_sync.adapters.supercycle.models import TimeFilter
 
 
 class SupercycleReturnsApi:
@@ -31,6 +34,26 @@ class SupercycleReturnsApi:
                         }
                         for line in order.return_lines
                     ],
+                }
+            )
+        return out
+
+    async def fulfilled_cycles(self, since: datetime) -> list[dict[str, Any]]:
+        # Not filtered by status: a fulfilled cycle moves on to unreceived / received
+        # when it is returned, and ``fulfilledAt`` stays set.
+        out = []
+        async for rental in self._client.iter_rentals(updated=TimeFilter(gte=since)):
+            if rental.fulfilled_at is None or rental.status == "cancelled":
+                continue
+            item = rental.item
+            if item is None and rental.item_id is not None:
+                item = await self._client.get_item(rental.item_id)
+            out.append(
+                {
+                    "id": rental.id,
+                    "shopify_order_id": rental.shopify_order_id,
+                    "serial": item.serial if item else None,
+                    "fulfilled_at": rental.fulfilled_at.isoformat(),
                 }
             )
         return out

@@ -430,6 +430,15 @@ def run_orders_once(
                 worker_concurrency=settings.engine.worker_concurrency,
                 polling_interval_seconds=0.1,
             )
+            # Work this executor left unfinished (a crash) was resumed by launch: finish it
+            # first, so "once" means every order it touched is done.
+            for info in engine.list_workflows(
+                status="PENDING", executor_id=engine.executor_id, load_output=False
+            ):
+                try:
+                    engine.retrieve(info.workflow_id).result()
+                except Exception:  # recorded on that workflow; the pull below retries it
+                    logger.warning("resumed workflow %s failed", info.workflow_id)
             cycle = runtime.clock().strftime("%Y%m%dT%H%M%S%f")
             reports: list[dict[str, Any]] = []
             failures: list[str] = []

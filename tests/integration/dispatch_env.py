@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import socket
+import threading
+import time
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -12,7 +16,7 @@ from typing import Any, TypeVar
 import httpx
 
 from mirakl_sync.adapters.store.migrations import upgrade_database
-from mirakl_sync.adapters.store.tables import marketplace_orders
+from mirakl_sync.adapters.store.tables import call_budgets, marketplace_orders
 from mirakl_sync.bootstrap import Hub, Transports, bootstrap
 from mirakl_sync.config import SandboxSettings, settings_from_mapping
 from mirakl_sync.sandbox.server import MARKETPLACES, SHOPIFY_TOKEN, SUPERCYCLE_KEY, build_sandbox
@@ -66,6 +70,7 @@ class Env:
             ],
             **(top or {}),
         }
+        self.raw = raw
         self.settings = settings_from_mapping(raw, env={})
         upgrade_database(self.settings.database_url)
         self.transport = httpx.ASGITransport(app=self.sandbox.app)
@@ -115,6 +120,17 @@ class Env:
         serial = [s for s in self.offer_skus(market) if s in serials][index]
         order_id, shop = asyncio.run(self.accepted_order(market, [(serial, 1)]))
         return order_id, shop, serials[serial], serial
+
+    def raw_for(self, base_url: str) -> dict[str, Any]:
+        """The raw config, pointed at the sandbox served on ``base_url`` (subprocesses)."""
+        text = json.dumps(self.raw).replace("http://sandbox", base_url)
+        return dict(json.loads(text))
+
+    def forget_call_budgets(self) -> None:
+        """Drop the call slots this process booked on its fake clock (far ahead of the real
+        one), before a subprocess on the real clock shares the store: it would wait."""
+        with self.hub.store.engine.begin() as connection:
+            connection.execute(call_budgets.delete())
 
     def kit(self) -> Any:
         return open_kit(self.hub, clock=lambda: self.now[0])
@@ -183,3 +199,77 @@ async def with_kit(env: Env, body: Any) -> Any:
 
 async def _one(client: Any, order_id: str) -> Any:
     return [o async for o in client.list_orders(order_ids=[order_id])][0]  # noqa: RUF015
+
+
+class CallCounter:
+    """An ASGI wrapper counting requests by (method, path)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.calls: list[tuple[str, str]] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            self.calls.append((scope["method"], scope["path"]))
+        await self.app(scope, receive, send)
+
+    def count(self, method: str, suffix: str) -> int:
+        return sum(1 for m, p in self.calls if m == method and p.endswith(suffix))
+
+
+@contextmanager
+def served(app: Any) -> Iterator[str]:
+    """Serve ``app`` over HTTP on a free local port (for subprocesses); yields the base URL."""
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the sandbox server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def to_toml(raw: dict[str, Any]) -> str:
+    """Enough TOML for the test configs: scalars, string lists, tables, arrays of tables."""
+
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return repr(v)
+        if isinstance(v, str):
+            return json.dumps(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        raise TypeError(f"cannot write {v!r} as TOML")
+
+    def table(prefix: str, data: dict[str, Any], out: list[str]) -> None:
+        nested = []
+        for k, v in data.items():
+            key = json.dumps(k)
+            if isinstance(v, dict):
+                nested.append((f"{prefix}{key}", v, False))
+            elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+                nested.extend((f"{prefix}{key}", x, True) for x in v)
+            else:
+                out.append(f"{key} = {value(v)}")
+        for name, sub, array in nested:
+            out.append(f"[[{name}]]" if array else f"[{name}]")
+            table(f"{name}.", sub, out)
+
+    lines: list[str] = []
+    table("", raw, lines)
+    return "\n".join(lines) + "\n"

@@ -38,6 +38,7 @@ from typing import Any
 
 import httpx
 
+from mirakl_sync.adapters.mirakl.emulator.orders import PlaceOrderError
 from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.adapters.store.tables import marketplace_orders
 from mirakl_sync.bootstrap import Hub, Transports, bootstrap
@@ -155,11 +156,12 @@ class Setup:
     async def accepted(self, market: str, sku: str) -> tuple[str, str] | None:
         try:
             order_id = self.sandbox.mirakl.place_order(market, [(sku, 1)])
-        except Exception:  # noqa: BLE001 - out of stock for this SKU: the caller picks another
+        except PlaceOrderError:  # out of stock for this SKU: the caller picks another
             return None
         async with self.hub.mirakl(self.settings.marketplace(market)) as client:
             order = [o async for o in client.list_orders(order_ids=[order_id])][0]  # noqa: RUF015
-            await client.accept_order(order_id, {ln.order_line_id: True for ln in order.order_lines})
+            decisions = {ln.order_line_id: True for ln in order.order_lines}
+            await client.accept_order(order_id, decisions)
             order = [o async for o in client.list_orders(order_ids=[order_id])][0]  # noqa: RUF015
         async with self.hub.shopify() as shop:
             created = await shop.order_create(

@@ -31,6 +31,7 @@ import uvicorn
 
 from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.config import SandboxSettings, load_settings
+from mirakl_sync.entrypoints.logs import configure_logging
 from mirakl_sync.sandbox.server import (
     MARKETPLACES,
     SHOPIFY_TOKEN,
@@ -89,6 +90,7 @@ def run(seconds: float, poll: float, orders_per_hour: float) -> dict[str, Any]:
         time.sleep(0.05)
     directory = Path(tempfile.mkdtemp(prefix="orders-bench-"))
     settings = load_settings(_config(directory, f"http://127.0.0.1:{port}", poll, None))
+    configure_logging(settings)  # WARNING and up, on stderr: stdout carries the JSON
     upgrade_database(settings.database_url)
     runtime = start_runtime(settings, role="hub")
     stop = threading.Event()

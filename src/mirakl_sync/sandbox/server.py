@@ -24,6 +24,7 @@ from mirakl_sync.adapters.emulation import FaultInjection
 from mirakl_sync.adapters.mirakl.emulator import EmulatedMarketplace, MiraklEmulator
 from mirakl_sync.adapters.seed import SeedCatalogue, build_catalogue
 from mirakl_sync.adapters.shopify.emulator import ShopifyEmulator, httpx_webhook_sender
+from mirakl_sync.adapters.shopify.emulator.schema import admin_schema
 from mirakl_sync.adapters.supercycle.emulator import SupercycleEmulator
 from mirakl_sync.config import SandboxSettings
 from mirakl_sync.sandbox.offers import initial_offers
@@ -104,6 +105,8 @@ def build_sandbox(settings: SandboxSettings, *, clock: Any = time.time) -> Sandb
         webhook_sender=httpx_webhook_sender(httpx.AsyncClient(timeout=5.0)),
     )
     shopify.load_catalogue(catalogue)
+    # Parse the 3.7 MB Admin schema now, before any traffic, not on the first request.
+    admin_schema()
     supercycle = SupercycleEmulator(api_key=SUPERCYCLE_KEY, clock=clock)
     supercycle.load_catalogue(catalogue)
 

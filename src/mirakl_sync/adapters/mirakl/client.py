@@ -43,6 +43,7 @@ import structlog
 from pydantic import BaseModel
 
 from mirakl_sync.adapters.call_budget import InMemoryCallBudget
+from mirakl_sync.adapters.http import async_client
 from mirakl_sync.adapters.mirakl.budgets import PAGES_EXEMPT, budget_key, budgets_for
 from mirakl_sync.adapters.mirakl.csv_files import (
     ErrorReportRow,
@@ -134,7 +135,7 @@ class MiraklClient:
         self._sleep = sleep
         self._random = random.Random()
         self._host = urlsplit(self.base_url).netloc
-        self._http = httpx.AsyncClient(
+        self._http = async_client(
             base_url=self.base_url,
             transport=transport,
             timeout=timeout,

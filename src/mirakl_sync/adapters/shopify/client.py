@@ -32,6 +32,7 @@ from typing import Any, cast
 import httpx
 from graphql import OperationDefinitionNode, OperationType, parse
 
+from mirakl_sync.adapters.http import async_client
 from mirakl_sync.adapters.shopify import documents
 from mirakl_sync.adapters.shopify.cost import CostBucket, parse_cost, seconds_until_available
 from mirakl_sync.adapters.shopify.errors import SYSTEM, ShopifyUserError, UserErrorDetail
@@ -44,6 +45,7 @@ from mirakl_sync.adapters.shopify.models import (
     Location,
     Order,
     OrderCreateInput,
+    OrderRef,
     Refund,
     RefundLineItemInput,
     RefundTransactionInput,
@@ -62,6 +64,8 @@ from mirakl_sync.errors import (
 
 #: Shopify's maximum page size for connections.
 MAX_PAGE_SIZE = 250
+#: Page size of lookups by exact SKU (2, so that a duplicated SKU is still seen).
+SKU_LOOKUP_PAGE = 2
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -103,7 +107,7 @@ class ShopifyClient:
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._url = graphql_url
-        self._http = httpx.AsyncClient(
+        self._http = async_client(
             transport=transport,
             timeout=timeout,
             headers={
@@ -321,8 +325,13 @@ class ShopifyClient:
             yield Variant.from_node(node)
 
     async def variants_by_sku(self, sku: str) -> list[Variant]:
-        """Every variant whose SKU is exactly ``sku`` (Shopify does not enforce uniqueness)."""
-        return [v async for v in self.variants(f"sku:{search_value(sku)}") if v.sku == sku]
+        """Every variant whose SKU is exactly ``sku`` (Shopify does not enforce uniqueness).
+
+        Pages of 2: Shopify charges a connection by its ``first``, and a SKU lookup
+        usually finds one variant, so a page of 100 would cost ~50 times the points.
+        """
+        matches = self.variants(f"sku:{search_value(sku)}", page_size=SKU_LOOKUP_PAGE)
+        return [v async for v in matches if v.sku == sku]
 
     async def variant_stock(
         self, query: str | None = None, *, page_size: int = 25, levels: int = 10
@@ -338,6 +347,17 @@ class ShopifyClient:
             page_size=page_size,
         ):
             yield Variant.from_node(node)
+
+    async def variant_stock_by_sku(self, sku: str, *, levels: int = 10) -> list[Variant]:
+        """The variants whose SKU is exactly ``sku``, with ``available`` per location.
+
+        Small pages for the same reason as :meth:`variants_by_sku`: a fresh stock read at
+        decision time must not spend the shop's whole query budget.
+        """
+        matches = self.variant_stock(
+            f"sku:{search_value(sku)}", page_size=SKU_LOOKUP_PAGE, levels=levels
+        )
+        return [v async for v in matches if v.sku == sku]
 
     async def inventory_item(self, inventory_item_id: str, *, levels: int = 50) -> InventoryItem:
         data = await self.run("InventoryItem", {"id": inventory_item_id, "levels": levels})
@@ -361,6 +381,43 @@ class ShopifyClient:
             if order.source_identifier == source_identifier:
                 return order
         return None
+
+    async def order_ref_by_source_identifier(self, source_identifier: str) -> OrderRef | None:
+        """Lean :meth:`order_by_source_identifier`: id, name, cancelled, financial status."""
+        query = f"source_identifier:{search_value(source_identifier)}"
+        async for node in self.paginate(
+            "OrderRefsByQuery", {"query": query}, ("orders",), page_size=SKU_LOOKUP_PAGE
+        ):
+            ref = OrderRef.from_node(node)
+            if ref.source_identifier == source_identifier:
+                return ref
+        return None
+
+    async def order_ref(self, order_id: str) -> OrderRef:
+        data = await self.run("OrderRef", {"id": order_id})
+        if data.get("order") is None:
+            raise NotFoundError(f"no order {order_id}", system=SYSTEM)
+        return OrderRef.from_node(data["order"])
+
+    async def order_create_ref(
+        self,
+        order: OrderCreateInput,
+        *,
+        inventory_behaviour: InventoryBehaviour = "BYPASS",
+    ) -> OrderRef:
+        """:meth:`order_create` answering only the lean reference (about a tenth of the cost)."""
+        data = await self.run(
+            "OrderCreateRef",
+            {
+                "order": dict(order),
+                "options": {
+                    "inventoryBehaviour": inventory_behaviour,
+                    "sendReceipt": False,
+                    "sendFulfillmentReceipt": False,
+                },
+            },
+        )
+        return OrderRef.from_node(_payload(data, "orderCreate")["order"])
 
     async def order(self, order_id: str) -> Order:
         data = await self.run("Order", {"id": order_id})

@@ -339,6 +339,52 @@ mutation WebhookSubscriptionCreate(
 }
 """
 
+# Lean documents for the order flow's hot path: Shopify charges a connection by its
+# ``first`` and an object by each nested object, so reading whole orders (~500 points)
+# to learn whether one exists would spend five seconds of a Standard shop's budget.
+_ORDER_REF = """
+fragment OrderRefFields on Order {
+  id
+  name
+  sourceIdentifier
+  cancelledAt
+  displayFinancialStatus
+}
+"""
+
+ORDER_REFS_BY_QUERY = (
+    """
+query OrderRefsByQuery($query: String!, $first: Int!, $after: String) {
+  orders(first: $first, after: $after, query: $query) {
+    nodes { ...OrderRefFields }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+    + _ORDER_REF
+)
+
+ORDER_REF = (
+    """
+query OrderRef($id: ID!) {
+  order(id: $id) { ...OrderRefFields }
+}
+"""
+    + _ORDER_REF
+)
+
+ORDER_CREATE_REF = (
+    """
+mutation OrderCreateRef($order: OrderCreateOrderInput!, $options: OrderCreateOptionsInput) {
+  orderCreate(order: $order, options: $options) {
+    order { ...OrderRefFields }
+    userErrors { field message code }
+  }
+}
+"""
+    + _ORDER_REF
+)
+
 _DOCUMENTS: MappingProxyType[str, str] = MappingProxyType(
     {
         "ShopInfo": SHOP_INFO,
@@ -359,6 +405,9 @@ _DOCUMENTS: MappingProxyType[str, str] = MappingProxyType(
         "FulfillmentCreate": FULFILLMENT_CREATE,
         "RefundCreate": REFUND_CREATE,
         "WebhookSubscriptionCreate": WEBHOOK_SUBSCRIPTION_CREATE,
+        "OrderRefsByQuery": ORDER_REFS_BY_QUERY,
+        "OrderRef": ORDER_REF,
+        "OrderCreateRef": ORDER_CREATE_REF,
     }
 )
 

@@ -183,6 +183,27 @@ class OrderLine:
 
 
 @dataclass(frozen=True)
+class OrderRef:
+    """What the order flow needs to know of a shop order (the lean ``OrderRefFields``)."""
+
+    id: str
+    name: str
+    source_identifier: str | None
+    cancelled_at: str | None
+    financial_status: str | None
+
+    @classmethod
+    def from_node(cls, node: dict[str, Any]) -> OrderRef:
+        return cls(
+            node["id"],
+            node["name"],
+            node.get("sourceIdentifier"),
+            node.get("cancelledAt"),
+            node.get("displayFinancialStatus"),
+        )
+
+
+@dataclass(frozen=True)
 class Order:
     id: str
     legacy_id: int

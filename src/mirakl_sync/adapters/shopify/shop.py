@@ -63,7 +63,7 @@ class ShopifyShop:
     # -- orders
 
     async def find(self, source_identifier: str) -> ShopOrderRef | None:
-        order = await self._client.order_by_source_identifier(source_identifier)
+        order = await self._client.order_ref_by_source_identifier(source_identifier)
         if order is None:
             return None
         return ShopOrderRef(
@@ -76,14 +76,14 @@ class ShopifyShop:
         bindings: Mapping[str, LineBinding],
         line_ids: list[str],
     ) -> ShopOrderRef:
-        created = await self._client.order_create(
+        created = await self._client.order_create_ref(
             order_create_input(order, bindings, line_ids, self._options),
             inventory_behaviour="DECREMENT_IGNORING_POLICY",
         )
         return ShopOrderRef(created.id, created.name, False, created.financial_status)
 
     async def cancel(self, shop_order_id: str) -> None:
-        current = await self._client.order(shop_order_id)
+        current = await self._client.order_ref(shop_order_id)
         if current.cancelled_at is not None:
             return
         await self._client.order_cancel(
@@ -94,7 +94,7 @@ class ShopifyShop:
         )
 
     async def mark_paid(self, shop_order_id: str) -> None:
-        current = await self._client.order(shop_order_id)
+        current = await self._client.order_ref(shop_order_id)
         if current.financial_status in ("PAID", "PARTIALLY_REFUNDED", "REFUNDED"):
             return
         await self._client.order_mark_as_paid(shop_order_id)

@@ -32,6 +32,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from mirakl_sync.adapters.call_budget import InMemoryCallBudget
+from mirakl_sync.adapters.http import async_client
 from mirakl_sync.adapters.supercycle.errors import SYSTEM, retry_after_seconds, translate
 from mirakl_sync.adapters.supercycle.models import (
     AvailabilityTimeline,
@@ -94,7 +95,7 @@ class SupercycleClient:
     ) -> None:
         if not api_key:
             raise ValueError("a Supercycle API key is required (Supercycle > Settings > API)")
-        self._http = httpx.AsyncClient(
+        self._http = async_client(
             base_url=base_url.rstrip("/") + "/",
             transport=transport,
             timeout=timeout,
@@ -115,6 +116,10 @@ class SupercycleClient:
         # Limits are per key: key the budget by a digest, never by the secret itself.
         digest = hashlib.sha256(api_key.encode()).hexdigest()[:16]
         self._budget_key = f"supercycle:{digest}"
+
+    @property
+    def base_url(self) -> str:
+        return str(self._http.base_url)
 
     async def __aenter__(self) -> Self:
         return self

@@ -7,6 +7,7 @@ Ready), mark it sold, and make it available again after a marketplace cancellati
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
@@ -18,6 +19,11 @@ from mirakl_sync.domain.orders import LineBinding, LineOutcome, StockReading, Ta
 
 def _today() -> date:
     return datetime.now(UTC).date()
+
+
+#: How long today's blocked dates are reused before being read again.
+BLOCKED_DATES_TTL_SECONDS = 60.0
+_BLOCKS_CACHE: dict[tuple[str, date], tuple[float, list[BlockedRange]]] = {}
 
 
 class SupercycleInventory:
@@ -60,17 +66,33 @@ class SupercycleInventory:
         if item is None:
             return StockReading(0, LineOutcome.RETIRED)
         today = self._today()
-        blocks: list[BlockedRange] = []
-        async for block in self._client.iter_blocked_dates(active_from=today, active_to=today):
-            blocked = block.blocked_range()
-            if blocked is not None:
-                blocks.append(blocked)
+        blocks = await self._blocks_on(today)
         reasons = unsellable_reasons(item.facts(), today, blocks, require_ready=self._require_ready)
         if not reasons:
             return StockReading(1)
         if item.visibility == Visibility.SOLD or Unsellable.ACTIVE_RENTAL in reasons:
             return StockReading(0, LineOutcome.SOLD_ELSEWHERE)
         return StockReading(0, LineOutcome.RETIRED)
+
+    async def _blocks_on(self, today: date) -> list[BlockedRange]:
+        """Today's blocked dates, read at most once a minute per process.
+
+        The item itself is read fresh for every decision; blocked dates are set by staff
+        ahead of time, and re-reading them per order would spend a call of Supercycle's
+        120-a-minute budget on every order of a unique item.
+        """
+        key = (self._client.base_url, today)
+        cached = _BLOCKS_CACHE.get(key)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < BLOCKED_DATES_TTL_SECONDS:
+            return cached[1]
+        blocks: list[BlockedRange] = []
+        async for block in self._client.iter_blocked_dates(active_from=today, active_to=today):
+            blocked = block.blocked_range()
+            if blocked is not None:
+                blocks.append(blocked)
+        _BLOCKS_CACHE[key] = (now, blocks)
+        return blocks
 
     async def mark_sold(self, item_id: int) -> None:
         await self._client.mark_item_sold(item_id)

@@ -1,0 +1,27 @@
+"""HTTP plumbing shared by the API clients."""
+
+from __future__ import annotations
+
+import ssl
+from functools import cache
+from typing import Any
+
+import httpx
+
+
+@cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """One TLS context per process, built on first use.
+
+    Building a context loads the CA bundle, which takes tens of milliseconds; clients are
+    created per workflow step, so building one per client dominated the hub's CPU time.
+    A context is safe to share between clients and threads.
+    """
+    return ssl.create_default_context()
+
+
+def async_client(**options: Any) -> httpx.AsyncClient:
+    """An ``httpx.AsyncClient`` using the shared TLS context (unless a transport is given,
+    in which case the transport does its own connecting)."""
+    options.setdefault("verify", shared_ssl_context())
+    return httpx.AsyncClient(**options)

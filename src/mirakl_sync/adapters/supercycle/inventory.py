@@ -21,6 +21,9 @@ def _today() -> date:
     return datetime.now(UTC).date()
 
 
+#: How old an item read may be and still count as fresh for a decision.
+ITEM_READ_REUSE_SECONDS = 2.0
+_ITEM_READS: dict[tuple[str, str], tuple[float, Item | None]] = {}
 #: How long today's blocked dates are reused before being read again.
 BLOCKED_DATES_TTL_SECONDS = 60.0
 _BLOCKS_CACHE: dict[tuple[str, date], tuple[float, list[BlockedRange]]] = {}
@@ -38,11 +41,22 @@ class SupercycleInventory:
         self._require_ready = require_ready
         self._today = today
 
-    async def _by_serial(self, serial: str) -> Item | None:
+    async def _by_serial(self, serial: str, *, max_age: float = 0.0) -> Item | None:
+        """The item with ``serial``; one read within ``max_age`` seconds may be reused."""
+        key = (self._client.base_url, serial)
+        now = time.monotonic()
+        recent = _ITEM_READS.get(key)
+        if recent is not None and now - recent[0] <= max_age:
+            return recent[1]
+        found: Item | None = None
         async for item in self._client.iter_items(serial=serial):
             if item.serial == serial:
-                return item
-        return None
+                found = item
+                break
+        _ITEM_READS[key] = (now, found)
+        if len(_ITEM_READS) > 10_000:
+            _ITEM_READS.clear()
+        return found
 
     async def find_item(self, key: str) -> LineBinding | None:
         item = await self._by_serial(key)
@@ -62,7 +76,11 @@ class SupercycleInventory:
         return LineBinding(key, TargetSystem.SUPERCYCLE, item.serial, variant, item.id)
 
     async def read_item(self, serial: str) -> StockReading:
-        item = await self._by_serial(serial)
+        # The order flow resolves a line (reading the item) and decides on it a moment
+        # later; a read that young is still fresh, and reusing it spares one call of
+        # Supercycle's 120-a-minute budget per unique item ordered. After a crash the
+        # process is new, the cache empty, and the item is read again.
+        item = await self._by_serial(serial, max_age=ITEM_READ_REUSE_SECONDS)
         if item is None:
             return StockReading(0, LineOutcome.RETIRED)
         today = self._today()

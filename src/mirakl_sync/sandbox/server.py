@@ -107,7 +107,11 @@ def build_sandbox(settings: SandboxSettings, *, clock: Any = time.time) -> Sandb
     shopify.load_catalogue(catalogue)
     # Parse the 3.7 MB Admin schema now, before any traffic, not on the first request.
     admin_schema()
-    supercycle = SupercycleEmulator(api_key=SUPERCYCLE_KEY, clock=clock)
+    supercycle = SupercycleEmulator(
+        api_key=SUPERCYCLE_KEY,
+        clock=clock,
+        rate_limit_per_minute=settings.supercycle_requests_per_minute or None,
+    )
     supercycle.load_catalogue(catalogue)
 
     def faults(app: Any) -> Any:
@@ -134,9 +138,14 @@ def build_sandbox(settings: SandboxSettings, *, clock: Any = time.time) -> Sandb
 
 
 def start_traffic(sandbox: Sandbox, stop: threading.Event) -> threading.Thread | None:
-    """Generated customers place orders at ``orders_per_hour`` until ``stop`` is set."""
+    """Generated customers place orders at ``orders_per_hour`` until ``stop`` is set, and
+    the brand's warehouse fulfils, cancels and refunds some of the hub's shop orders, so
+    every path (dispatch, unmapped carrier, cancellation, refund, return) shows up."""
     if sandbox.settings.orders_per_hour <= 0:
         return None
+    from mirakl_sync.sandbox.fulfilment import start_fulfilment_actor
+
+    start_fulfilment_actor(sandbox, stop)
     traffic = sandbox.mirakl.traffic_generator(
         orders_per_hour=sandbox.settings.orders_per_hour, rng_seed=sandbox.settings.seed
     )

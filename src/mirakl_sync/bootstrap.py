@@ -20,6 +20,7 @@ from mirakl_sync.adapters.store.call_budget import SqlCallBudget
 from mirakl_sync.adapters.store.database import create_store_engine
 from mirakl_sync.adapters.store.exception_log import SqlExceptionLog
 from mirakl_sync.config import MarketplaceSettings, Settings
+from mirakl_sync.domain.call_budget import Budget
 from mirakl_sync.services.ports import CallBudget, Clock
 
 if TYPE_CHECKING:
@@ -105,6 +106,7 @@ class Hub:
             supercycle.api_key.get_secret_value(),
             transport=self.transports.supercycle,
             call_budget=self.store.call_budget,
+            budget=Budget(supercycle.requests_per_minute, 60.0),
             **options,
         )
 

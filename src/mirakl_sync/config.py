@@ -82,6 +82,9 @@ class SupercycleSettings(_Section):
     #: List only the items whose Shopify product has one of these tags (e.g. ``["resale"]``
     #: keeps rental stock off the marketplaces); empty lists every item.
     listed_tags: list[str] = Field(default_factory=list)
+    #: Supercycle's documented per-key limit (requests a minute, all endpoints together);
+    #: the hub paces its calls to it. Raise it only if Supercycle raised yours.
+    requests_per_minute: Annotated[int, Field(ge=1)] = 120
 
 
 class StockRule(_Section):
@@ -221,6 +224,9 @@ class SandboxSettings(_Section):
     timeout_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
     #: Multiplies the Call Frequency periods the emulated Mirakl enforces with 429s.
     call_frequency_scale: Annotated[float, Field(ge=0)] = 1.0
+    #: Requests a minute per key the emulated Supercycle answers before a 429 (its
+    #: documented limit); 0 lifts it (no 429s; TOML has no null, so 0 stands for None).
+    supercycle_requests_per_minute: Annotated[int, Field(ge=0)] | None = 120
     #: Number of products in the generated brand catalogue.
     products: Annotated[int, Field(ge=1)] = 300
     seed: int = 42

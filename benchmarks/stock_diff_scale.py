@@ -94,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(
             f"{result['offers']:,} offers x {result['marketplaces']} marketplaces: "
-            f"{result['seconds']} s, peak RSS {result['peak_rss_mb']} MB, changes {result['changes']}"
+            f"{result['seconds']} s, peak RSS {result['peak_rss_mb']} MB, "
+            f"changes {result['changes']}"
         )
     return 0
 

@@ -22,11 +22,10 @@ Calls per marketplace per minute are counted from the recorded HTTP traffic (sli
 from __future__ import annotations
 
 import argparse
-import logging
 import asyncio
 import json
+import logging
 import random
-import statistics
 import sys
 import tempfile
 import time

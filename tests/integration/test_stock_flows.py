@@ -79,12 +79,6 @@ class Recording(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread() if request.method == "POST" else b""
-        if "/files/offers-export/" in request.url.path and not request.url.path.startswith(
-            "/mirakl/"
-        ):
-            # Known emulator bug (reported): under the sandbox's /mirakl mount, OF53 builds
-            # the OF54 URLs without the mount prefix. Route them where they belong.
-            request.url = request.url.copy_with(path="/mirakl" + request.url.path)
         response = await self.inner.handle_async_request(request)
         self.calls.append(
             Call(self.clock(), request.method, request.url.path, response.status_code, body)

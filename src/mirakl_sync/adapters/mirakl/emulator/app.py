@@ -330,7 +330,10 @@ class MiraklEmulator:
             market=market,
             now=0.0,
             settings=self.settings,
-            base_url=str(request.base_url),
+            # Where this app is mounted (``/mirakl`` in the sandbox) belongs in the URLs it
+            # hands out (OF53 download links); ``request.base_url`` leaves the mount out.
+            base_url=f"{request.url.scheme}://{request.url.netloc}"
+            f"{request.scope.get('root_path', '')}/",
             query=query,
             path=params,
         )

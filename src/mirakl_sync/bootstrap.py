@@ -70,7 +70,9 @@ class Hub:
     def mirakl(
         self, market: MarketplaceSettings, *, call_budget: CallBudget | None = None, **options: Any
     ) -> MiraklClient:
-        """A client of one marketplace; ``call_budget`` defaults to the shared store budget."""
+        """A client of one marketplace; ``call_budget`` defaults to the shared store budget,
+        with slots spaced a second wider than the spec (Mirakl counts arrivals)."""
+        from mirakl_sync.adapters.mirakl.budget_margin import MarginCallBudget
         from mirakl_sync.adapters.mirakl.client import MiraklClient
 
         return MiraklClient(
@@ -79,7 +81,7 @@ class Hub:
             shop_id=market.shop_id,
             marketplace=market.code,
             transport=self.transports.mirakl.get(market.code),
-            call_budget=call_budget or self.store.call_budget,
+            call_budget=call_budget or MarginCallBudget(self.store.call_budget),
             budget_scale=market.call_budget_scale,
             **options,
         )

@@ -27,7 +27,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from mirakl_sync.adapters.mirakl.budget_margin import MarginCallBudget
 from mirakl_sync.adapters.mirakl.offers_port import MiraklOffers
 from mirakl_sync.adapters.shopify.stock_port import ShopifyStockReader
 from mirakl_sync.adapters.store.offers import SqlOfferStates
@@ -145,8 +144,7 @@ class StockContext:
         """Run ``action`` for every marketplace concurrently (each has its own budgets)."""
 
         async def one(market: MarketplaceSettings) -> T:
-            budget = MarginCallBudget(self.hub.store.call_budget)
-            client = self.hub.mirakl(market, call_budget=budget, sleep=self.sleep)
+            client = self.hub.mirakl(market, sleep=self.sleep)
             try:
                 return await action(market, MiraklOffers(client))
             finally:

@@ -202,6 +202,10 @@ class EngineSettings(_Section):
 class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    #: The address Shopify can reach this hub at (e.g. ``https://hub.brand.com``). With it
+    #: and ``shopify.webhook_secret``, ``run`` subscribes the hub to the Shopify webhooks
+    #: it uses; without it the hub relies on polling alone.
+    public_url: str | None = None
 
 
 class LoggingSettings(_Section):

@@ -55,11 +55,16 @@ def demo_config(directory: Path, *, port: int, sandbox_port: int, orders_per_hou
         f'webhook_secret = "{SHOPIFY_WEBHOOK_SECRET}"\n\n'
         "[supercycle]\n"
         f'base_url = "{sandbox}/supercycle/api/v1"\n'
-        f'api_key = "{SUPERCYCLE_KEY}"\n\n'
+        f'api_key = "{SUPERCYCLE_KEY}"\n'
+        # Rental stock stays off the marketplaces; graded pre-owned items are listed.
+        'listed_tags = ["resale"]\n\n'
         "[carriers]\n"
         '"Royal Mail" = "RM"\n"DPD" = "DPD"\n"Evri" = "EVRI"\n"DHL Express" = "DHL"\n\n'
+        "[carrier_aliases]\n"
+        '"Royal Mail 24" = "Royal Mail"\n"Royal Mail Tracked 48" = "Royal Mail"\n\n'
         "[web]\n"
-        f"port = {port}\n\n"
+        f"port = {port}\n"
+        f'public_url = "http://127.0.0.1:{port}"\n\n'
         "[sandbox]\n"
         f"port = {sandbox_port}\n"
         f"orders_per_hour = {orders_per_hour:g}\n"

@@ -6,7 +6,7 @@ Unprefixed nouns are the ports; implementations are named for what they are
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -294,7 +294,9 @@ class MarketplaceOffers(Protocol):
 class OfferStates(Protocol):
     """What the hub decided, sent and saw per offer and marketplace (``offer_states``)."""
 
-    def known_quantities(self, marketplace: str) -> dict[str, int | None]: ...
+    def known_quantities(
+        self, marketplace: str, skus: Collection[str] | None = None
+    ) -> dict[str, int | None]: ...
 
     def record_desired_quantities(
         self, marketplace: str, changes: Mapping[str, int], now: datetime
@@ -487,3 +489,53 @@ class ReturnsApi(Protocol):
         """``[{id, status, lines: [{id, status, condition, serial, item_status,
         restocked_at}]}]``."""
         ...
+
+
+# Incremental stock ------------------------------------------------------------------------
+
+
+class ShopStockLookup(Protocol):
+    """Shopify, read key by key for an incremental stock cycle."""
+
+    async def variant_stock(self, sku: str) -> list[ShopVariant]:
+        """The variants whose SKU is exactly ``sku``, with ``available`` per location."""
+        ...
+
+    async def sku_of_inventory_item(self, inventory_item_id: str) -> str | None:
+        """The SKU of an inventory item (numeric id); None if it is gone or has none."""
+        ...
+
+
+class DirtyStockKeys(Protocol):
+    """Source keys changed since the stock flow last read them (survive restarts)."""
+
+    def mark(self, kind: str, keys: Iterable[str], now: datetime) -> None: ...
+
+    def dirty(self, kind: str) -> dict[str, datetime]:
+        """Every dirty key of ``kind`` and when it was last marked."""
+        ...
+
+    def clear(self, kind: str, seen: Mapping[str, datetime]) -> None:
+        """Clear the keys handled, unless marked again after ``seen[key]``."""
+        ...
+
+    def clear_marked_before(self, before: datetime) -> None: ...
+
+    def learn_inventory_items(self, items: Mapping[str, str], now: datetime) -> None:
+        """Bind inventory item ids to variant SKUs (learnt during full reads)."""
+        ...
+
+    def skus_of_items(self, item_ids: Iterable[str]) -> dict[str, str]: ...
+
+
+# Webhook subscriptions
+
+
+class WebhookSubscriptions(Protocol):
+    """The shop's webhook subscriptions (Shopify ``webhookSubscriptions``)."""
+
+    async def subscribed(self) -> set[tuple[str, str]]:
+        """(topic enum, uri) of every existing subscription."""
+        ...
+
+    async def subscribe(self, topic: str, uri: str) -> None: ...

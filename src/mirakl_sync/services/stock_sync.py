@@ -20,7 +20,7 @@ scheduler runs it first.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -77,9 +77,22 @@ class StockSync:
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
 
-    def plan(self, snapshot: CatalogueSnapshot, markets: Sequence[MarketStock]) -> dict[str, int]:
-        """Record the new desired quantities; return how many changed per marketplace."""
-        held = self.ledger.held_quantities()
+    def plan(
+        self,
+        snapshot: CatalogueSnapshot,
+        markets: Sequence[MarketStock],
+        *,
+        keys: Collection[str] | None = None,
+        held: Mapping[str, int] | None = None,
+    ) -> dict[str, int]:
+        """Record the new desired quantities; return how many changed per marketplace.
+
+        ``keys`` (incremental cycles): ``snapshot`` covers only these offer SKUs, so only
+        their decisions are compared; a key absent from the snapshot is gone from the
+        source (set to 0 if listed). Without ``keys`` the snapshot is the whole catalogue.
+        """
+        if held is None:
+            held = self.ledger.held_quantities(None if keys is None else sorted(keys))
         source = snapshot.source()
         facts = snapshot.facts()
         now = self._now()
@@ -87,7 +100,8 @@ class StockSync:
         changed: dict[str, int] = {}
         for market in markets:
             desired = desired_quantities(source, held, market.rules, facts)
-            changes = plan_stock_updates(desired, self.states.known_quantities(market.code))
+            known = self.states.known_quantities(market.code, keys)
+            changes = plan_stock_updates(desired, known)
             self.states.record_desired_quantities(market.code, changes, now)
             self.states.mark_skipped(market.code, skipped, now)
             changed[market.code] = len(changes)

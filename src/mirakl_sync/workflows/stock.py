@@ -1,8 +1,14 @@
 """The stock, price and offer flows: one-cycle runners and their schedules.
 
-A cycle reads the whole source of truth once (the periodic reconcile: webhooks and the
-Supercycle poll are never trusted alone), plans every marketplace, then pushes each
-marketplace concurrently. In every cycle stock goes first: ``stock_cycle`` runs before
+Stock is incremental: :func:`incremental_stock_cycle` re-reads only the keys the change
+feed marked dirty (Shopify ``inventory_levels/update`` webhooks, recorded by
+:func:`handle_inventory_webhook`; the Supercycle ``updated`` poll; holds, commits and
+releases in the stock ledger), patches them into the last full read kept in memory
+(``StockContext.model``), plans those offers and pushes what changed. The full read
+(:func:`stock_cycle`) stays the reconcile: at start-up (a process with no model), every
+``shopify.reconcile_minutes`` and whenever prices or offers need the whole catalogue;
+webhooks and the poll are never trusted alone. A full read plans every marketplace, then
+pushes each marketplace concurrently. In every cycle stock goes first: ``stock_cycle`` runs before
 ``price_cycle`` and ``offer_cycle`` in the combined schedule, and each push waits for its
 own budget slot (STO01, PRI01, OF01 are separate keys), so a price or offer import never
 delays a stock import.
@@ -20,6 +26,7 @@ due; prices and the full offer refresh follow their own, slower cadences.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +36,9 @@ from typing import Any, TypeVar
 
 from mirakl_sync.adapters.mirakl.offers_port import MiraklOffers
 from mirakl_sync.adapters.shopify.stock_port import ShopifyStockReader
+from mirakl_sync.adapters.store.database import create_store_engine
 from mirakl_sync.adapters.store.offers import SqlOfferStates
+from mirakl_sync.adapters.store.stock_changes import SqlStockChanges
 from mirakl_sync.adapters.store.stock_ledger import SqlStockLedger
 from mirakl_sync.adapters.supercycle.items_port import SupercycleItemsReader
 from mirakl_sync.bootstrap import Hub, bootstrap
@@ -37,10 +46,17 @@ from mirakl_sync.config import MarketplaceSettings, Settings
 from mirakl_sync.domain.allocation import RuleBook
 from mirakl_sync.domain.allocation import StockRule as DomainStockRule
 from mirakl_sync.domain.pricing import PriceRules
+from mirakl_sync.services.change_feed import ChangeFeed
 from mirakl_sync.services.drift import DriftCheck, DriftReport
 from mirakl_sync.services.offer_sync import MarketOffers, OfferSync
 from mirakl_sync.services.price_sync import MarketPrices, PriceSync
-from mirakl_sync.services.stock_snapshot import CatalogueSnapshot, SnapshotOptions, take_snapshot
+from mirakl_sync.services.stock_incremental import Increment, increment_planned, read_increment
+from mirakl_sync.services.stock_snapshot import (
+    CatalogueSnapshot,
+    SnapshotOptions,
+    SourceModel,
+    read_source,
+)
 from mirakl_sync.services.stock_sync import (
     MarketStock,
     PushResult,
@@ -50,8 +66,12 @@ from mirakl_sync.services.stock_sync import (
 from mirakl_sync.workflows.engine import Engine, Schedule, step, workflow
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 STOCK_QUEUE = "stock"
+#: ``sync_cursors`` row holding when the last full read of the source started.
+FULL_READ = ("stock", "full-read")
+INVENTORY_TOPIC = "inventory_levels/update"
 #: How long a ``--once`` run waits for its imports to finish before leaving them to the
 #: next cycle (they stay tracked in ``marketplace_imports``).
 ONCE_TRACK_TIMEOUT = 180.0
@@ -101,12 +121,18 @@ class StockContext:
     hub: Hub
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    #: The source as last read (full read + incremental patches); None until a full read.
+    model: SourceModel | None = None
     states: SqlOfferStates = field(init=False)
     ledger: SqlStockLedger = field(init=False)
+    changes: SqlStockChanges = field(init=False)
+    #: The last incremental read (for reports, benchmarks and tests).
+    last_increment: Increment | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.states = SqlOfferStates(self.hub.store.engine)
         self.ledger = SqlStockLedger(self.hub.store.engine)
+        self.changes = SqlStockChanges(self.hub.store.engine)
 
     @property
     def settings(self) -> Settings:
@@ -121,15 +147,59 @@ class StockContext:
     def offer_sync(self) -> OfferSync:
         return OfferSync(self.states, self.ledger, self.hub.store.exception_log, self.clock)
 
+    def feed(self) -> ChangeFeed:
+        return ChangeFeed(self.states, self.changes, self.clock)
+
+    def note_inventory_webhook(self, payload: dict[str, Any]) -> None:
+        """Record a Shopify ``inventory_levels/update`` webhook (in-process callers)."""
+        self.feed().note_inventory_webhook(payload)
+
+    def reconcile_due(self) -> bool:
+        """True when this process has no model, or the last full read is too old."""
+        if self.model is None:
+            return True
+        last = self.states.cursor(*FULL_READ)
+        every = self.settings.shopify.reconcile_minutes * 60.0
+        return last is None or self.clock() - float(last) >= every
+
     async def snapshot(self) -> CatalogueSnapshot:
+        """The full read (the reconcile): every variant and item; resets the model."""
+        shopify = self.hub.shopify(clock=self.clock, sleep=self.sleep)
+        supercycle = self.hub.supercycle(clock=self.clock, sleep=self.sleep)
+        started = self.clock()
+        reader = ShopifyStockReader(shopify)
+        try:
+            model = await read_source(
+                reader,
+                SupercycleItemsReader(supercycle) if supercycle is not None else None,
+                snapshot_options(self.settings),
+                today=datetime.fromtimestamp(started, UTC).date(),
+            )
+        finally:
+            await shopify.aclose()
+            if supercycle is not None:
+                await supercycle.aclose()
+        self.model = model
+        self.feed().full_read(datetime.fromtimestamp(started, UTC), reader.inventory_items)
+        self.states.set_cursor(*FULL_READ, repr(started), datetime.fromtimestamp(started, UTC))
+        return model.snapshot()
+
+    async def increment(self) -> Increment:
+        """Read only what changed since the last read (needs a model: a full read first)."""
+        if self.model is None:
+            raise RuntimeError("no full read yet: run a full stock cycle first")
         shopify = self.hub.shopify(clock=self.clock, sleep=self.sleep)
         supercycle = self.hub.supercycle(clock=self.clock, sleep=self.sleep)
         try:
-            return await take_snapshot(
+            poll = self.settings.supercycle.poll_seconds if self.settings.supercycle else 0.0
+            return await read_increment(
+                self.model,
+                self.feed(),
+                self.ledger,
                 ShopifyStockReader(shopify),
                 SupercycleItemsReader(supercycle) if supercycle is not None else None,
-                snapshot_options(self.settings),
                 today=datetime.fromtimestamp(self.clock(), UTC).date(),
+                poll_seconds=poll,
             )
         finally:
             await shopify.aclose()
@@ -167,13 +237,54 @@ async def stock_cycle(
     snapshot: CatalogueSnapshot | None = None,
     track_timeout: float = 0.0,
 ) -> CycleReport:
-    """Track open imports, read the source, plan, push one STO01 per marketplace."""
-    chosen = list(markets if markets is not None else context.settings.marketplaces)
+    """The full cycle (the reconcile): track open imports, read the whole source, plan
+    EVERY marketplace, push one STO01 to each of ``markets`` (default: all).
+
+    Every marketplace is planned, pushed or not: the read clears the dirty keys, so a
+    marketplace not pushed now must still get its pending rows for its next push.
+    """
+    everyone = list(context.settings.marketplaces)
+    chosen = list(markets if markets is not None else everyone)
     sync = context.stock_sync()
     report = CycleReport()
     report.tracked += await context.each_market(chosen, lambda m, o: sync.track(o))
     taken = snapshot if snapshot is not None else await context.snapshot()
-    report.changed = sync.plan(taken, [MarketStock(m.code, book(m)) for m in chosen])
+    held = context.ledger.held_quantities()
+    report.changed = sync.plan(taken, [MarketStock(m.code, book(m)) for m in everyone], held=held)
+    context.feed().held_planned(held)
+    report.pushes = await context.each_market(chosen, lambda m, o: sync.push(o))
+    report.tracked += await _track(context, chosen, sync.track, "stock", track_timeout)
+    return report
+
+
+async def incremental_stock_cycle(
+    context: StockContext,
+    *,
+    markets: Sequence[MarketplaceSettings] | None = None,
+    track_timeout: float = 0.0,
+) -> CycleReport:
+    """Plan only what changed since the last read; push to ``markets`` (default: all).
+
+    Falls back to the full cycle when the reconcile is due (no model in this process,
+    or the last full read is older than ``shopify.reconcile_minutes``).
+    """
+    if context.reconcile_due():
+        return await stock_cycle(context, markets=markets, track_timeout=track_timeout)
+    everyone = list(context.settings.marketplaces)
+    chosen = list(markets if markets is not None else everyone)
+    sync = context.stock_sync()
+    report = CycleReport()
+    report.tracked += await context.each_market(chosen, lambda m, o: sync.track(o))
+    increment = await context.increment()
+    context.last_increment = increment
+    if increment.keys:
+        report.changed = sync.plan(
+            increment.snapshot,
+            [MarketStock(m.code, book(m)) for m in everyone],
+            keys=increment.keys,
+            held=increment.held,
+        )
+    increment_planned(context.feed(), increment)
     report.pushes = await context.each_market(chosen, lambda m, o: sync.push(o))
     report.tracked += await _track(context, chosen, sync.track, "stock", track_timeout)
     return report
@@ -267,6 +378,7 @@ def _once(settings: Settings, run: Callable[[StockContext], Coroutine[Any, Any, 
 
 
 def run_stock_once(settings: Settings) -> None:
+    # A fresh process has no model: this is a full read (the reconcile), as it should be.
     _once(settings, lambda c: stock_cycle(c, track_timeout=ONCE_TRACK_TIMEOUT))
 
 
@@ -283,6 +395,12 @@ def run_offers_once(settings: Settings) -> None:
 #: The settings of the running process (set by :func:`register`); workflows run in the
 #: process that registered them, so they read it from here rather than from arguments.
 _RUNTIME: dict[str, Settings] = {}
+#: This process's model of the source, by database URL: a tick builds a new context, but
+#: the last full read (and its patches) outlives it. Empty after a restart: the first tick
+#: of a process is a full read.
+_MODELS: dict[str, SourceModel] = {}
+#: Dirty-key stores for the webhook receiver, by database URL (one engine per process).
+_WEBHOOK_KEYS: dict[str, SqlStockChanges] = {}
 
 
 def _due(flow: str, code: str, every_seconds: float, context: StockContext) -> bool:
@@ -299,8 +417,8 @@ def stock_cycle_step() -> dict[str, Any]:
     """One tick: stock for the due marketplaces first, then prices, offers and drift."""
     settings = _RUNTIME["settings"]
     hub = bootstrap(settings)
+    context = StockContext(hub, model=_MODELS.get(settings.database_url))
     try:
-        context = StockContext(hub)
 
         async def tick() -> dict[str, Any]:
             done: dict[str, Any] = {}
@@ -314,10 +432,17 @@ def stock_cycle_step() -> dict[str, Any]:
             ]
             if not (due_stock or due_prices or due_offers):
                 return done
-            snapshot = await context.snapshot()
-            if due_stock:
-                report = await stock_cycle(context, markets=due_stock, snapshot=snapshot)
+            if not (due_prices or due_offers or context.reconcile_due()):
+                # The common tick: stock only, from what changed (no full read).
+                report = await incremental_stock_cycle(context, markets=due_stock)
                 done["stock"] = {p.marketplace: p.lines for p in report.pushes}
+                return done
+            # Prices and offers still need the whole catalogue (price changes have no
+            # dirty keys yet); the same read serves as the stock reconcile.
+            snapshot = await context.snapshot()
+            report = await stock_cycle(context, markets=due_stock, snapshot=snapshot)
+            done["stock"] = {p.marketplace: p.lines for p in report.pushes}
+            done["full_read"] = True
             if due_prices:
                 report = await price_cycle(context, markets=due_prices, snapshot=snapshot)
                 done["prices"] = {p.marketplace: p.lines for p in report.pushes}
@@ -330,12 +455,56 @@ def stock_cycle_step() -> dict[str, Any]:
 
         return asyncio.run(tick())
     finally:
+        if context.model is not None:
+            _MODELS[settings.database_url] = context.model
         hub.close()
 
 
 @workflow(name="mirakl_sync.stock.tick")
 def stock_tick(scheduled_time: datetime, context: Any) -> dict[str, Any]:
     return stock_cycle_step()
+
+
+# --------------------------------------------------------------------------- webhooks
+
+
+def inventory_webhook_handler(
+    settings: Settings, *, clock: Callable[[], float] = time.time
+) -> Callable[[str, dict[str, Any], dict[str, str]], None]:
+    """A web receiver callback marking the webhook's inventory item dirty (one DB write)."""
+    url = settings.database_url
+    keys = _WEBHOOK_KEYS.get(url)
+    if keys is None:
+        keys = _WEBHOOK_KEYS[url] = SqlStockChanges(create_store_engine(url))
+    states = SqlOfferStates(keys.engine)
+
+    def handle(topic: str, payload: dict[str, Any], headers: dict[str, str]) -> None:
+        if topic == INVENTORY_TOPIC:
+            ChangeFeed(states, keys, clock).note_inventory_webhook(payload)
+
+    return handle
+
+
+def handle_inventory_webhook(topic: str, payload: dict[str, Any], headers: dict[str, str]) -> None:
+    """The web receiver's callback for ``inventory_levels/update``: mark the stock key dirty.
+
+    Quick by design (one upsert; the Shopify read happens in the next stock tick). Other
+    topics are ignored. Marking a key twice is harmless, so duplicate deliveries (same
+    ``X-Shopify-Event-Id``) need no dedupe. Needs :func:`register` to have run in this
+    process (or use :func:`inventory_webhook_handler` with the settings).
+    """
+    if topic != INVENTORY_TOPIC:
+        return
+    settings = _RUNTIME.get("settings")
+    if settings is None:
+        # Not a reason to fail the request (Shopify would retry, then drop the
+        # subscription): the reconcile catches the change anyway.
+        logger.warning(
+            "inventory webhook ignored: the stock flow is not registered in this process "
+            "(call workflows.stock.register or use inventory_webhook_handler(settings))"
+        )
+        return
+    inventory_webhook_handler(settings)(topic, payload, headers)
 
 
 def tick_cron(settings: Settings) -> str:

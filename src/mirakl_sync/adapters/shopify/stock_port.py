@@ -2,6 +2,13 @@
 
 Pages through ``ShopifyClient.variant_stock`` (25 variants x 10 locations per page keeps
 each query under Shopify's cost limit) and hands the stock flow plain ``ShopVariant``s.
+While it reads it learns ``inventory_items`` (numeric inventory item id -> SKU), so an
+``inventory_levels/update`` webhook maps to its SKU with no Shopify call.
+
+Incremental reads go key by key: :meth:`variant_stock` asks for one SKU (pages of 2,
+~44 query points; the emulator, like our reading of Shopify's search, has no ``OR`` to
+batch several SKUs in one query), and :meth:`sku_of_inventory_item` reads an unknown
+inventory item.
 """
 
 from __future__ import annotations
@@ -9,24 +16,49 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from mirakl_sync.adapters.shopify.client import ShopifyClient
+from mirakl_sync.adapters.shopify.models import Variant
 from mirakl_sync.domain.offers import ShopVariant
+from mirakl_sync.errors import NotFoundError
+
+INVENTORY_ITEM_GID = "gid://shopify/InventoryItem/"
 
 
 class ShopifyStockReader:
     def __init__(self, client: ShopifyClient, *, levels: int = 10) -> None:
         self.client = client
         self._levels = levels
+        #: Numeric inventory item id -> variant SKU, for every variant read so far.
+        self.inventory_items: dict[str, str] = {}
 
     async def variants(self) -> AsyncIterator[ShopVariant]:
         async for variant in self.client.variant_stock(levels=self._levels):
-            if not variant.sku:
-                continue  # a variant without SKU cannot be an offer: nothing to key it by
-            yield ShopVariant(
-                sku=variant.sku,
-                barcode=variant.barcode or None,
-                price=variant.price,
-                product_type=variant.product_type,
-                tags=frozenset(variant.tags),
-                shopify_variant_id=variant.legacy_id,
-                levels=tuple((level.location_name, level.available) for level in variant.levels),
-            )
+            found = self._convert(variant)
+            if found is not None:
+                yield found
+
+    async def variant_stock(self, sku: str) -> list[ShopVariant]:
+        found = await self.client.variant_stock_by_sku(sku, levels=self._levels)
+        return [v for v in (self._convert(variant) for variant in found) if v is not None]
+
+    async def sku_of_inventory_item(self, inventory_item_id: str) -> str | None:
+        try:
+            item = await self.client.inventory_item(INVENTORY_ITEM_GID + inventory_item_id)
+        except NotFoundError:
+            return None
+        if item.sku:
+            self.inventory_items[inventory_item_id] = item.sku
+        return item.sku or None
+
+    def _convert(self, variant: Variant) -> ShopVariant | None:
+        if not variant.sku:
+            return None  # a variant without SKU cannot be an offer: nothing to key it by
+        self.inventory_items[variant.inventory_item_id.rsplit("/", 1)[-1]] = variant.sku
+        return ShopVariant(
+            sku=variant.sku,
+            barcode=variant.barcode or None,
+            price=variant.price,
+            product_type=variant.product_type,
+            tags=frozenset(variant.tags),
+            shopify_variant_id=variant.legacy_id,
+            levels=tuple((level.location_name, level.available) for level in variant.levels),
+        )

@@ -17,7 +17,7 @@ from ``sent_price``. The flows' cursors (OF52 request date ...) live in ``sync_c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +31,9 @@ SENT = "sent"
 ERROR = "error"
 SKIPPED = "skipped"
 WAITING = (PENDING, SUPERSEDED)
+#: Up to this many keys, a write reads only the rows it touches (an ``IN`` list) rather
+#: than the marketplace's every row.
+FEW = 500
 
 
 class SqlOfferStates:
@@ -39,10 +42,15 @@ class SqlOfferStates:
 
     # -- stock -------------------------------------------------------------------------------
 
-    def known_quantities(self, marketplace: str) -> dict[str, int | None]:
+    def known_quantities(
+        self, marketplace: str, skus: Collection[str] | None = None
+    ) -> dict[str, int | None]:
+        """What the hub last decided per offer (only ``skus`` when given: incremental)."""
         query = select(offer_states.c.shop_sku, offer_states.c.desired_quantity).where(
             offer_states.c.marketplace == marketplace
         )
+        if skus is not None:
+            query = query.where(offer_states.c.shop_sku.in_(sorted(skus)))
         with self._engine.connect() as connection:
             return {sku: quantity for sku, quantity in connection.execute(query).all()}
 
@@ -53,17 +61,16 @@ class SqlOfferStates:
             return
         with self._engine.begin() as connection:
             open_ids = self._open_import_ids(connection, marketplace, "stock")
-            existing = {
-                row.shop_sku: row
-                for row in connection.execute(
-                    select(
-                        offer_states.c.shop_sku,
-                        offer_states.c.status,
-                        offer_states.c.sent_quantity,
-                        offer_states.c.import_id,
-                    ).where(offer_states.c.marketplace == marketplace)
-                )
-            }
+            rows = select(
+                offer_states.c.shop_sku,
+                offer_states.c.status,
+                offer_states.c.sent_quantity,
+                offer_states.c.import_id,
+            ).where(offer_states.c.marketplace == marketplace)
+            if len(changes) <= FEW:
+                # An incremental cycle changes a few offers: read only their rows.
+                rows = rows.where(offer_states.c.shop_sku.in_(sorted(changes)))
+            existing = {row.shop_sku: row for row in connection.execute(rows)}
             inserts: list[dict[str, Any]] = []
             updates: list[dict[str, Any]] = []
             for sku, quantity in changes.items():
@@ -109,11 +116,10 @@ class SqlOfferStates:
         if not reasons:
             return
         with self._engine.begin() as connection:
-            known = set(
-                connection.execute(
-                    select(offer_states.c.shop_sku).where(offer_states.c.marketplace == marketplace)
-                ).scalars()
-            )
+            which = select(offer_states.c.shop_sku).where(offer_states.c.marketplace == marketplace)
+            if len(reasons) <= FEW:
+                which = which.where(offer_states.c.shop_sku.in_(sorted(reasons)))
+            known = set(connection.execute(which).scalars())
             fresh = [
                 {
                     "marketplace": marketplace,

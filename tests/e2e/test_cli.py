@@ -157,3 +157,49 @@ def test_sync_once_of_a_flow_not_yet_built_exits_non_zero_with_a_reason(tmp_path
 def test_sync_of_an_unknown_flow_is_a_usage_error(tmp_path: Path) -> None:
     result = cli("sync", "teleport", "--once", cwd=tmp_path)
     assert result.returncode == 2
+
+
+def test_sku_mappings_are_added_listed_and_removed(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    env = {"SHOPIFY_ACCESS_TOKEN": "t"}
+    args = ("--config", str(config))
+    assert cli("db", "upgrade", *args, cwd=tmp_path, env=env).returncode == 0
+
+    added = cli(
+        "mappings",
+        "add",
+        "DEB-123",
+        "FJ-JAC-0001-M",
+        "--marketplace",
+        "debenhams",
+        *args,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert added.returncode == 0, added.stderr
+    everywhere = cli(
+        "mappings",
+        "add",
+        "OLD-9",
+        "SC000042",
+        "--system",
+        "supercycle",
+        *args,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert everywhere.returncode == 0, everywhere.stderr
+    listed = cli("mappings", "list", *args, cwd=tmp_path, env=env).stdout.splitlines()
+    assert listed == [
+        "debenhams\tDEB-123\tshopify\tFJ-JAC-0001-M",
+        "*\tOLD-9\tsupercycle\tSC000042",
+    ]
+
+    typo = cli(
+        "mappings", "add", "X", "Y", "--marketplace", "debenhms", *args, cwd=tmp_path, env=env
+    )
+    assert typo.returncode == 2 and "unknown marketplace 'debenhms'" in typo.stderr
+
+    assert cli("mappings", "remove", "OLD-9", *args, cwd=tmp_path, env=env).returncode == 0
+    again = cli("mappings", "remove", "OLD-9", *args, cwd=tmp_path, env=env)
+    assert again.returncode == 1 and "no mapping of OLD-9" in again.stderr

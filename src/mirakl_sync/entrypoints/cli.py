@@ -27,8 +27,13 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Manage the hub's database.", no_args_is_help=True)
 exceptions_app = typer.Typer(help="Records that could not go through.", no_args_is_help=True)
+mappings_app = typer.Typer(
+    help="Explicit offer SKU bindings, for marketplace SKUs that are not the shop's SKU.",
+    no_args_is_help=True,
+)
 app.add_typer(db_app, name="db")
 app.add_typer(exceptions_app, name="exceptions")
+app.add_typer(mappings_app, name="mappings")
 
 ConfigOption = Annotated[
     Path | None,
@@ -203,6 +208,83 @@ def exceptions_list(
     )
 
 
+class TargetOption(StrEnum):
+    SHOPIFY = "shopify"
+    SUPERCYCLE = "supercycle"
+
+
+@mappings_app.command("add")
+def mappings_add(
+    offer_sku: Annotated[str, typer.Argument(help="The SKU of the offer on the marketplace.")],
+    target_sku: Annotated[
+        str, typer.Argument(help="The Shopify variant SKU, or the Supercycle item serial.")
+    ],
+    config: ConfigOption = None,
+    marketplace: Annotated[
+        str, typer.Option(help="Only on this marketplace (default: every marketplace).")
+    ] = "*",
+    system: Annotated[
+        TargetOption, typer.Option(help="What the target SKU is.")
+    ] = TargetOption.SHOPIFY,
+    note: Annotated[str | None, typer.Option(help="Why, for whoever reads it later.")] = None,
+) -> None:
+    """Bind a marketplace offer SKU to a Shopify variant or a Supercycle item (replaces any)."""
+    from datetime import UTC, datetime
+
+    from mirakl_sync.adapters.store.orders import SqlOrderRepository
+    from mirakl_sync.bootstrap import open_store
+    from mirakl_sync.domain.orders import TargetSystem
+
+    settings = _settings(config)
+    if marketplace != "*":
+        settings.marketplace(marketplace)  # a typo is a usage error, not a silent binding
+    with open_store(settings) as store:
+        SqlOrderRepository(store.engine).add_mapping(
+            marketplace,
+            offer_sku,
+            TargetSystem(system.value),
+            target_sku,
+            now=datetime.now(UTC),
+            note=note,
+        )
+    where = "every marketplace" if marketplace == "*" else marketplace
+    typer.echo(f"{offer_sku} on {where} -> {system.value} {target_sku}")
+
+
+@mappings_app.command("list")
+def mappings_list(
+    config: ConfigOption = None,
+    marketplace: Annotated[str | None, typer.Option(help="Only those used on it.")] = None,
+) -> None:
+    """List the explicit offer SKU bindings."""
+    from mirakl_sync.adapters.store.orders import SqlOrderRepository
+    from mirakl_sync.bootstrap import open_store
+
+    with open_store(_settings(config)) as store:
+        rows = SqlOrderRepository(store.engine).list_mappings(marketplace)
+    if not rows:
+        typer.echo("No explicit mappings: every offer SKU is looked up as it is.")
+    for market, mapping in rows:
+        typer.echo(f"{market}\t{mapping.offer_sku}\t{mapping.system.value}\t{mapping.target_sku}")
+
+
+@mappings_app.command("remove")
+def mappings_remove(
+    offer_sku: Annotated[str, typer.Argument(help="The offer SKU whose binding goes.")],
+    config: ConfigOption = None,
+    marketplace: Annotated[str, typer.Option(help="The binding's marketplace.")] = "*",
+) -> None:
+    """Remove an explicit binding (the offer SKU is then looked up as it is)."""
+    from mirakl_sync.adapters.store.orders import SqlOrderRepository
+    from mirakl_sync.bootstrap import open_store
+
+    with open_store(_settings(config)) as store:
+        removed = SqlOrderRepository(store.engine).remove_mapping(marketplace, offer_sku)
+    if not removed:
+        _fail(f"no mapping of {offer_sku} on {marketplace}", 1)
+    typer.echo(f"removed {offer_sku} on {marketplace}")
+
+
 @app.command()
 def sync(
     flow: Annotated[Flow, typer.Argument(help="The flow to run.")],
@@ -230,6 +312,9 @@ def sync(
 def main() -> None:
     try:
         app()
+    except ConfigError as exc:
+        typer.echo(f"mirakl-sync: {exc}", err=True)
+        sys.exit(2)
     except MiraklSyncError as exc:
         typer.echo(f"mirakl-sync: {exc}", err=True)
         sys.exit(3)

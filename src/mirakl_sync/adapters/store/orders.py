@@ -182,6 +182,27 @@ class SqlOrderRepository:
                 )
             )
 
+    def list_mappings(self, marketplace: str | None = None) -> list[tuple[str, SkuMapping]]:
+        """(marketplace or ``*``, mapping) for every explicit binding, by SKU."""
+        t = sku_mappings
+        query = select(t).order_by(t.c.offer_sku, t.c.marketplace)
+        if marketplace is not None:
+            query = query.where(t.c.marketplace.in_([marketplace, "*"]))
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [
+            (r.marketplace, SkuMapping(r.offer_sku, TargetSystem(r.target_system), r.target_sku))
+            for r in rows
+        ]
+
+    def remove_mapping(self, marketplace: str, offer_sku: str) -> bool:
+        t = sku_mappings
+        with self._engine.begin() as connection:
+            deleted = connection.execute(
+                t.delete().where(t.c.marketplace == marketplace).where(t.c.offer_sku == offer_sku)
+            )
+        return deleted.rowcount == 1
+
     # -- cursors
 
     def cursor(self, flow: str, scope: str) -> str | None:

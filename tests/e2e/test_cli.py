@@ -62,6 +62,10 @@ def write_config(directory: Path, extra: str = "") -> Path:
         ["exceptions"],
         ["exceptions", "list"],
         ["sync"],
+        ["mappings"],
+        ["mappings", "add"],
+        ["mappings", "list"],
+        ["mappings", "remove"],
     ],
 )
 def test_every_command_has_help(command: list[str], tmp_path: Path) -> None:

@@ -1,7 +1,11 @@
 """Benchmark: stock propagation, from a change at the source to every sandbox marketplace.
 
-The hub's real code (snapshot, plan, one STO01 per marketplace, the Mirakl client and its
-call budgets) runs against the in-process sandbox. Two runs:
+The hub's real code runs against the in-process sandbox: the INCREMENTAL stock cycle
+(``incremental_stock_cycle``: dirty keys from Shopify ``inventory_levels/update`` webhooks,
+re-read key by key, plan, one STO01 per marketplace, the Mirakl client and its budgets),
+with the full read only at start-up (the reconcile). A change is a Shopify ``available``
+edit in the emulator; the emulator delivers its webhook to the hub's webhook callback
+(``inventory_webhook_handler``) in-process, as Shopify would over HTTP. Two runs:
 
 - ``real_budget``: Mirakl's real budgets (one STO01 a minute per marketplace) on both the
   hub and the emulator. Waits are on a *hybrid clock*: real elapsed time plus the seconds
@@ -9,7 +13,8 @@ call budgets) runs against the in-process sandbox. Two runs:
   runs in seconds while every bit of hub work counts at its real duration. A change
   happens at a random time; it is *visible* when all three marketplaces show the new
   quantity (the emulator completes an import 2 s after it is received).
-- ``lifted``: budgets lifted on both sides, real clock, the hub cycling back to back.
+- ``lifted``: budgets lifted on both sides, real clock, the stock tick every 1 s
+  (``stock_push_seconds = 1``).
   *Hub overhead* = from the change to the last of the three STO01 files carrying it
   being accepted (the marketplace's own import processing excluded).
 
@@ -26,6 +31,7 @@ import asyncio
 import json
 import logging
 import random
+import re
 import sys
 import tempfile
 import time
@@ -37,14 +43,24 @@ import httpx
 import structlog
 
 from mirakl_sync.adapters.mirakl.budgets import CALL_BUDGETS
+from mirakl_sync.adapters.shopify.emulator import WebhookMessage
 from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.bootstrap import Transports, bootstrap
 from mirakl_sync.config import SandboxSettings, Settings, settings_from_mapping
 from mirakl_sync.sandbox.server import MARKETPLACES, SHOPIFY_TOKEN, SUPERCYCLE_KEY, build_sandbox
-from mirakl_sync.workflows.stock import StockContext, offer_cycle, stock_cycle
+from mirakl_sync.workflows.stock import (
+    StockContext,
+    incremental_stock_cycle,
+    inventory_webhook_handler,
+    offer_cycle,
+    stock_cycle,
+)
 
 CODES = [m.code for m in MARKETPLACES]
 OPERATIONS = {"/offers/stock/imports": "STO01", "/offers/imports": "OF01"}
+SHOPIFY_PATH = "/admin/api/2026-10/graphql.json"
+#: The stock tick: every 60 s with the real budget, every 1 s with it lifted.
+TICK_SECONDS = {False: 60.0, True: 1.0}
 
 
 class HybridClock:
@@ -71,13 +87,21 @@ class Recording(httpx.AsyncBaseTransport):
     inner: httpx.AsyncBaseTransport
     clock: Any
     calls: list[tuple[float, str, str, str, int]] = field(default_factory=list)
+    shopify_calls: int = 0
+    #: (time, marketplace, body) of every accepted STO01.
+    stock_files: list[tuple[float, str, str]] = field(default_factory=list)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self.inner.handle_async_request(request)
         path = request.url.path
+        if path == SHOPIFY_PATH:
+            self.shopify_calls += 1
         if path.startswith("/mirakl/"):
             code, rest = path[len("/mirakl/") :].split("/api", 1) if "/api" in path else (path, "")
             self.calls.append((self.clock(), code, request.method, rest, response.status_code))
+            if rest == "/offers/stock/imports" and response.status_code == 201:
+                body = (await request.aread()).decode(errors="replace")
+                self.stock_files.append((self.clock(), code, body))
         return response
 
 
@@ -102,6 +126,7 @@ def settings_for(directory: Path, *, lifted: bool) -> Settings:
                     "api_key": m.api_key,
                     "shop_id": m.shop_id,
                     "call_budget_scale": 0 if lifted else 1,
+                    "stock_push_seconds": TICK_SECONDS[lifted],
                 }
                 for m in MARKETPLACES
             ],
@@ -170,23 +195,36 @@ async def scenario(*, lifted: bool, changes: int, products: int, seed: int) -> d
         clock=clock,
     )
     context = StockContext(hub, clock=clock, sleep=sleep)
+    handler = inventory_webhook_handler(settings, clock=clock)
+
+    async def deliver(message: WebhookMessage) -> None:
+        handler(message.topic, message.payload(), message.headers)
+
     rng = random.Random(seed)
     try:
         await offer_cycle(context, track_timeout=300)  # converge the seeded offers first
-        await stock_cycle(context)
+        await stock_cycle(context)  # the start-up full read (the reconcile)
+        sandbox.shopify.webhook_sender = deliver
+        sandbox.shopify.subscribe("INVENTORY_LEVELS_UPDATE", "http://hub/webhooks/shopify")
+        shopify_before = recording.shopify_calls
+        full_reads = 0
         skus = [v.sku for p, v in sandbox.catalogue.variants() if p.channel == "new"]
         latencies: list[float] = []
         snapshot_seconds: list[float] = []
         pending: list[tuple[float, str, int]] = []
         made = 0
         next_change = clock() + rng.uniform(0, 30)
-        next_tick = clock() + (0.0 if lifted else 60.0)
+        tick = TICK_SECONDS[lifted]
+        next_tick = clock() + tick
         stop_at = None
         while made < changes or pending:
             now = clock()
             if made < changes and now >= next_change:
                 sku = rng.choice([s for s in skus if s not in {p[1] for p in pending}])
-                quantity = rng.randrange(1, 30)
+                record = next(v for v in sandbox.shopify.data.variants.values() if v.sku == sku)
+                current = sandbox.shopify.data.levels.get((record.inventory_item_id, 70001), 0)
+                # A "change" to the value already there changes nothing: nothing to push.
+                quantity = rng.choice([q for q in range(1, 30) if q != current])
                 sandbox.shopify.set_available(sku, 70001, quantity)
                 total = quantity + sum(
                     q
@@ -198,31 +236,29 @@ async def scenario(*, lifted: bool, changes: int, products: int, seed: int) -> d
                 next_change = now + (rng.uniform(0.05, 0.6) if lifted else rng.uniform(5, 40))
             if now >= next_tick:
                 started = time.perf_counter()
-                await stock_cycle(context)
+                full_reads += context.reconcile_due()
+                await incremental_stock_cycle(context)
                 snapshot_seconds.append(time.perf_counter() - started)
-                next_tick = next_tick + 60.0 if not lifted else clock()
+                next_tick = max(next_tick + tick, clock())
             sandbox.mirakl.tick()
             still: list[tuple[float, str, int]] = []
             for at, sku, total in pending:
                 if lifted:
-                    # Accepted: every marketplace received a STO01 carrying the new value.
-                    done = all(
-                        any(
-                            c[0] >= at
-                            and c[1] == code
-                            and c[3] == "/offers/stock/imports"
-                            and c[4] == 201
-                            for c in recording.calls
+                    # Accepted: every marketplace took a STO01 carrying the new value.
+                    line = re.compile(rf'(^|\n)"?{re.escape(sku)}"?;"?{total}"?;')
+                    firsts = [
+                        next(
+                            (
+                                t
+                                for t, c, body in recording.stock_files
+                                if t >= at and c == code and line.search(body)
+                            ),
+                            None,
                         )
                         for code in CODES
-                    ) and all(sandbox.mirakl.market(code).imports and True for code in CODES)
-                    if done:
-                        last = max(
-                            c[0]
-                            for c in recording.calls
-                            if c[0] >= at and c[3] == "/offers/stock/imports"
-                        )
-                        latencies.append(last - at)
+                    ]
+                    if all(t is not None for t in firsts):
+                        latencies.append(max(t for t in firsts if t is not None) - at)
                         continue
                 elif all(sandbox.mirakl.market(c).offers[sku].quantity == total for c in CODES):
                     latencies.append(clock() - at)
@@ -248,6 +284,9 @@ async def scenario(*, lifted: bool, changes: int, products: int, seed: int) -> d
             "measured": len(latencies),
             "latency_seconds": percentiles(latencies),
             "cycle_seconds_real": percentiles(snapshot_seconds),
+            "stock_ticks": len(snapshot_seconds),
+            "full_reads_after_start": full_reads,
+            "shopify_calls_after_start": recording.shopify_calls - shopify_before,
             "max_calls_per_60s": windows,
             "over_spec_maximum": over,
             "http_429": sum(1 for c in recording.calls if c[4] == 429),

@@ -84,6 +84,9 @@ CRASH_AFTER_TRACKING_ENV = "MIRAKL_SYNC_TEST_CRASH_AFTER_OR23"
 class _Config:
     settings: Settings | None = None
     hub_factory: Callable[[Settings], Hub] = bootstrap
+    #: Built once per configuration: its database engine and pool serve every step and
+    #: webhook of this process (a hub per call leaked pools and cost a connect each).
+    hub: Hub | None = None
     wait_seconds: float = WAIT_SECONDS
     follow_seconds: float = FOLLOW_SECONDS
 
@@ -100,6 +103,9 @@ def configure(
 ) -> None:
     """Set what the workflows of this process use (``register`` calls it; tests too)."""
     _CONFIG.settings = settings
+    if _CONFIG.hub is not None:
+        _CONFIG.hub.close()
+        _CONFIG.hub = None
     if hub_factory is not None:
         _CONFIG.hub_factory = hub_factory
     if wait_seconds is not None:
@@ -159,20 +165,23 @@ async def open_kit(hub: Hub, clock: Callable[[], float] = time.time) -> AsyncIte
         await shopify.aclose()
 
 
-def _run(body: Callable[[Kit], Coroutine[Any, Any, T]]) -> T:
+def _hub() -> Hub:
     settings = _CONFIG.settings
     if settings is None:
         raise RuntimeError("workflows.dispatch.configure(settings) was not called")
-    hub = _CONFIG.hub_factory(settings)
+    if _CONFIG.hub is None:
+        _CONFIG.hub = _CONFIG.hub_factory(settings)
+    return _CONFIG.hub
+
+
+def _run(body: Callable[[Kit], Coroutine[Any, Any, T]]) -> T:
+    hub = _hub()
 
     async def main() -> T:
         async with open_kit(hub) as kit:
             return await body(kit)
 
-    try:
-        return asyncio.run(main())
-    finally:
-        hub.close()
+    return asyncio.run(main())
 
 
 # --------------------------------------------------------------------------- dispatch
@@ -461,7 +470,7 @@ def handle_shopify_webhook(
     settings = _CONFIG.settings
     if settings is None:
         return None
-    index = SqlMarketplaceOrderIndex(_CONFIG.hub_factory(settings).store.engine)
+    index = SqlMarketplaceOrderIndex(_hub().store.engine)
     order_id = str(payload.get("order_id") or payload.get("id") or "")
     if topic == "fulfillments/create":
         return start_dispatch(fulfilment_from_shopify(order_id, payload))

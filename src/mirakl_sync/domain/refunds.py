@@ -66,9 +66,7 @@ class LineRefund:
 
 
 def _proportional(taxes: Sequence[LineTax], share: Decimal) -> tuple[tuple[str, Decimal], ...]:
-    return tuple(
-        (t.code, money(t.amount * share)) for t in taxes if (t.rule or "") != PROPORTIONAL
-    )
+    return tuple((t.code, money(t.amount * share)) for t in taxes if (t.rule or "") != PROPORTIONAL)
 
 
 def line_refund(line: RefundableLine, quantity: int) -> LineRefund | None:

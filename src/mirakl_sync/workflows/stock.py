@@ -45,7 +45,9 @@ from mirakl_sync.bootstrap import Hub, bootstrap
 from mirakl_sync.config import MarketplaceSettings, Settings
 from mirakl_sync.domain.allocation import RuleBook
 from mirakl_sync.domain.allocation import StockRule as DomainStockRule
+from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
 from mirakl_sync.domain.pricing import PriceRules
+from mirakl_sync.errors import RetryableError
 from mirakl_sync.services.change_feed import ChangeFeed
 from mirakl_sync.services.drift import DriftCheck, DriftReport
 from mirakl_sync.services.offer_sync import MarketOffers, OfferSync
@@ -412,6 +414,18 @@ def _due(flow: str, code: str, every_seconds: float, context: StockContext) -> b
     return True
 
 
+def _tick_delayed(reason: str) -> ExceptionReport:
+    return ExceptionReport(
+        type="stock_tick_delayed",
+        owner=OwnerTeam.OPS,
+        severity=Severity.WARNING,
+        entity_type="flow",
+        entity_id="stock",
+        message=f"a stock tick could not run ({reason}); the next tick retries, "
+        "and stock changes wait until then",
+    )
+
+
 @step(name="mirakl_sync.stock.cycle_step")
 def stock_cycle_step() -> dict[str, Any]:
     """One tick: stock for the due marketplaces first, then prices, offers and drift."""
@@ -453,7 +467,16 @@ def stock_cycle_step() -> dict[str, Any]:
                 done["drift"] = {d.marketplace: len(d.mismatches) for d in drift}
             return done
 
-        return asyncio.run(tick())
+        try:
+            done = asyncio.run(tick())
+        except RetryableError as exc:
+            # Shopify throttled, Supercycle or a marketplace unreachable: nothing is lost
+            # (dirty keys stay dirty, pending offers stay pending) and the next tick tries
+            # again; ops see it only if it lasts.
+            hub.store.exception_log.record(_tick_delayed(str(exc)), datetime.now(UTC))
+            return {"skipped": str(exc)}
+        hub.store.exception_log.resolve(_tick_delayed("").fingerprint, datetime.now(UTC))
+        return done
     finally:
         if context.model is not None:
             _MODELS[settings.database_url] = context.model

@@ -26,6 +26,7 @@ from mirakl_sync.services.ports import CallBudget, Clock
 if TYPE_CHECKING:
     from mirakl_sync.adapters.mirakl.client import MiraklClient
     from mirakl_sync.adapters.shopify.client import ShopifyClient
+    from mirakl_sync.adapters.shopify.cost import ShopifyPacing
     from mirakl_sync.adapters.supercycle.client import SupercycleClient
 
 
@@ -66,6 +67,8 @@ class Hub:
     settings: Settings
     store: Store
     transports: Transports
+    #: One view of the shop's query-cost bucket for every Shopify client this hub makes.
+    _shopify_pacing: ShopifyPacing | None = field(default=None, repr=False)
 
     def mirakl(
         self, market: MarketplaceSettings, *, call_budget: CallBudget | None = None, **options: Any
@@ -88,12 +91,16 @@ class Hub:
 
     def shopify(self, **options: Any) -> ShopifyClient:
         from mirakl_sync.adapters.shopify.client import ShopifyClient
+        from mirakl_sync.adapters.shopify.cost import ShopifyPacing
 
         shopify = self.settings.shopify
+        if self._shopify_pacing is None:
+            self._shopify_pacing = ShopifyPacing()
         return ShopifyClient(
             shopify.graphql_url,
             shopify.access_token.get_secret_value(),
             transport=self.transports.shopify,
+            pacing=self._shopify_pacing,
             **options,
         )
 

@@ -71,3 +71,19 @@ def test_spending_makes_the_next_query_wait() -> None:
     bucket.spend(300, now=0.0)
     assert bucket.available(0.0) == 100
     assert bucket.wait_for(300, now=0.0) == pytest.approx(2.0)
+
+
+def test_shared_pacing_queues_concurrent_callers_behind_each_other() -> None:
+    from mirakl_sync.adapters.shopify.cost import QueryCost, ShopifyPacing, ThrottleStatus
+
+    pacing = ShopifyPacing()
+    # Nothing known yet: the first call goes at once and teaches the cost.
+    assert pacing.reserve("OrderCreateRef", now=0.0) == 0.0
+    pacing.observe(
+        "OrderCreateRef",
+        QueryCost(requested=100.0, actual=10.0, throttle=ThrottleStatus(200.0, 150.0, 50.0)),
+        now=0.0,
+    )
+    # 150 points left: one 100-point call fits now, the next waits for 50 more (1 s),
+    # the one after for 150 more (3 s), as if each had been sent in turn.
+    assert [pacing.reserve("OrderCreateRef", now=0.0) for _ in range(3)] == [0.0, 1.0, 3.0]

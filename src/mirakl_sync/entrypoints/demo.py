@@ -41,6 +41,7 @@ def demo_config(directory: Path, *, port: int, sandbox_port: int, orders_per_hou
         f'base_url = "{sandbox}/mirakl/{m.code}"\n'
         f'api_key = "{m.api_key}"\n'
         f"shop_id = {m.shop_id}\n"
+        f"partial_acceptance = {str(m.partial_acceptance).lower()}\n"
         f"call_budget_scale = {TIME_COMPRESSION}\n"
         f"order_poll_seconds = {60 * TIME_COMPRESSION:g}\n"
         for m in MARKETPLACES

@@ -34,7 +34,12 @@ from graphql import OperationDefinitionNode, OperationType, parse
 
 from mirakl_sync.adapters.http import async_client
 from mirakl_sync.adapters.shopify import documents
-from mirakl_sync.adapters.shopify.cost import CostBucket, parse_cost, seconds_until_available
+from mirakl_sync.adapters.shopify.cost import (
+    CostBucket,
+    ShopifyPacing,
+    parse_cost,
+    seconds_until_available,
+)
 from mirakl_sync.adapters.shopify.errors import SYSTEM, ShopifyUserError, UserErrorDetail
 from mirakl_sync.adapters.shopify.models import (
     Fulfillment,
@@ -105,6 +110,7 @@ class ShopifyClient:
         backoff_seconds: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        pacing: ShopifyPacing | None = None,
     ) -> None:
         self._url = graphql_url
         self._http = async_client(
@@ -122,9 +128,8 @@ class ShopifyClient:
         self._backoff = backoff_seconds
         self._clock = clock
         self._sleep = sleep
-        self.bucket = CostBucket()
-        #: Cost Shopify last requested for each document: what to wait for before re-sending.
-        self._last_cost: dict[str, float] = {}
+        #: Shared with the shop's other clients in this process when given (see ShopifyPacing).
+        self._pacing = pacing if pacing is not None else ShopifyPacing()
 
     @classmethod
     def from_settings(cls, settings: ShopifySettings, **options: Any) -> ShopifyClient:
@@ -207,10 +212,7 @@ class ShopifyClient:
 
             cost = parse_cost(body.get("extensions"))
             if cost is not None:
-                if cost.throttle is not None:
-                    self.bucket.observe(cost.throttle, self._clock())
-                if cost.requested:
-                    self._last_cost[document] = cost.requested
+                self._pacing.observe(document, cost, self._clock())
 
             errors = body.get("errors")
             if errors:
@@ -276,11 +278,15 @@ class ShopifyClient:
                 return
             after = page["endCursor"]
 
+    @property
+    def bucket(self) -> CostBucket:
+        """The local mirror of the shop's cost bucket."""
+        return self._pacing.bucket
+
     async def _pace(self, document: str) -> None:
-        wait = self.bucket.wait_for(self._last_cost.get(document, 0.0), self._clock())
+        wait = self._pacing.reserve(document, self._clock())
         if wait > 0:
             await self._sleep(wait)
-        self.bucket.spend(self._last_cost.get(document, 0.0), self._clock())
 
     def _throttle_wait(self, response: httpx.Response) -> float:
         header = response.headers.get("Retry-After")

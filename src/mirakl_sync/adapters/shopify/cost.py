@@ -13,6 +13,7 @@ bucket locally so the client waits before sending instead of being answered THRO
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,3 +117,35 @@ class CostBucket:
             self._status.maximum_available, current - points, self._status.restore_rate
         )
         self._observed_at = now
+
+
+class ShopifyPacing:
+    """The cost bucket and per-document costs shared by every client of one shop in a process.
+
+    A client made per workflow step would otherwise start with a bucket it believes full
+    and no known costs, so eight concurrent steps each spent "the whole bucket" and were
+    answered THROTTLED together. Reservations are taken under a lock: each caller spends
+    its cost at once (the bucket may go below zero) and waits its turn, so concurrent
+    callers queue instead of racing.
+    """
+
+    def __init__(self) -> None:
+        self.bucket = CostBucket()
+        #: Cost Shopify last requested for each document: what to reserve before sending it.
+        self.last_cost: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def reserve(self, document: str, now: float) -> float:
+        """Spend ``document``'s last known cost now; return the seconds to wait first."""
+        with self._lock:
+            cost = self.last_cost.get(document, 0.0)
+            wait = self.bucket.wait_for(cost, now)
+            self.bucket.spend(cost, now)
+            return wait
+
+    def observe(self, document: str, cost: QueryCost, now: float) -> None:
+        with self._lock:
+            if cost.throttle is not None:
+                self.bucket.observe(cost.throttle, now)
+            if cost.requested:
+                self.last_cost[document] = cost.requested

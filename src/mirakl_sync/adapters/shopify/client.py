@@ -354,14 +354,31 @@ class ShopifyClient:
         ):
             yield Variant.from_node(node)
 
-    async def variant_stock_by_sku(self, sku: str, *, levels: int = 10) -> list[Variant]:
+    async def levels_per_variant(self) -> int:
+        """Inventory levels to ask for per variant: the shop's location count (read once)."""
+        if self._pacing.location_count is None:
+            self._pacing.location_count = max(1, len(await self.locations()))
+        return self._pacing.location_count
+
+    async def variant_stock_all(self) -> AsyncIterator[Variant]:
+        """Every variant with its stock, in the largest pages that stay under 1000 points."""
+        levels = await self.levels_per_variant()
+        # Requested cost is about first x (3 + 4 x levels) + 2 (checked against the
+        # emulator's cost rules, which follow Shopify's documented ones).
+        page = max(1, min(MAX_PAGE_SIZE, 990 // (3 + 4 * levels)))
+        async for variant in self.variant_stock(page_size=page, levels=levels):
+            yield variant
+
+    async def variant_stock_by_sku(self, sku: str, *, levels: int | None = None) -> list[Variant]:
         """The variants whose SKU is exactly ``sku``, with ``available`` per location.
 
         Small pages for the same reason as :meth:`variants_by_sku`: a fresh stock read at
         decision time must not spend the shop's whole query budget.
         """
         matches = self.variant_stock(
-            f"sku:{search_value(sku)}", page_size=SKU_LOOKUP_PAGE, levels=levels
+            f"sku:{search_value(sku)}",
+            page_size=SKU_LOOKUP_PAGE,
+            levels=levels if levels is not None else await self.levels_per_variant(),
         )
         return [v async for v in matches if v.sku == sku]
 

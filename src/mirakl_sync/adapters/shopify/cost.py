@@ -133,6 +133,9 @@ class ShopifyPacing:
         self.bucket = CostBucket()
         #: Cost Shopify last requested for each document: what to reserve before sending it.
         self.last_cost: dict[str, float] = {}
+        #: How many locations the shop has, learnt once: stock queries ask for exactly that
+        #: many inventory levels per variant, since Shopify charges for the ``first`` asked.
+        self.location_count: int | None = None
         self._lock = threading.Lock()
 
     def reserve(self, document: str, now: float) -> float:

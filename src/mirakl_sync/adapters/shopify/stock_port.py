@@ -1,14 +1,15 @@
 """``ShopifyStockReader``: every Shopify variant with ``available`` per location, in bulk.
 
-Pages through ``ShopifyClient.variant_stock`` (25 variants x 10 locations per page keeps
-each query under Shopify's cost limit) and hands the stock flow plain ``ShopVariant``s.
+Pages through ``ShopifyClient.variant_stock_all`` (as many variants per page as stay under
+Shopify's 1000-point limit, with as many inventory levels as the shop has locations) and
+hands the stock flow plain ``ShopVariant``s.
 While it reads it learns ``inventory_items`` (numeric inventory item id -> SKU), so an
 ``inventory_levels/update`` webhook maps to its SKU with no Shopify call.
 
-Incremental reads go key by key: :meth:`variant_stock` asks for one SKU (pages of 2,
-~44 query points; the emulator, like our reading of Shopify's search, has no ``OR`` to
-batch several SKUs in one query), and :meth:`sku_of_inventory_item` reads an unknown
-inventory item.
+Incremental reads go key by key: :meth:`variant_stock` asks for one SKU (pages of 2, ~24
+query points with two locations; the emulator, like our reading of Shopify's search, has
+no ``OR`` to batch several SKUs in one query), and :meth:`sku_of_inventory_item` reads an
+unknown inventory item.
 """
 
 from __future__ import annotations
@@ -24,14 +25,20 @@ INVENTORY_ITEM_GID = "gid://shopify/InventoryItem/"
 
 
 class ShopifyStockReader:
-    def __init__(self, client: ShopifyClient, *, levels: int = 10) -> None:
+    def __init__(self, client: ShopifyClient, *, levels: int | None = None) -> None:
         self.client = client
+        #: Inventory levels per variant; by default the shop's location count.
         self._levels = levels
         #: Numeric inventory item id -> variant SKU, for every variant read so far.
         self.inventory_items: dict[str, str] = {}
 
     async def variants(self) -> AsyncIterator[ShopVariant]:
-        async for variant in self.client.variant_stock(levels=self._levels):
+        pages = (
+            self.client.variant_stock_all()
+            if self._levels is None
+            else self.client.variant_stock(levels=self._levels)
+        )
+        async for variant in pages:
             found = self._convert(variant)
             if found is not None:
                 yield found

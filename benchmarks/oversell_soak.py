@@ -20,10 +20,12 @@ shared by the hub and the emulators, so 12 simulated hours run in minutes:
   ``shopify.reconcile_minutes``) pushes STO01 to the emulated marketplaces every push
   interval; the emulator applies an import ``import_processing_seconds`` (2 s) after it
   received it, by its clock;
-- the source of truth is the Supercycle emulator: the catalogue's resale items (products
-  tagged ``resale``; ``listed_tags = ["resale"]`` keeps rentals off the marketplaces),
-  trimmed to exactly ``items`` listed (the other resale items are set ``unavailable``
-  before the soak starts);
+- the source of truth is the Supercycle emulator: the resale items of a 100-product
+  seed catalogue plus 500 pre-owned units added in the emulator on its resale variants
+  (``listed_tags = ["resale"]`` keeps rentals off the marketplaces), listed by the hub's
+  own offer cycle (OF01), then trimmed to exactly ``items`` listed (the other resale
+  items are set ``unavailable`` in Supercycle and the hub pushes them to 0 before the
+  soak starts);
 - buyers: a web-store sale marks the item sold in the Supercycle emulator (as the web
   store does through Supercycle), if Supercycle still shows it available; a marketplace
   buyer places an order with the Mirakl emulator's ``place_order``, which succeeds only on
@@ -33,10 +35,12 @@ Still simulated or bypassed (said plainly, also in the JSON under ``not_real``):
 durable engine (its scheduler runs on real time; the steps are called directly, in the
 workflow's order, so crash recovery is not exercised here); time (a fake clock: the hub's
 work takes no simulated time, so an import's steps happen at one instant and no web sale
-can fall between two of them); the limits lifted because time is simulated: the hub's
-Mirakl budgets (``call_budget_scale = 0``), the emulator's Call Frequency 429s
-(``call_frequency_scale = 0``), Supercycle's 120 requests/min on both sides; the web
-store itself (a direct write to the Supercycle emulator's state, no Shopify order).
+can fall between two of them; the hub's own waits, e.g. Shopify query-cost pacing during a
+full read, do advance it, and buyers due meanwhile act when the wait ends); the limits
+lifted because time is simulated: the hub's Mirakl budgets (``call_budget_scale = 0``),
+the emulator's Call Frequency 429s (``call_frequency_scale = 0``), Supercycle's 120
+requests/min on both sides; the web store itself (a direct write to the Supercycle
+emulator's state, no Shopify order).
 
 Counted from the systems' final state: marketplace orders placed, accepted, refused
 (Mirakl's line states after the run, with one last pull after the buyers stop so none is
@@ -44,6 +48,9 @@ left waiting), and **accepted but unshippable**: an accepted line whose item was
 to someone else (another accepted line or a web sale). Cross-checks: every item sold is
 ``sold`` in the Supercycle emulator, and every accepted order has exactly one live Shopify
 order (no item in two).
+
+The two cadences run side by side in two processes (each its own sandbox and SQLite
+store), so the full run takes about as long as one.
 
     python benchmarks/oversell_soak.py [--quick] [--json]
 """
@@ -61,6 +68,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -102,8 +110,14 @@ from mirakl_sync.workflows.stock import (
 CODES = tuple(m.code for m in MARKETPLACES)
 #: Hub-side Supercycle pacing far above anything reached (time is simulated).
 LIFTED_SUPERCYCLE_PER_MINUTE = 1_000_000
-#: Products in the generated catalogue: enough resale items to list 500 of them.
-PRODUCTS = 600
+#: Products in the generated catalogue. Kept small because the Shopify emulator's
+#: ``productVariants`` builds every variant (summing every inventory level) for each page,
+#: so a full read grows with the square of the catalogue (600 products: ~90 s a read);
+#: the resale items are added in the Supercycle emulator instead (:func:`add_items`).
+PRODUCTS = 100
+#: Pre-owned units added per run on the catalogue's resale variants, each its own item
+#: (serial, condition), so more than ``items`` are available before trimming.
+ADDED_ITEMS = 500
 #: Mirakl line states in which the seller has not accepted the line.
 NOT_ACCEPTED = {"STAGING", "WAITING_ACCEPTANCE", "REFUSED", "CANCELED"}
 LIMITS_LIFTED = (
@@ -242,17 +256,34 @@ class Tally:
     web_sold: set[str] = field(default_factory=set)
 
 
+def add_items(sandbox: Any, count: int) -> None:
+    """``count`` more pre-owned items in the Supercycle emulator, spread over the
+    catalogue's resale variants (as staff would add units they received)."""
+    variants = sorted(v.id for p, v in sandbox.catalogue.variants() if p.channel == "resale")
+    location = sandbox.catalogue.locations[0][0]
+    for n in range(count):
+        sandbox.supercycle.state.add_item(
+            shopify_variant_id=variants[n % len(variants)],
+            serial=f"SOAK{n:05d}",
+            condition_id=(1, 2, 2, 3)[n % 4],
+            location_shopify_id=location,
+            pick_location=f"S{n // 100:02d}-{n % 100:02d}",
+        )
+
+
 async def prepare(
     sandbox: Any, context: StockContext, items: int
 ) -> tuple[list[str], dict[str, int]]:
     """Converge the hub's offers, then keep exactly ``items`` resale items listed."""
-    await offer_cycle(context, track_timeout=300)
-    await stock_cycle(context, track_timeout=300)
-    by_variant = {v.id: p for p, v in sandbox.catalogue.variants()}
+    snapshot = await context.snapshot()  # one full read serves both cycles
+    await offer_cycle(context, snapshot=snapshot, track_timeout=300)
+    await stock_cycle(context, snapshot=snapshot, track_timeout=300)
+    resale_variants = {v.id for p, v in sandbox.catalogue.variants() if p.channel == "resale"}
+    state = sandbox.supercycle.state
     resale = {
         i.serial: i.id
-        for i in sandbox.catalogue.items
-        if by_variant[i.variant_id].channel == "resale"
+        for i in state.items.values()
+        if i.serial and i.shopify_variant_id in resale_variants
     }
     markets = [sandbox.mirakl.market(c) for c in CODES]
 
@@ -264,15 +295,16 @@ async def prepare(
     found = listed()
     if len(found) < items:
         raise SystemExit(
-            f"only {len(found)} resale items are listed with {PRODUCTS} products; "
-            f"raise PRODUCTS to list {items}"
+            f"only {len(found)} resale items are listed; raise ADDED_ITEMS to list {items}"
         )
     chosen = found[:items]
-    state = sandbox.supercycle.state
     for serial, item_id in resale.items():
         if serial not in chosen and state.item(item_id).visibility == "available":
             state.update_item(item_id, {"visibility": "unavailable"})
-    await stock_cycle(context, track_timeout=300)
+    # The hub sees them through Supercycle's ``updated`` poll, as it would any change
+    # (one minute later: the poll has its own cadence, ``poll_seconds``).
+    await context.sleep(60.0)
+    await incremental_stock_cycle(context, track_timeout=300)
     if listed() != chosen:
         raise SystemExit(f"expected {items} listed resale items, found {len(listed())}")
     return chosen, {s: resale[s] for s in chosen}
@@ -296,6 +328,7 @@ async def soak(
         ),
         clock=clock,
     )
+    add_items(sandbox, ADDED_ITEMS)
     directory = Path(tempfile.mkdtemp(prefix="oversell-"))
     settings = settings_for(directory, push_seconds)
     upgrade_database(settings.database_url)
@@ -313,6 +346,7 @@ async def soak(
     try:
         serials, item_ids = await prepare(sandbox, context, items)
         setup_wall = time.perf_counter() - started_wall
+        slept_before = clock.slept
         rng.shuffle(serials)  # which items are popular
         weights = [1.0 / (rank + 1) ** 0.8 for rank in range(len(serials))]
         state = sandbox.supercycle.state
@@ -388,7 +422,7 @@ async def soak(
             hours=hours,
             buyers_per_hour=buyers_per_hour,
             wall={"setup": setup_wall, "total": time.perf_counter() - started_wall},
-            clock=clock,
+            slept=clock.slept - slept_before,
         )
     finally:
         for side in sides.values():
@@ -408,7 +442,7 @@ def count(
     hours: float,
     buyers_per_hour: float,
     wall: dict[str, float],
-    clock: FakeClock,
+    slept: float,
 ) -> dict[str, Any]:
     """The figures, from the emulators' final state (not from what the hub says)."""
     by_market: dict[str, dict[str, int]] = {}
@@ -477,10 +511,23 @@ def count(
             "followups": dict(tally.followups),
             "stock_ticks": tally.stock_ticks,
             "full_reads": tally.full_reads,
-            "simulated_seconds_slept": round(clock.slept, 1),
+            # Waits (pacing, retries) the hub made during the soak, in simulated seconds.
+            "simulated_seconds_slept": round(slept, 1),
         },
         "wall_seconds": {k: round(v, 1) for k, v in wall.items()},
     }
+
+
+def quiet() -> None:
+    """The hub logs every push and order; the benchmark prints only its figures."""
+    logging.disable(logging.WARNING)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
+
+
+def run_soak(options: dict[str, Any]) -> dict[str, Any]:
+    """One soak in this process (the two cadences run in two processes, side by side)."""
+    quiet()
+    return asyncio.run(soak(**options))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -488,20 +535,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    # The hub logs every push and order; the benchmark prints only its figures.
-    logging.disable(logging.WARNING)
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
     hours = 1.0 if args.quick else 12.0
     common = {"items": 500, "hours": hours, "buyers_per_hour": 120.0, "seed": 11}
-    result = {
-        "benchmark": "oversell_soak",
-        "hub_60s": asyncio.run(soak(push_seconds=60.0, **common)),
-        "peers_15min": asyncio.run(soak(push_seconds=900.0, **common)),
-        "order_side": "real: pull_orders and the order_import steps over the sandbox",
-        "limits_lifted": LIMITS_LIFTED,
-        "not_real": NOT_REAL,
-        "machine": f"{platform.machine()} {platform.system()} Python {platform.python_version()}",
-    }
+    started = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        hub = pool.submit(run_soak, {"push_seconds": 60.0, **common})
+        peers = pool.submit(run_soak, {"push_seconds": 900.0, **common})
+        result = {
+            "benchmark": "oversell_soak",
+            "hub_60s": hub.result(),
+            "peers_15min": peers.result(),
+            "order_side": "real: pull_orders and the order_import steps over the sandbox",
+            "limits_lifted": LIMITS_LIFTED,
+            "not_real": NOT_REAL,
+            "machine": f"{platform.machine()} {platform.system()} "
+            f"Python {platform.python_version()}",
+            "wall_seconds": round(time.perf_counter() - started, 1),
+        }
     print(json.dumps(result, indent=None if args.json else 2))
     return 0
 

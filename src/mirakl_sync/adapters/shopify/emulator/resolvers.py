@@ -256,10 +256,17 @@ class VariantView(View):
         self.inventoryPolicy = "DENY"
         product = data.products[rec.product_id]
         self.displayName = f"{product.title} - {rec.title}"
-        self.inventoryQuantity = sum(
-            qty for (item, _), qty in data.levels.items() if item == rec.inventory_item_id
-        )
-        self.availableForSale = self.inventoryQuantity > 0 or not rec.tracked
+
+    # Computed only when a query asks: every variant is wrapped for each page of a search,
+    # and summing every inventory level for each made a full read quadratic.
+    @property
+    def inventoryQuantity(self) -> int:
+        item = self.rec.inventory_item_id
+        return sum(qty for (level_item, _), qty in self.data.levels.items() if level_item == item)
+
+    @property
+    def availableForSale(self) -> bool:
+        return self.inventoryQuantity > 0 or not self.rec.tracked
 
     @property
     def product(self) -> ProductView:

@@ -3,76 +3,25 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-
-from mirakl_sync.entrypoints.demo import demo_config
-
-EXECUTABLE = Path(sys.executable).with_name("mirakl-sync")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from sandbox_process import EXECUTABLE, running_sandbox, write_sandbox_config
 
 
 @pytest.fixture
 def sandbox_config(tmp_path: Path) -> Path:
-    path = tmp_path / "mirakl-sync.toml"
-    port = free_port()
-    text = demo_config(tmp_path, port=free_port(), sandbox_port=port, orders_per_hour=0)
     # Real Call Frequency limits in the emulator, so the 429 rule is what users meet.
-    path.write_text(text.replace("call_frequency_scale = 0.1", "call_frequency_scale = 1.0"))
-    return path
+    return write_sandbox_config(tmp_path, call_frequency_scale=1.0, call_budget_scale=0.1)
 
 
 @pytest.fixture
 def sandbox(sandbox_config: Path) -> Iterator[str]:
-    port = _sandbox_port(sandbox_config)
-    process = subprocess.Popen(
-        [str(EXECUTABLE), "sandbox", "--config", str(sandbox_config)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(base + "/", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    output = process.stdout.read() if process.stdout else ""
-                    pytest.fail(f"sandbox did not start: {output}")
-                time.sleep(0.2)
+    with running_sandbox(sandbox_config) as base:
         yield base
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def _sandbox_port(config: Path) -> int:
-    in_sandbox = False
-    for line in config.read_text().splitlines():
-        if line.startswith("["):
-            in_sandbox = line.strip() == "[sandbox]"
-        elif in_sandbox and line.startswith("port ="):
-            return int(line.split("=")[1])
-    raise AssertionError("no [sandbox] port in the demo config")
 
 
 def test_sandbox_serves_mirakl_with_its_auth_paging_and_call_limits(sandbox: str) -> None:

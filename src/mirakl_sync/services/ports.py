@@ -104,59 +104,6 @@ class StockLedger(Protocol):
         ...
 
 
-# Dispatch and refunds
-
-
-class MarketplaceOrderIndex(Protocol):
-    """Finds the marketplace order behind a shop order or a sold item (read-only)."""
-
-    def by_shopify_order(self, shopify_order_id: str) -> OrderRef | None:
-        """By the Shopify order id (GID or numeric legacy id)."""
-        ...
-
-    def by_order_id(self, marketplace: str, order_id: str) -> OrderRef | None: ...
-
-    def payload(self, marketplace: str, order_id: str) -> dict[str, Any] | None:
-        """The last OR11 JSON the orders flow stored (lines and their ids)."""
-        ...
-
-    def with_offer_sku(self, offer_sku: str) -> list[OrderRef]:
-        """Orders with a line on ``offer_sku`` (e.g. a Supercycle serial), newest first."""
-        ...
-
-    def recent_with_shop_order(self, limit: int) -> list[OrderRef]:
-        """Orders with a shop order, most recently updated first (polling safety net)."""
-        ...
-
-
-class Bindings(Protocol):
-    """The ``bindings`` table: which hub record is which record on another system."""
-
-    def get(self, system: str, entity: str, internal_id: str) -> str | None:
-        """The external id bound to ``internal_id``, if any."""
-        ...
-
-    def put(
-        self, system: str, entity: str, internal_id: str, external_id: str, now: datetime
-    ) -> None:
-        """Bind (or re-bind) ``internal_id`` to ``external_id``."""
-        ...
-
-    def delete(self, system: str, entity: str, internal_id: str) -> None: ...
-
-    def external_ids(self, system: str, entity: str, internal_prefix: str) -> list[str]:
-        """Every external id bound to an internal id starting with ``internal_prefix``."""
-        ...
-
-
-class Cursors(Protocol):
-    """The ``sync_cursors`` table: small per-flow state that survives restarts."""
-
-    def get(self, flow: str, scope: str) -> str | None: ...
-
-    def put(self, flow: str, scope: str, value: str, now: datetime) -> None: ...
-
-
 # Orders
 
 
@@ -230,7 +177,42 @@ class ShopOrders(Protocol):
     async def update_addresses(self, shop_order_id: str, order: MarketplaceOrder) -> None: ...
 
 
-# Stock and offers ------------------------------------------------------------------------
+class OrderRepository(Protocol):
+    """The hub's record of marketplace orders, SKU mappings and pull watermarks."""
+
+    def record_pulled(
+        self, order: MarketplaceOrder, *, deadline: datetime | None, now: datetime
+    ) -> StoredOrder | None:
+        """Store the order as just read (new ones start ``new``); return what was stored
+        before (None for an order never seen)."""
+        ...
+
+    def get(self, marketplace: str, order_id: str) -> StoredOrder | None: ...
+
+    def set_status(
+        self, marketplace: str, order_id: str, status: HubStatus, now: datetime
+    ) -> None: ...
+
+    def save_progress(
+        self, marketplace: str, order_id: str, progress: OrderProgress, now: datetime
+    ) -> None: ...
+
+    def set_shop_order(
+        self, marketplace: str, order_id: str, shop_order: ShopOrderRef, now: datetime
+    ) -> None: ...
+
+    def with_status(self, marketplace: str, statuses: list[HubStatus]) -> list[StoredOrder]: ...
+
+    def mapping(self, marketplace: str, offer_sku: str) -> SkuMapping | None:
+        """The explicit mapping for this marketplace, else the one for every marketplace."""
+        ...
+
+    def cursor(self, flow: str, scope: str) -> str | None: ...
+
+    def set_cursor(self, flow: str, scope: str, value: str, now: datetime) -> None: ...
+
+
+# Stock and offers
 
 
 class ShopStock(Protocol):
@@ -362,39 +344,91 @@ class OfferStates(Protocol):
     def set_cursor(self, flow: str, scope: str, value: str, now: datetime) -> None: ...
 
 
-class OrderRepository(Protocol):
-    """The hub's record of marketplace orders, SKU mappings and pull watermarks."""
+class ShopStockLookup(Protocol):
+    """Shopify, read key by key for an incremental stock cycle."""
 
-    def record_pulled(
-        self, order: MarketplaceOrder, *, deadline: datetime | None, now: datetime
-    ) -> StoredOrder | None:
-        """Store the order as just read (new ones start ``new``); return what was stored
-        before (None for an order never seen)."""
+    async def variant_stock(self, sku: str) -> list[ShopVariant]:
+        """The variants whose SKU is exactly ``sku``, with ``available`` per location."""
         ...
 
-    def get(self, marketplace: str, order_id: str) -> StoredOrder | None: ...
-
-    def set_status(
-        self, marketplace: str, order_id: str, status: HubStatus, now: datetime
-    ) -> None: ...
-
-    def save_progress(
-        self, marketplace: str, order_id: str, progress: OrderProgress, now: datetime
-    ) -> None: ...
-
-    def set_shop_order(
-        self, marketplace: str, order_id: str, shop_order: ShopOrderRef, now: datetime
-    ) -> None: ...
-
-    def with_status(self, marketplace: str, statuses: list[HubStatus]) -> list[StoredOrder]: ...
-
-    def mapping(self, marketplace: str, offer_sku: str) -> SkuMapping | None:
-        """The explicit mapping for this marketplace, else the one for every marketplace."""
+    async def sku_of_inventory_item(self, inventory_item_id: str) -> str | None:
+        """The SKU of an inventory item (numeric id); None if it is gone or has none."""
         ...
 
-    def cursor(self, flow: str, scope: str) -> str | None: ...
 
-    def set_cursor(self, flow: str, scope: str, value: str, now: datetime) -> None: ...
+class DirtyStockKeys(Protocol):
+    """Source keys changed since the stock flow last read them (survive restarts)."""
+
+    def mark(self, kind: str, keys: Iterable[str], now: datetime) -> None: ...
+
+    def dirty(self, kind: str) -> dict[str, datetime]:
+        """Every dirty key of ``kind`` and when it was last marked."""
+        ...
+
+    def clear(self, kind: str, seen: Mapping[str, datetime]) -> None:
+        """Clear the keys handled, unless marked again after ``seen[key]``."""
+        ...
+
+    def clear_marked_before(self, before: datetime) -> None: ...
+
+    def learn_inventory_items(self, items: Mapping[str, str], now: datetime) -> None:
+        """Bind inventory item ids to variant SKUs (learnt during full reads)."""
+        ...
+
+    def skus_of_items(self, item_ids: Iterable[str]) -> dict[str, str]: ...
+
+
+# Dispatch and refunds
+
+
+class MarketplaceOrderIndex(Protocol):
+    """Finds the marketplace order behind a shop order or a sold item (read-only)."""
+
+    def by_shopify_order(self, shopify_order_id: str) -> OrderRef | None:
+        """By the Shopify order id (GID or numeric legacy id)."""
+        ...
+
+    def by_order_id(self, marketplace: str, order_id: str) -> OrderRef | None: ...
+
+    def payload(self, marketplace: str, order_id: str) -> dict[str, Any] | None:
+        """The last OR11 JSON the orders flow stored (lines and their ids)."""
+        ...
+
+    def with_offer_sku(self, offer_sku: str) -> list[OrderRef]:
+        """Orders with a line on ``offer_sku`` (e.g. a Supercycle serial), newest first."""
+        ...
+
+    def recent_with_shop_order(self, limit: int) -> list[OrderRef]:
+        """Orders with a shop order, most recently updated first (polling safety net)."""
+        ...
+
+
+class Bindings(Protocol):
+    """The ``bindings`` table: which hub record is which record on another system."""
+
+    def get(self, system: str, entity: str, internal_id: str) -> str | None:
+        """The external id bound to ``internal_id``, if any."""
+        ...
+
+    def put(
+        self, system: str, entity: str, internal_id: str, external_id: str, now: datetime
+    ) -> None:
+        """Bind (or re-bind) ``internal_id`` to ``external_id``."""
+        ...
+
+    def delete(self, system: str, entity: str, internal_id: str) -> None: ...
+
+    def external_ids(self, system: str, entity: str, internal_prefix: str) -> list[str]:
+        """Every external id bound to an internal id starting with ``internal_prefix``."""
+        ...
+
+
+class Cursors(Protocol):
+    """The ``sync_cursors`` table: small per-flow state that survives restarts."""
+
+    def get(self, flow: str, scope: str) -> str | None: ...
+
+    def put(self, flow: str, scope: str, value: str, now: datetime) -> None: ...
 
 
 class MarketplaceDispatchApi(Protocol):
@@ -489,43 +523,6 @@ class ReturnsApi(Protocol):
         """``[{id, status, lines: [{id, status, condition, serial, item_status,
         restocked_at}]}]``."""
         ...
-
-
-# Incremental stock ------------------------------------------------------------------------
-
-
-class ShopStockLookup(Protocol):
-    """Shopify, read key by key for an incremental stock cycle."""
-
-    async def variant_stock(self, sku: str) -> list[ShopVariant]:
-        """The variants whose SKU is exactly ``sku``, with ``available`` per location."""
-        ...
-
-    async def sku_of_inventory_item(self, inventory_item_id: str) -> str | None:
-        """The SKU of an inventory item (numeric id); None if it is gone or has none."""
-        ...
-
-
-class DirtyStockKeys(Protocol):
-    """Source keys changed since the stock flow last read them (survive restarts)."""
-
-    def mark(self, kind: str, keys: Iterable[str], now: datetime) -> None: ...
-
-    def dirty(self, kind: str) -> dict[str, datetime]:
-        """Every dirty key of ``kind`` and when it was last marked."""
-        ...
-
-    def clear(self, kind: str, seen: Mapping[str, datetime]) -> None:
-        """Clear the keys handled, unless marked again after ``seen[key]``."""
-        ...
-
-    def clear_marked_before(self, before: datetime) -> None: ...
-
-    def learn_inventory_items(self, items: Mapping[str, str], now: datetime) -> None:
-        """Bind inventory item ids to variant SKUs (learnt during full reads)."""
-        ...
-
-    def skus_of_items(self, item_ids: Iterable[str]) -> dict[str, str]: ...
 
 
 # Webhook subscriptions

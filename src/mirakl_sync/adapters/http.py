@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ssl
 from functools import cache
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -25,3 +25,22 @@ def async_client(**options: Any) -> httpx.AsyncClient:
     in which case the transport does its own connecting)."""
     options.setdefault("verify", shared_ssl_context())
     return httpx.AsyncClient(**options)
+
+
+class HttpApiClient:
+    """Base of the API clients: an ``httpx.AsyncClient`` in ``_http``, closed on exit.
+
+    ``async with Client(...) as client:`` closes the connection pool however the block
+    ends; ``aclose()`` does the same by hand.
+    """
+
+    _http: httpx.AsyncClient
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

@@ -34,8 +34,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -43,7 +42,7 @@ import structlog
 from pydantic import BaseModel
 
 from mirakl_sync.adapters.call_budget import InMemoryCallBudget
-from mirakl_sync.adapters.http import async_client
+from mirakl_sync.adapters.http import HttpApiClient, async_client
 from mirakl_sync.adapters.mirakl.budgets import PAGES_EXEMPT, budget_key, budgets_for
 from mirakl_sync.adapters.mirakl.csv_files import (
     ErrorReportRow,
@@ -105,7 +104,7 @@ RETRY_MAX_DELAY = 60.0
 RATE_LIMIT_FALLBACK_MIN = 2.0  # 429 without Retry-After: 2, 4, 8 ... 60 s
 
 
-class MiraklClient:
+class MiraklClient(HttpApiClient):
     """Async client of one Mirakl marketplace for one shop (see the module docstring)."""
 
     def __init__(
@@ -145,20 +144,6 @@ class MiraklClient:
 
     def __repr__(self) -> str:  # never show the key
         return f"MiraklClient({self.base_url!r}, shop_id={self.shop_id!r})"
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     # ------------------------------------------------------------------ transport core
 

@@ -32,7 +32,7 @@ from typing import Any, cast
 import httpx
 from graphql import OperationDefinitionNode, OperationType, parse
 
-from mirakl_sync.adapters.http import async_client
+from mirakl_sync.adapters.http import HttpApiClient, async_client
 from mirakl_sync.adapters.shopify import documents
 from mirakl_sync.adapters.shopify.cost import (
     CostBucket,
@@ -95,7 +95,7 @@ def _retry_safe(document: str) -> bool:
     return True
 
 
-class ShopifyClient:
+class ShopifyClient(HttpApiClient):
     """Async client of one shop's Admin GraphQL API (see the module docstring)."""
 
     def __init__(
@@ -135,15 +135,6 @@ class ShopifyClient:
     def from_settings(cls, settings: ShopifySettings, **options: Any) -> ShopifyClient:
         """A client for the shop in ``[shopify]`` (``options`` as for the constructor)."""
         return cls(settings.graphql_url, settings.access_token.get_secret_value(), **options)
-
-    async def __aenter__(self) -> ShopifyClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     # -- transport ------------------------------------------------------------------------
 

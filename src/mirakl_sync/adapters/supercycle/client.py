@@ -25,14 +25,13 @@ import hashlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import date, datetime
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
 from mirakl_sync.adapters.call_budget import InMemoryCallBudget
-from mirakl_sync.adapters.http import async_client
+from mirakl_sync.adapters.http import HttpApiClient, async_client
 from mirakl_sync.adapters.supercycle.errors import SYSTEM, retry_after_seconds, translate
 from mirakl_sync.adapters.supercycle.models import (
     AvailabilityTimeline,
@@ -64,7 +63,7 @@ M = TypeVar("M", bound=BaseModel)
 _UNSET: Any = object()
 
 
-class SupercycleClient:
+class SupercycleClient(HttpApiClient):
     """Async client of one Supercycle shop (one API key).
 
     - ``base_url``: up to and including ``/api/v1``.
@@ -120,20 +119,6 @@ class SupercycleClient:
     @property
     def base_url(self) -> str:
         return str(self._http.base_url)
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     # --- transport ----------------------------------------------------------------------
 

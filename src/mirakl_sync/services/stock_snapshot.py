@@ -14,6 +14,7 @@ keys, patch the model and rebuild only the offers those keys touch.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,6 +31,10 @@ from mirakl_sync.domain.offers import (
     build_offers,
 )
 from mirakl_sync.services.ports import ShopStock, SupercycleCatalogue
+
+logger = logging.getLogger(__name__)
+#: Log the full read's progress every this many records.
+PROGRESS_EVERY = 250
 
 
 @dataclass(frozen=True)
@@ -179,14 +184,27 @@ async def read_source(
     *,
     today: date,
 ) -> SourceModel:
-    """The full read: every Shopify variant and every Supercycle item."""
+    """The full read: every Shopify variant and every Supercycle item.
+
+    It can take minutes on a large catalogue (Shopify's query-cost budget is the limit),
+    so progress is logged every 250 records.
+    """
     model = SourceModel(options)
+    variants = 0
     async for variant in shop.variants():
         model.put_variant(variant)
+        variants += 1
+        if variants % PROGRESS_EVERY == 0:
+            logger.info("full stock read: %d Shopify variants so far", variants)
+    items = 0
     if supercycle is not None:
         blocks: list[BlockedRange] = [b async for b in supercycle.blocked_ranges(today)]
         async for item in supercycle.items():
             model.put_item(item, today, blocks)
+            items += 1
+            if items % PROGRESS_EVERY == 0:
+                logger.info("full stock read: %d Supercycle items so far", items)
+    logger.info("full stock read done: %d Shopify variants, %d Supercycle items", variants, items)
     return model
 
 

@@ -371,25 +371,40 @@ async def _track(
 # --------------------------------------------------------------------------- ``sync --once``
 
 
-def _once(settings: Settings, run: Callable[[StockContext], Coroutine[Any, Any, Any]]) -> None:
+def _once(
+    settings: Settings,
+    flow: str,
+    run: Callable[[StockContext], Coroutine[Any, Any, CycleReport]],
+) -> None:
+    """Run one cycle and print a line per marketplace: lines sent, and lines refused."""
     hub = bootstrap(settings)
     try:
-        asyncio.run(run(StockContext(hub)))
+        report = asyncio.run(run(StockContext(hub)))
     finally:
         hub.close()
+    sent = {p.marketplace: p.lines for p in report.pushes}
+    refused: dict[str, int] = {}
+    for tracked in report.tracked:
+        refused[tracked.marketplace] = refused.get(tracked.marketplace, 0) + len(tracked.errors)
+    for market in settings.marketplaces:
+        print(
+            f"{market.code}: {flow}: {sent.get(market.code, 0)} lines sent, "
+            f"{refused.get(market.code, 0)} refused (see `mirakl-sync exceptions list`)",
+            flush=True,
+        )
 
 
 def run_stock_once(settings: Settings) -> None:
     # A fresh process has no model: this is a full read (the reconcile), as it should be.
-    _once(settings, lambda c: stock_cycle(c, track_timeout=ONCE_TRACK_TIMEOUT))
+    _once(settings, "stock", lambda c: stock_cycle(c, track_timeout=ONCE_TRACK_TIMEOUT))
 
 
 def run_prices_once(settings: Settings) -> None:
-    _once(settings, lambda c: price_cycle(c, track_timeout=ONCE_TRACK_TIMEOUT))
+    _once(settings, "prices", lambda c: price_cycle(c, track_timeout=ONCE_TRACK_TIMEOUT))
 
 
 def run_offers_once(settings: Settings) -> None:
-    _once(settings, lambda c: offer_cycle(c, track_timeout=ONCE_TRACK_TIMEOUT))
+    _once(settings, "offers", lambda c: offer_cycle(c, track_timeout=ONCE_TRACK_TIMEOUT))
 
 
 # --------------------------------------------------------------------------- schedules

@@ -8,6 +8,8 @@ real Call Frequency periods and the hub budgets the same, so the page moves.
 
 from __future__ import annotations
 
+import shutil
+import sys
 import threading
 import time
 from pathlib import Path
@@ -100,7 +102,7 @@ def run_demo(directory: Path, *, port: int, sandbox_port: int, orders_per_hour: 
         f"  status page   http://127.0.0.1:{port}\n"
         f"  sandbox       http://127.0.0.1:{sandbox_port}   (3 marketplaces, Shopify, Supercycle)\n"
         f"  config        {config_path}\n"
-        f"  try           mirakl-sync doctor --config {config_path}\n",
+        f"  try           {_command()} doctor --config {config_path}\n",
         flush=True,
     )
     try:
@@ -109,6 +111,14 @@ def run_demo(directory: Path, *, port: int, sandbox_port: int, orders_per_hour: 
         stop.set()
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def _command() -> str:
+    """How to call mirakl-sync again: the bare name when it is on PATH, else its path
+    (``dev.py demo`` runs it from .venv/bin without activating the venv)."""
+    found = shutil.which("mirakl-sync")
+    here = Path(sys.argv[0]).resolve()
+    return "mirakl-sync" if found and Path(found).resolve() == here else str(here)
 
 
 def _wait_until_up(url: str, timeout: float = 30.0) -> None:

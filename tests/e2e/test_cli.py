@@ -66,6 +66,8 @@ def write_config(directory: Path, extra: str = "") -> Path:
         ["mappings", "add"],
         ["mappings", "list"],
         ["mappings", "remove"],
+        ["offers"],
+        ["offers", "status"],
     ],
 )
 def test_every_command_has_help(command: list[str], tmp_path: Path) -> None:

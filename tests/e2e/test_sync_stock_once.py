@@ -36,3 +36,12 @@ def test_stock_prices_and_offers_once_report_per_marketplace(tmp_path: Path) -> 
             assert all(f": {flow}: " in line and "lines sent" in line for line in lines)
         # A fresh process reads the whole source, and says so on stderr (the log).
         assert "full stock read done" in cli("sync", "stock", "--once").stderr
+
+    counts = dict(
+        line.split("\t") for line in cli("offers", "status", "debenhams").stdout.splitlines()
+    )
+    assert set(counts) == {"pending", "sent", "superseded", "error", "skipped"}
+    assert int(counts["sent"]) > 0
+    sent = cli("offers", "status", "debenhams", "--status", "sent").stdout.splitlines()
+    assert sent[0].startswith("sku\tstatus") and len(sent) == int(counts["sent"]) + 1
+    assert all(line.split("\t")[1] == "sent" for line in sent[1:])

@@ -34,6 +34,10 @@ mappings_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(mappings_app, name="mappings")
+offers_app = typer.Typer(
+    help="What the hub last sent each marketplace offer.", no_args_is_help=True
+)
+app.add_typer(offers_app, name="offers")
 
 ConfigOption = Annotated[
     Path | None,
@@ -283,6 +287,61 @@ def mappings_remove(
     if not removed:
         _fail(f"no mapping of {offer_sku} on {marketplace}", 1)
     typer.echo(f"removed {offer_sku} on {marketplace}")
+
+
+class OfferStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    SUPERSEDED = "superseded"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+@offers_app.command("status")
+def offers_status(
+    marketplace: Annotated[str, typer.Argument(help="The marketplace code.")],
+    config: ConfigOption = None,
+    status: Annotated[
+        OfferStatus | None, typer.Option(help="Only offers in this status (default: counts).")
+    ] = None,
+    sku: Annotated[str | None, typer.Option(help="Only this offer SKU.")] = None,
+) -> None:
+    """Per offer: desired and sent quantity, price, what the marketplace showed, and status.
+
+    Statuses: pending (waits for the next push), sent, superseded (changed again before
+    it went), error (the marketplace refused the line), skipped (not listed, and why).
+    """
+    from mirakl_sync.adapters.store.offers import SqlOfferStates
+    from mirakl_sync.bootstrap import open_store
+
+    settings = _settings(config)
+    settings.marketplace(marketplace)
+    with open_store(settings) as store:
+        offers = SqlOfferStates(store.engine)
+        if status is None and sku is None:
+            counts = offers.status_counts(marketplace)
+            for name in OfferStatus:
+                typer.echo(f"{name.value}\t{counts.get(name.value, 0)}")
+            return
+        rows = offers.states(marketplace)
+    typer.echo("sku\tstatus\tdesired\tsent\tmarketplace\tprice\tmessage")
+    for shop_sku, row in sorted(rows.items()):
+        if (status is not None and row["status"] != status.value) or (sku and shop_sku != sku):
+            continue
+        typer.echo(
+            "\t".join(
+                str(v if v is not None else "")
+                for v in (
+                    shop_sku,
+                    row["status"],
+                    row["desired_quantity"],
+                    row["sent_quantity"],
+                    row["marketplace_quantity"],
+                    row["sent_price"] or row["desired_price"],
+                    row["message"],
+                )
+            )
+        )
 
 
 @app.command()

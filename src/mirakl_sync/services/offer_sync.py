@@ -9,6 +9,7 @@ The quantities and prices sent are recorded as sent, like a stock or price push.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -26,7 +27,12 @@ from mirakl_sync.services.ports import (
 )
 from mirakl_sync.services.price_sync import desired_prices
 from mirakl_sync.services.stock_snapshot import CatalogueSnapshot
-from mirakl_sync.services.stock_sync import PushResult, TrackResult
+from mirakl_sync.services.stock_sync import (
+    ImportTracking,
+    PushResult,
+    TrackResult,
+    track_imports,
+)
 
 OFFERS = "offers"
 
@@ -96,35 +102,25 @@ class OfferSync:
     async def track(self, offers: MarketplaceOffers) -> TrackResult:
         """OF02 once per open import; OF03 lines become exceptions for e-commerce."""
         code = offers.marketplace
-        result = TrackResult(code)
-        for import_id in self.states.open_imports(code, OFFERS):
-            progress = await offers.offer_import(import_id)
-            if not progress.finished:
-                continue
-            if progress.has_error_report or progress.lines_in_error:
-                now = self._now()
-                errors = {
-                    line.shop_sku: line.message
-                    for line in await offers.offer_import_errors(import_id)
-                }
-                self.states.mark_stock_errors(code, import_id, errors, now)
-                for sku, message in errors.items():
-                    result.errors[sku] = message
-                    self.exceptions.record(
-                        ExceptionReport(
-                            type="offer_line_rejected",
-                            owner=OwnerTeam.ECOMMERCE,
-                            severity=Severity.ERROR,
-                            entity_type="offer",
-                            entity_id=sku,
-                            marketplace=code,
-                            message=f"{code} refused offer {sku}: {message}",
-                            details={"import_id": import_id},
-                        ),
-                        now,
-                    )
-            self.states.finish_import(
-                code, import_id, progress.status, progress.lines_in_error, self._now()
-            )
-            result.finished.append(import_id)
-        return result
+
+        def mark(import_id: str, errors: Mapping[str, str], now: datetime) -> list[str]:
+            # The refused offers' stock lines are marked too; every line is reported.
+            self.states.mark_stock_errors(code, import_id, errors, now)
+            return list(errors)
+
+        return await track_imports(
+            ImportTracking(code, OFFERS, self.states, self.exceptions, self._now),
+            progress_of=offers.offer_import,
+            error_lines_of=offers.offer_import_errors,
+            rejected=lambda sku, message, import_id: ExceptionReport(
+                type="offer_line_rejected",
+                owner=OwnerTeam.ECOMMERCE,
+                severity=Severity.ERROR,
+                entity_type="offer",
+                entity_id=sku,
+                marketplace=code,
+                message=f"{code} refused offer {sku}: {message}",
+                details={"import_id": import_id},
+            ),
+            mark_errors=mark,
+        )

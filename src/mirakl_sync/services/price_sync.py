@@ -19,7 +19,12 @@ from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
 from mirakl_sync.domain.pricing import PriceRules, marketplace_price, price_text
 from mirakl_sync.services.ports import Clock, ExceptionLog, MarketplaceOffers, OfferStates
 from mirakl_sync.services.stock_snapshot import CatalogueSnapshot
-from mirakl_sync.services.stock_sync import PushResult, TrackResult
+from mirakl_sync.services.stock_sync import (
+    ImportTracking,
+    PushResult,
+    TrackResult,
+    track_imports,
+)
 
 PRICES = "prices"
 
@@ -71,31 +76,18 @@ class PriceSync:
     async def track(self, offers: MarketplaceOffers) -> TrackResult:
         """PRI02 once per open import; PRI03 lines become exceptions for e-commerce."""
         code = offers.marketplace
-        result = TrackResult(code)
-        for import_id in self.states.open_imports(code, PRICES):
-            progress = await offers.price_import(import_id)
-            if not progress.finished:
-                continue
-            if progress.has_error_report or progress.lines_in_error:
-                now = self._now()
-                for line in await offers.price_import_errors(import_id):
-                    result.errors[line.shop_sku] = line.message
-                    self.exceptions.record(
-                        ExceptionReport(
-                            type="price_line_rejected",
-                            owner=OwnerTeam.ECOMMERCE,
-                            severity=Severity.ERROR,
-                            entity_type="offer",
-                            entity_id=line.shop_sku,
-                            marketplace=code,
-                            message=f"{code} refused the price of offer {line.shop_sku}: "
-                            f"{line.message}",
-                            details={"import_id": import_id},
-                        ),
-                        now,
-                    )
-            self.states.finish_import(
-                code, import_id, progress.status, progress.lines_in_error, self._now()
-            )
-            result.finished.append(import_id)
-        return result
+        return await track_imports(
+            ImportTracking(code, PRICES, self.states, self.exceptions, self._now),
+            progress_of=offers.price_import,
+            error_lines_of=offers.price_import_errors,
+            rejected=lambda sku, message, import_id: ExceptionReport(
+                type="price_line_rejected",
+                owner=OwnerTeam.ECOMMERCE,
+                severity=Severity.ERROR,
+                entity_type="offer",
+                entity_id=sku,
+                marketplace=code,
+                message=f"{code} refused the price of offer {sku}: {message}",
+                details={"import_id": import_id},
+            ),
+        )

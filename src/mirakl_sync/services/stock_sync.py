@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 
 from mirakl_sync.domain.allocation import RuleBook, desired_quantities, plan_stock_updates
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
+from mirakl_sync.domain.offers import ImportErrorLine, ImportProgress
 from mirakl_sync.services.ports import (
     Clock,
     ExceptionLog,
@@ -120,25 +121,66 @@ class StockSync:
         return PushResult(code, import_id, len(pending))
 
     async def track(self, offers: MarketplaceOffers) -> TrackResult:
-        """Poll open stock imports once (STO02); turn error reports (STO03) into exceptions."""
+        """Poll open stock imports once (STO02); turn error reports (STO03) into exceptions.
+
+        Only lines still ``sent`` by that import become exceptions: a SKU changed again
+        since is already on its way with a newer quantity.
+        """
         code = offers.marketplace
-        result = TrackResult(code)
-        for import_id in self.states.open_imports(code, STOCK):
-            progress = await offers.stock_import(import_id)
-            if not progress.finished:
-                continue
-            if progress.has_error_report or progress.lines_in_error:
-                lines = await offers.stock_import_errors(import_id)
-                errors = {line.shop_sku: line.message for line in lines}
-                now = self._now()
-                for sku in self.states.mark_stock_errors(code, import_id, errors, now):
-                    result.errors[sku] = errors[sku]
-                    self.exceptions.record(_line_rejected(code, sku, errors[sku], import_id), now)
-            self.states.finish_import(
-                code, import_id, progress.status, progress.lines_in_error, self._now()
-            )
-            result.finished.append(import_id)
-        return result
+        return await track_imports(
+            ImportTracking(code, STOCK, self.states, self.exceptions, self._now),
+            progress_of=offers.stock_import,
+            error_lines_of=offers.stock_import_errors,
+            rejected=lambda sku, message, import_id: _line_rejected(code, sku, message, import_id),
+            mark_errors=lambda import_id, errors, at: self.states.mark_stock_errors(
+                code, import_id, errors, at
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class ImportTracking:
+    """Where one marketplace's imports of one kind (stock, prices, offers) are tracked."""
+
+    marketplace: str
+    kind: str
+    states: OfferStates
+    exceptions: ExceptionLog
+    now: Callable[[], datetime]
+
+
+async def track_imports(
+    tracking: ImportTracking,
+    *,
+    progress_of: Callable[[str], Awaitable[ImportProgress]],
+    error_lines_of: Callable[[str], Awaitable[list[ImportErrorLine]]],
+    rejected: Callable[[str, str, str], ExceptionReport],
+    mark_errors: Callable[[str, Mapping[str, str], datetime], list[str]] | None = None,
+) -> TrackResult:
+    """Poll each open import once; close the finished ones, their error lines becoming
+    per-SKU exceptions (``rejected(sku, message, import_id)``).
+
+    ``mark_errors(import_id, errors, now)`` records the errors on the offers and returns
+    the SKUs to report; without it every error line is reported.
+    """
+    code, states = tracking.marketplace, tracking.states
+    result = TrackResult(code)
+    for import_id in states.open_imports(code, tracking.kind):
+        progress = await progress_of(import_id)
+        if not progress.finished:
+            continue
+        if progress.has_error_report or progress.lines_in_error:
+            errors = {line.shop_sku: line.message for line in await error_lines_of(import_id)}
+            now = tracking.now()
+            reported = list(errors) if mark_errors is None else mark_errors(import_id, errors, now)
+            for sku in reported:
+                result.errors[sku] = errors[sku]
+                tracking.exceptions.record(rejected(sku, errors[sku], import_id), now)
+        states.finish_import(
+            code, import_id, progress.status, progress.lines_in_error, tracking.now()
+        )
+        result.finished.append(import_id)
+    return result
 
 
 async def track_until_finished(

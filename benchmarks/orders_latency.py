@@ -284,8 +284,12 @@ def _shopify_source_identifiers(base: str) -> list[str]:
             )
             response.raise_for_status()
             body = response.json()
-            if body.get("errors"):
-                raise RuntimeError(f"Shopify emulator: {body['errors']}")
+            errors = body.get("errors") or []
+            if any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors):
+                time.sleep(1.0)  # the hub spent the shop's bucket; it refills each second
+                continue
+            if errors:
+                raise RuntimeError(f"Shopify emulator: {errors}")
             orders = body["data"]["orders"]
             identifiers.extend(str(e["node"]["sourceIdentifier"]) for e in orders["edges"])
             if not orders["pageInfo"]["hasNextPage"]:

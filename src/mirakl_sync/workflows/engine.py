@@ -61,6 +61,7 @@ from dbos import (
     WorkflowStatus,
 )
 
+from mirakl_sync.adapters.store.database import create_engine_system_database
 from mirakl_sync.config import Settings
 from mirakl_sync.errors import ConfigError
 
@@ -454,6 +455,11 @@ class Engine:
         }
         if config.application_version:
             dbos_config["application_version"] = config.application_version
+        self._sqlite_engine: sa.Engine | None = None
+        if config.system_database_url.startswith("sqlite"):
+            # WAL and a sync per checkpoint instead of per commit: see SQLITE_PRAGMAS.
+            self._sqlite_engine = create_engine_system_database(config.system_database_url)
+            dbos_config["system_database_engine"] = self._sqlite_engine
         DBOS(config=dbos_config)
         _ACTIVE.append(self)
         self._launched = False
@@ -474,6 +480,8 @@ class Engine:
         if self in _ACTIVE:
             DBOS.destroy(workflow_completion_timeout_sec=wait_seconds)
             _ACTIVE.remove(self)
+        if self._sqlite_engine is not None:
+            self._sqlite_engine.dispose()  # DBOS leaves an engine it was given open
         self._launched = False
 
     shutdown = destroy

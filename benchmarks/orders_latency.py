@@ -109,6 +109,7 @@ class Setup:
     database_url: str
     orders_per_hour: float
     preplace: int = 0  # ceiling: orders placed before the hub starts (traffic off)
+    plan: str = "standard"  # the emulated shop's Shopify plan (its query budget)
 
 
 def _write_config(directory: Path, setup: Setup, sandbox_port: int, level: str) -> Path:
@@ -134,6 +135,7 @@ def _write_config(directory: Path, setup: Setup, sandbox_port: int, level: str) 
         f"[sandbox]\nport = {sandbox_port}\n"
         f"orders_per_hour = {0 if setup.preplace else setup.orders_per_hour:g}\n"
         "call_frequency_scale = 0\nacceptance_window_seconds = 36000\n"
+        f'shopify_plan = "{setup.plan}"\n'
         + ("supercycle_requests_per_minute = 0\n" if lifted else "")
         + markets,
         encoding="utf-8",
@@ -367,7 +369,9 @@ def latency_run(
     directory = Path(tempfile.mkdtemp(prefix="orders-bench-"))
     port = _port()
     with _database("sqlite", directory) as url:
-        setup = Setup(setup.poll, setup.supercycle, url, setup.orders_per_hour)
+        setup = Setup(
+            setup.poll, setup.supercycle, url, setup.orders_per_hour, plan=setup.plan
+        )
         config = _write_config(directory, setup, port, "WARNING")
         procs = Processes(directory)
         try:
@@ -382,6 +386,7 @@ def latency_run(
             drained = time.time() - drain_from
             complete = not _waiting(base, start, end)
             procs.kill("hub")  # decisions frozen; its database is consistent (transactions)
+            shopify_stats = httpx.get(f"{base}/sandbox/stats", timeout=10).json()["shopify"]
             orders = _or11_all(base, start=start - 1)
             identifiers = _shopify_source_identifiers(base)
         finally:
@@ -432,6 +437,15 @@ def latency_run(
         "orders_with_several_import_workflows": sum(
             1 for key, n in workflows.items() if n > 1 and key in in_window
         ),
+        # Where the shop's query budget went, over the hub's whole run (start-up full
+        # reads included), and per order the hub created in Shopify in that time.
+        "shopify_plan": setup.plan,
+        "shopify_restore_rate": shopify_stats["restore_rate"],
+        "shopify_throttled": shopify_stats["throttled"],
+        "shopify_points_by_operation": dict(
+            sorted(shopify_stats["points_by_operation"].items(), key=lambda kv: -kv[1])
+        ),
+        "shopify_requests_by_operation": shopify_stats["requests_by_operation"],
     }
 
 

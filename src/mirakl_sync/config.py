@@ -231,6 +231,10 @@ class SandboxSettings(_Section):
     #: Requests a minute per key the emulated Supercycle answers before a 429 (its
     #: documented limit); 0 lifts it (no 429s; TOML has no null, so 0 stands for None).
     supercycle_requests_per_minute: Annotated[int, Field(ge=0)] | None = 120
+    #: The emulated shop's Shopify plan, which sets its GraphQL query budget: restore
+    #: rate 100 (standard), 200 (advanced), 1000 (plus), 2000 (enterprise) points a
+    #: second, as Shopify publishes them.
+    shopify_plan: Literal["standard", "advanced", "plus", "enterprise"] = "standard"
     #: Number of products in the generated brand catalogue.
     products: Annotated[int, Field(ge=1)] = 300
     seed: int = 42

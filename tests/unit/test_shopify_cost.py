@@ -4,6 +4,8 @@ import pytest
 
 from mirakl_sync.adapters.shopify.cost import (
     CostBucket,
+    QueryCost,
+    ShopifyPacing,
     ThrottleStatus,
     parse_cost,
     seconds_until_available,
@@ -87,3 +89,36 @@ def test_shared_pacing_queues_concurrent_callers_behind_each_other() -> None:
     # 150 points left: one 100-point call fits now, the next waits for 50 more (1 s),
     # the one after for 150 more (3 s), as if each had been sent in turn.
     assert [pacing.reserve("OrderCreateRef", now=0.0) for _ in range(3)] == [0.0, 1.0, 3.0]
+
+
+def _pacing_with(available: float) -> ShopifyPacing:
+    """A pacing that knows a 2000-point bucket (100/s) holding ``available`` points, and
+    that the stock page costs 400 and an order create 20."""
+    pacing = ShopifyPacing()
+    for document, cost in (("VariantStockPage", 400.0), ("OrderCreateRef", 20.0)):
+        pacing.observe(
+            document,
+            QueryCost(requested=cost, actual=cost, throttle=ThrottleStatus(2000, available, 100)),
+            now=0.0,
+        )
+    return pacing
+
+
+def test_background_work_leaves_a_quarter_of_the_bucket_to_urgent_work() -> None:
+    # 900 points: a 400-point page would leave 500, the reserve (25% of 2000): it goes.
+    pacing = _pacing_with(900.0)
+    assert pacing.reserve("VariantStockPage", now=0.0, background=True) == 0.0
+    # 500 left: another page would dip into the reserve. It waits 4 s (until 900) and
+    # spends nothing meanwhile, so an order create still goes at once.
+    assert pacing.reserve("VariantStockPage", now=0.0, background=True) == 4.0
+    assert pacing.reserve("OrderCreateRef", now=0.0) == 0.0
+    assert pacing.bucket.available(0.0) == 480.0
+
+
+def test_urgent_work_spends_even_when_it_must_wait() -> None:
+    pacing = _pacing_with(10.0)
+    # 10 points: the create waits 0.1 s but takes its 20 points now, so the caller after
+    # it queues behind it (0.3 s), and background waits for both plus the reserve.
+    assert pacing.reserve("OrderCreateRef", now=0.0) == pytest.approx(0.1)
+    assert pacing.reserve("OrderCreateRef", now=0.0) == pytest.approx(0.3)
+    assert pacing.reserve("VariantStockPage", now=0.0, background=True) == pytest.approx(9.3)

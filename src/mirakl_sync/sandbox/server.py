@@ -17,7 +17,7 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Mount, Route
 
 from mirakl_sync.adapters.emulation import FaultInjection
@@ -30,6 +30,13 @@ from mirakl_sync.config import SandboxSettings
 from mirakl_sync.sandbox.offers import initial_offers
 
 SHOP_DOMAIN = "fjellrev.myshopify.com"
+#: GraphQL Admin restore rate (points a second) per Shopify plan, as Shopify publishes it.
+SHOPIFY_RESTORE_RATES = {"standard": 100.0, "advanced": 200.0, "plus": 1000.0, "enterprise": 2000.0}
+#: Bucket size as seconds of restore. Only the Standard plan's is on record (2000 points
+#: at 100/s, read from throttleStatus in public code); the other plans' buckets are not
+#: published, so the same 20 seconds is an assumption. The hub reads the real bucket
+#: from every response, so nothing in it depends on this figure.
+SHOPIFY_BUCKET_SECONDS = 20.0
 SHOPIFY_TOKEN = "sandbox-shopify-token"
 SHOPIFY_WEBHOOK_SECRET = "sandbox-webhook-secret"
 SUPERCYCLE_KEY = "sandbox-supercycle-key"
@@ -96,8 +103,11 @@ def build_sandbox(settings: SandboxSettings, *, clock: Any = time.time) -> Sandb
     )
     for market in MARKETPLACES:
         mirakl.load_offers(market.code, initial_offers(catalogue))
+    restore_rate = SHOPIFY_RESTORE_RATES[settings.shopify_plan]
     shopify = ShopifyEmulator(
         shop=SHOP_DOMAIN,
+        restore_rate=restore_rate,
+        bucket_size=restore_rate * SHOPIFY_BUCKET_SECONDS,
         access_token=SHOPIFY_TOKEN,
         webhook_secret=SHOPIFY_WEBHOOK_SECRET,
         clock=clock,
@@ -126,9 +136,26 @@ def build_sandbox(settings: SandboxSettings, *, clock: Any = time.time) -> Sandb
     async def index(request: Request) -> HTMLResponse:
         return HTMLResponse(_index_html(str(request.base_url).rstrip("/")))
 
+    async def stats(request: Request) -> JSONResponse:
+        """What the emulated Shopify charged, per operation (for benchmarks and curious
+        operators): where the shop's query budget went."""
+        return JSONResponse(
+            {
+                "shopify": {
+                    "plan": settings.shopify_plan,
+                    "restore_rate": shopify.restore_rate,
+                    "bucket_size": shopify.bucket_size,
+                    "throttled": shopify.throttled_count,
+                    "points_by_operation": dict(shopify.points_by_operation),
+                    "requests_by_operation": dict(shopify.requests_by_operation),
+                }
+            }
+        )
+
     app = Starlette(
         routes=[
             Route("/", index),
+            Route("/sandbox/stats", stats),
             Mount("/mirakl", app=faults(mirakl.asgi_app())),
             Mount("/supercycle", app=faults(supercycle.asgi_app())),
             Mount("/", app=faults(shopify.asgi_app())),

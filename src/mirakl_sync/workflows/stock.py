@@ -166,7 +166,7 @@ class StockContext:
 
     async def snapshot(self) -> CatalogueSnapshot:
         """The full read (the reconcile): every variant and item; resets the model."""
-        shopify = self.hub.shopify(clock=self.clock, sleep=self.sleep)
+        shopify = self.hub.shopify(clock=self.clock, sleep=self.sleep, background=True)
         supercycle = self.hub.supercycle(clock=self.clock, sleep=self.sleep)
         started = self.clock()
         reader = ShopifyStockReader(shopify)
@@ -190,7 +190,7 @@ class StockContext:
         """Read only what changed since the last read (needs a model: a full read first)."""
         if self.model is None:
             raise RuntimeError("no full read yet: run a full stock cycle first")
-        shopify = self.hub.shopify(clock=self.clock, sleep=self.sleep)
+        shopify = self.hub.shopify(clock=self.clock, sleep=self.sleep, background=True)
         supercycle = self.hub.supercycle(clock=self.clock, sleep=self.sleep)
         try:
             poll = self.settings.supercycle.poll_seconds if self.settings.supercycle else 0.0

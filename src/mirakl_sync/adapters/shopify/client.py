@@ -111,8 +111,11 @@ class ShopifyClient(HttpApiClient):
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         pacing: ShopifyPacing | None = None,
+        background: bool = False,
     ) -> None:
         self._url = graphql_url
+        #: Background work (stock and price reads) yields the bucket to urgent work.
+        self._background = background
         self._http = async_client(
             transport=transport,
             timeout=timeout,
@@ -275,9 +278,13 @@ class ShopifyClient(HttpApiClient):
         return self._pacing.bucket
 
     async def _pace(self, document: str) -> None:
-        wait = self._pacing.reserve(document, self._clock())
+        wait = self._pacing.reserve(document, self._clock(), background=self._background)
         if wait > 0:
             await self._sleep(wait)
+        while self._background and wait > 0:
+            wait = self._pacing.reserve(document, self._clock(), background=True)
+            if wait > 0:
+                await self._sleep(wait)
 
     def _throttle_wait(self, response: httpx.Response) -> float:
         header = response.headers.get("Retry-After")

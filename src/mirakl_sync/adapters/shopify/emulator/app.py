@@ -20,6 +20,7 @@ import itertools
 import json
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -101,6 +102,10 @@ class ShopifyEmulator:
         self.webhooks_sent: list[WebhookMessage] = []
         #: How many requests were answered THROTTLED (shown by the sandbox, read by tests).
         self.throttled_count = 0
+        #: Points actually charged, and requests run, per operation name (``anonymous``
+        #: when a document has none): where the shop's query budget goes.
+        self.points_by_operation: Counter[str] = Counter()
+        self.requests_by_operation: Counter[str] = Counter()
         self._pending: list[WebhookMessage] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._ids = itertools.count(6_000_000_001)
@@ -648,14 +653,24 @@ class ShopifyEmulator:
         actual = cost if mutation else min(cost, actual_cost(outcome.data))
         # Refund what was charged up front but not used, as Shopify does.
         self._available = min(self.bucket_size, self._available + cost - actual)
+        name = operation_name or _operation_name(document) or "anonymous"
+        self.points_by_operation[name] += actual
+        self.requests_by_operation[name] += 1
         response["extensions"] = {
             "cost": {
                 "requestedQueryCost": cost,
-                "actualQueryCost": cost,
+                "actualQueryCost": actual,
                 "throttleStatus": self._throttle_status(),
             }
         }
         return response
+
+
+def _operation_name(document: Any) -> str | None:
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode) and definition.name:
+            return str(definition.name.value)
+    return None
 
 
 def _is_mutation(document: Any, operation_name: str | None) -> bool:

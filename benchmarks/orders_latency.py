@@ -369,9 +369,7 @@ def latency_run(
     directory = Path(tempfile.mkdtemp(prefix="orders-bench-"))
     port = _port()
     with _database("sqlite", directory) as url:
-        setup = Setup(
-            setup.poll, setup.supercycle, url, setup.orders_per_hour, plan=setup.plan
-        )
+        setup = Setup(setup.poll, setup.supercycle, url, setup.orders_per_hour, plan=setup.plan)
         config = _write_config(directory, setup, port, "WARNING")
         procs = Processes(directory)
         try:

@@ -153,6 +153,47 @@ def test_shopify_down_leaves_the_order_waiting_then_recovers(
     assert len(shop_orders(sandbox, order_id)) == 1
 
 
+class LosesOrderCreateAnswers(httpx.AsyncBaseTransport):
+    """Delivers every request, but the answer to ``orderCreate`` never comes back: the
+    shop order exists while the hub only sees a timeout (the ambiguous case)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.lost = 0
+        self.searches = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.content.decode()
+        response = await self.inner.handle_async_request(request)
+        if "OrderRefsByQuery" in body:
+            self.searches += 1
+        if "OrderCreateRef" in body and not self.lost:
+            self.lost += 1
+            raise httpx.ReadTimeout("answer lost", request=request)
+        return response
+
+
+def test_an_order_create_whose_answer_was_lost_is_found_not_created_twice(
+    sandbox: Sandbox, settings: Settings
+) -> None:
+    sku = stocked_sku(sandbox.catalogue)
+    order_id = sandbox.mirakl.place_order("debenhams", [(sku, 1)])
+    shopify = LosesOrderCreateAnswers(httpx.ASGITransport(app=sandbox.app))
+    cycle(settings, sandbox, shopify)
+    # The first attempt sent orderCreate without searching first (nothing could exist).
+    assert shopify.lost == 1
+    assert len(shop_orders(sandbox, order_id)) == 1
+    assert mirakl_state(sandbox, "debenhams", order_id) == "WAITING_ACCEPTANCE"
+    searches_before = shopify.searches
+    cycle(settings, sandbox, shopify)
+    # The retry knew orderCreate had been sent, searched, found it, and accepted.
+    assert shopify.searches == searches_before + 1
+    assert len(shop_orders(sandbox, order_id)) == 1
+    assert mirakl_state(sandbox, "debenhams", order_id) == "WAITING_DEBIT_PAYMENT"
+    stored = repo(settings).get("debenhams", order_id)
+    assert stored is not None and stored.shopify_order_id is not None
+
+
 def test_an_order_auto_refused_before_acceptance_is_re_read(
     sandbox: Sandbox, settings: Settings
 ) -> None:

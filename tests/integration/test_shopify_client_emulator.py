@@ -384,3 +384,36 @@ def test_webhook_payload_bodies_are_json_as_sent() -> None:
     shop.emulator.set_available(sku, 70001, 4)
     message = shop.emulator.webhooks_sent[-1]
     assert json.loads(message.body)["inventory_item_id"] == item_id
+
+
+def test_stock_read_by_variant_id_matches_the_read_by_sku_for_about_half_the_cost() -> None:
+    from mirakl_sync.adapters.shopify.mapping import ShopOrderOptions
+    from mirakl_sync.adapters.shopify.shop import ShopifyShop
+
+    shop = Shop()
+    sku, variant_gid, _ = shop.new_variant()
+    other_sku, other_gid, _ = shop.new_variant(in_stock=False)
+    expected = next(
+        sum(seed.inventory.values()) for _, seed in shop.catalogue.variants() if seed.sku == sku
+    )
+    options = ShopOrderOptions(source_name="mirakl-sync", marketplace_name="Debenhams")
+
+    async def reads(client: ShopifyClient) -> list[Any]:
+        orders_shop = ShopifyShop(client, options=options)
+        return [
+            await orders_shop.read_stock(sku),
+            await orders_shop.read_stock(sku, variant_id=variant_gid),
+            # A stale binding (the id now carries another SKU, or is gone): read by SKU.
+            await orders_shop.read_stock(sku, variant_id=other_gid),
+            await orders_shop.read_stock(sku, variant_id="gid://shopify/ProductVariant/1"),
+        ]
+
+    by_sku, by_id, stale, gone = shop.run(reads)
+    assert other_sku != sku
+    assert by_sku.available == by_id.available == stale.available == gone.available == expected
+    points = shop.emulator.points_by_operation
+    requests = shop.emulator.requests_by_operation
+    assert requests["VariantStockById"] == 3 and requests["VariantStockPage"] == 3
+    # Charged (actual) points: a read by id against a search by SKU, which also pays
+    # for the page of two variants it asks for.
+    assert points["VariantStockById"] <= points["VariantStockPage"] * 0.6

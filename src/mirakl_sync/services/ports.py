@@ -133,8 +133,11 @@ class ShopCatalogue(Protocol):
 
     async def find_variant(self, sku: str) -> LineBinding | None: ...
 
-    async def read_stock(self, sku: str) -> StockReading | None:
-        """``available`` summed over the configured locations; None: no such variant."""
+    async def read_stock(self, sku: str, *, variant_id: str | None = None) -> StockReading | None:
+        """``available`` summed over the configured locations; None: no such variant.
+
+        ``variant_id``, when the binding knows it, allows a cheaper read by id (a
+        variant whose SKU changed since is looked up by SKU instead)."""
         ...
 
 

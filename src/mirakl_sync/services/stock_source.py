@@ -19,5 +19,5 @@ async def read_stock(
         if items is None:
             return StockReading(0, LineOutcome.RETIRED)
         return await items.read_item(binding.stock_key)
-    reading = await shop.read_stock(binding.stock_key)
+    reading = await shop.read_stock(binding.stock_key, variant_id=binding.variant_id)
     return reading if reading is not None else StockReading(0, LineOutcome.RETIRED)

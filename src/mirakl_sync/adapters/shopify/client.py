@@ -380,6 +380,17 @@ class ShopifyClient(HttpApiClient):
         )
         return [v async for v in matches if v.sku == sku]
 
+    async def variant_inventory(self, variant_id: str) -> tuple[str, InventoryItem] | None:
+        """The variant ``variant_id``'s SKU and inventory item with ``available`` per
+        location; ``None`` when there is no such variant (deleted)."""
+        data = await self.run(
+            "VariantStockById", {"id": variant_id, "levels": await self.levels_per_variant()}
+        )
+        variant = data.get("productVariant")
+        if variant is None or variant.get("inventoryItem") is None:
+            return None
+        return str(variant.get("sku") or ""), InventoryItem.from_node(variant["inventoryItem"])
+
     async def inventory_item(self, inventory_item_id: str, *, levels: int = 50) -> InventoryItem:
         data = await self.run("InventoryItem", {"id": inventory_item_id, "levels": levels})
         if data.get("inventoryItem") is None:

@@ -159,6 +159,30 @@ query InventoryItem($id: ID!, $levels: Int!) {
 }
 """
 
+# The decision-time read of one variant the hub already knows by id: its SKU (to check
+# it still is the variant asked for) and ``available`` per location, nothing else, since
+# Shopify charges per object asked. About half a search by SKU's charged cost.
+VARIANT_STOCK_BY_ID = """
+query VariantStockById($id: ID!, $levels: Int!) {
+  productVariant(id: $id) {
+    id
+    sku
+    inventoryItem {
+      id
+      legacyResourceId
+      sku
+      tracked
+      inventoryLevels(first: $levels) {
+        nodes {
+          location { id legacyResourceId name }
+          quantities(names: ["available"]) { name quantity }
+        }
+      }
+    }
+  }
+}
+"""
+
 ORDERS_BY_QUERY = (
     """
 query OrdersByQuery($query: String!, $first: Int!, $after: String) {
@@ -392,6 +416,7 @@ _DOCUMENTS: MappingProxyType[str, str] = MappingProxyType(
         "VariantsByQuery": VARIANTS_BY_QUERY,
         "VariantStockPage": VARIANT_STOCK_PAGE,
         "InventoryItem": INVENTORY_ITEM,
+        "VariantStockById": VARIANT_STOCK_BY_ID,
         "OrdersByQuery": ORDERS_BY_QUERY,
         "Order": ORDER,
         "OrderFulfillmentOrders": ORDER_FULFILLMENT_ORDERS,

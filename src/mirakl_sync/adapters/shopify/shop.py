@@ -9,10 +9,11 @@ Shopify and are not decremented.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from mirakl_sync.adapters.shopify.client import ShopifyClient, search_value
 from mirakl_sync.adapters.shopify.mapping import ShopOrderOptions, address_input, order_create_input
+from mirakl_sync.adapters.shopify.models import InventoryLevel
 from mirakl_sync.domain.orders import (
     LineBinding,
     MarketplaceOrder,
@@ -45,7 +46,12 @@ class ShopifyShop:
         variant = variants[0]
         return LineBinding(sku, TargetSystem.SHOPIFY, sku, variant_id=variant.id)
 
-    async def read_stock(self, sku: str) -> StockReading | None:
+    async def read_stock(self, sku: str, *, variant_id: str | None = None) -> StockReading | None:
+        if variant_id is not None:
+            # The cheap read by id, when the variant is still the one with this SKU.
+            known = await self._client.variant_inventory(variant_id)
+            if known is not None and known[0] == sku:
+                return self._reading(iter(known[1].levels))
         found = None
         async for variant in self._client.variant_stock(f"sku:{search_value(sku)}"):
             if variant.sku == sku:
@@ -53,9 +59,12 @@ class ShopifyShop:
                 break
         if found is None:
             return None
+        return self._reading(iter(found.levels))
+
+    def _reading(self, levels: Iterator[InventoryLevel]) -> StockReading:
         available = sum(
             level.available
-            for level in found.levels
+            for level in levels
             if not self._locations or level.location_name in self._locations
         )
         return StockReading(max(0, available))

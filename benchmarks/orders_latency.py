@@ -13,11 +13,16 @@ Runs (same keys with and without ``--quick``):
 
 - ``poll1_lifted`` / ``poll1_real``: 1-second OR11 poll, 10,000 orders/hour over the 3
   marketplaces, SQLite; Supercycle's 120 requests/minute lifted on both sides, or real.
+- ``poll1_standard_plan``: as ``poll1_lifted`` on a Shopify Standard plan (100 points/s)
+  instead of Plus (see ``PLAN``), to show what the query budget does.
 - ``poll60``: the default 60-second poll (Supercycle lifted); the quick mode measures it
   for a shorter time (``poll60_measured_seconds``) and says so.
 - ``ceiling_sqlite`` / ``ceiling_postgres``: N orders placed before the hub starts (traffic
   off), then the time until the hub has decided all of them; SQLite with the hub alone,
   PostgreSQL with the hub plus 2 workers; Supercycle lifted.
+
+Each latency run also reports where the Shopify query budget went
+(``shopify_points_by_operation``, from the sandbox's ``/sandbox/stats``).
 
 Latency = ``acceptance_decision_date - created_date`` as the emulated Mirakl records them
 (an order is visible in OR11 from its creation). Only orders created inside the measured
@@ -66,6 +71,12 @@ from mirakl_sync.sandbox.server import (
 )
 
 ORDERS_PER_HOUR = 10_000.0
+#: The emulated shop's Shopify plan in the target runs. 10,000 orders an hour is about
+#: 240,000 a day: a Plus-sized shop (Standard's query budget, 100 points/s, cannot carry
+#: it for any app: orderCreate, orderUpdate and orderMarkAsPaid alone are 10 points each,
+#: 30 points x 2.78 orders/s = 83 points/s before a single read). The Standard plan is
+#: measured too (``poll1_standard_plan``), to show what such a shop would see.
+PLAN = "plus"
 WARMUP = 3.0  # seconds after the hub is ready before the measured window opens
 LIFTED_SUPERCYCLE_PER_MINUTE = 1_000_000  # hub-side pacing far above anything reached
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -453,7 +464,7 @@ def ceiling_run(kind: str, orders: int, workers: int, window: float) -> dict[str
     directory = Path(tempfile.mkdtemp(prefix="orders-ceiling-"))
     port = _port()
     with _database(kind, directory) as url:
-        setup = Setup(1.0, "lifted", url, 0.0, preplace=orders)
+        setup = Setup(1.0, "lifted", url, 0.0, preplace=orders, plan=PLAN)
         config = _write_config(directory, setup, port, "WARNING")
         # Workers log at INFO: their "engine <id> ready" line is how we know they run.
         worker_config = _write_config(directory, setup, port, "INFO")
@@ -550,14 +561,18 @@ def run_all(*, quick: bool, postgres: bool) -> dict[str, Any]:
     drain1, drain60 = (4.0, 1.0) if quick else (60.0, 75.0)
     warmup = 2.0 if quick else WARMUP
     ceiling_window, ceiling_orders = (5.0, 80) if quick else (30.0, 300)
-    poll1_lifted = latency_run(Setup(1.0, "lifted", "", ORDERS_PER_HOUR), measure1, drain1, warmup)
-    poll1_real = latency_run(Setup(1.0, "real", "", ORDERS_PER_HOUR), measure1, drain1, warmup)
-    poll60 = latency_run(Setup(60.0, "lifted", "", ORDERS_PER_HOUR), measure60, drain60, warmup)
+    hour = ORDERS_PER_HOUR
+    poll1_lifted = latency_run(Setup(1.0, "lifted", "", hour, plan=PLAN), measure1, drain1, warmup)
+    poll1_real = latency_run(Setup(1.0, "real", "", hour, plan=PLAN), measure1, drain1, warmup)
+    poll1_standard = latency_run(
+        Setup(1.0, "lifted", "", hour, plan="standard"), measure1, drain1, warmup
+    )
+    poll60 = latency_run(Setup(60.0, "lifted", "", hour, plan=PLAN), measure60, drain60, warmup)
     ceiling_sqlite = ceiling_run("sqlite", ceiling_orders, 0, ceiling_window)
     ceiling_postgres = (
         ceiling_run("postgres", ceiling_orders, 2, ceiling_window) if postgres else None
     )
-    runs = (poll1_lifted, poll1_real, poll60)
+    runs = (poll1_lifted, poll1_real, poll1_standard, poll60)
     offered = ORDERS_PER_HOUR / 3600
     p99_1, p99_60 = poll1_lifted["latency_p99_s"], poll60["latency_p99_s"]
     return {
@@ -576,6 +591,7 @@ def run_all(*, quick: bool, postgres: bool) -> dict[str, Any]:
         ],
         "poll1_lifted": poll1_lifted,
         "poll1_real": poll1_real,
+        "poll1_standard_plan": poll1_standard,
         "poll60": poll60,
         "poll60_measured_seconds": measure60,
         "ceiling_sqlite": ceiling_sqlite,

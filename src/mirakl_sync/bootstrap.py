@@ -68,7 +68,8 @@ class Hub:
     store: Store
     transports: Transports
     #: One view of the shop's query-cost bucket for every Shopify client this hub makes.
-    _shopify_pacing: ShopifyPacing | None = field(default=None, repr=False)
+    #: One pacing per clock the clients keep time with (see :meth:`shopify`).
+    _shopify_pacings: dict[Any, ShopifyPacing] = field(default_factory=dict, repr=False)
 
     def mirakl(
         self, market: MarketplaceSettings, *, call_budget: CallBudget | None = None, **options: Any
@@ -94,13 +95,18 @@ class Hub:
         from mirakl_sync.adapters.shopify.cost import ShopifyPacing
 
         shopify = self.settings.shopify
-        if self._shopify_pacing is None:
-            self._shopify_pacing = ShopifyPacing()
+        # Clients share the shop's cost bucket only if they read the same clock: a bucket
+        # mirrored at one clock's times cannot be refilled by another's (tests and
+        # simulations give their own clock and get their own bucket).
+        clock = options.get("clock", time.time)
+        pacing = self._shopify_pacings.get(clock)
+        if pacing is None:
+            pacing = self._shopify_pacings[clock] = ShopifyPacing()
         return ShopifyClient(
             shopify.graphql_url,
             shopify.access_token.get_secret_value(),
             transport=self.transports.shopify,
-            pacing=self._shopify_pacing,
+            pacing=pacing,
             **options,
         )
 

@@ -380,3 +380,19 @@ def _csv_rows(multipart: bytes) -> list[dict[str, str]]:
     start = text.index('"offer-sku"')
     end = text.index("\r\n--", start)
     return list(csv.DictReader(io.StringIO(text[start:end]), delimiter=";"))
+
+
+def test_shopify_clients_of_one_clock_share_the_shops_bucket(world: World) -> None:
+    """Orders and dispatch (default wall clock) and the stock flow in production (its
+    clock is wall time too) pace against one bucket; a client on another clock (this
+    test's fake one) gets its own, since a bucket cannot be refilled on two clocks."""
+    hub = world.hub
+    wall = [hub.shopify(), hub.shopify(background=True)]
+    fake = [hub.shopify(clock=world.clock), hub.shopify(clock=world.clock, background=True)]
+    try:
+        assert wall[0].bucket is wall[1].bucket
+        assert fake[0].bucket is fake[1].bucket
+        assert wall[0].bucket is not fake[0].bucket
+    finally:
+        for client in wall + fake:
+            asyncio.run(client.aclose())

@@ -108,7 +108,9 @@ class ShopifyClient(HttpApiClient):
         max_retries: int = 3,
         max_throttle_retries: int = 5,
         backoff_seconds: float = 0.5,
-        clock: Callable[[], float] = time.monotonic,
+        # Wall time, as the stock flow keeps: clients of one hub share a cost bucket per
+        # clock (see Hub.shopify), so their clocks must agree.
+        clock: Callable[[], float] = time.time,
         sleep: Sleep = asyncio.sleep,
         pacing: ShopifyPacing | None = None,
         background: bool = False,

@@ -63,7 +63,10 @@ def parse_cost(extensions: Any) -> QueryCost | None:
 def seconds_until_available(status: ThrottleStatus, needed: float) -> float:
     """How long the bucket in ``status`` needs to hold ``needed`` points (0 if it does now)."""
     missing = min(needed, status.maximum_available) - status.currently_available
-    if missing <= 0:
+    # A hundredth of a point is rounding, not a shortfall: at wall-clock magnitudes a
+    # float cannot say the tiny wait it would take, and a caller asking again would wait
+    # "1e-13 s" forever.
+    if missing <= 0.01:
         return 0.0
     if status.restore_rate <= 0:
         # No restore rate reported: fall back to one second rather than waiting forever.

@@ -133,8 +133,10 @@ class MarketplaceSettings(_Section):
     acceptance_window_hours: Annotated[float, Field(gt=0)] = 72.0
     #: How often to pull orders (OR11). The spec's maximum is once a minute.
     order_poll_seconds: Annotated[float, Field(gt=0)] = 60.0
-    #: Each pull re-reads this far behind its watermark, so no late-indexed order is missed.
-    order_overlap_seconds: Annotated[float, Field(ge=0)] = 300.0
+    #: Each pull re-reads this far behind its watermark, so no late-indexed order is
+    #: missed. Unset: 5 poll intervals, at least 60 s and at most 300 s (300 s at the
+    #: default 60 s poll; a 1 s poll re-reads 60 s, not 5 minutes, every second).
+    order_overlap_seconds: Annotated[float, Field(ge=0)] | None = None
     #: Hours between full sweeps of every open order (besides the watermark pulls).
     order_full_sweep_hours: Annotated[float, Field(gt=0)] = 24.0
     #: Mirakl ``shipping_type_code`` -> title of the Shopify shipping line.
@@ -148,6 +150,13 @@ class MarketplaceSettings(_Section):
     #: on the held stock anyway and create the shop order once Shopify is back.
     accept_when_shop_down: bool = False
     accept_when_shop_down_minutes: Annotated[float, Field(gt=0)] = 60.0
+
+    @property
+    def effective_order_overlap_seconds(self) -> float:
+        """``order_overlap_seconds``, or when unset 5 polls within [60 s, 300 s]."""
+        if self.order_overlap_seconds is not None:
+            return self.order_overlap_seconds
+        return min(300.0, max(60.0, 5 * self.order_poll_seconds))
     #: Identifier type of the ``product-id`` sent with offers (operator-specific: EAN, UPC ...).
     product_id_type: str = "EAN"
     #: How often pending stock changes are pushed (STO01 allows one import a minute).

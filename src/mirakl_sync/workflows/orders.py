@@ -252,7 +252,7 @@ def followup_order(marketplace: str, order_id: str, change: str) -> str:
 def pull_settings(market: MarketplaceSettings) -> PullSettings:
     return PullSettings(
         marketplace=market.code,
-        overlap_seconds=market.order_overlap_seconds,
+        overlap_seconds=market.effective_order_overlap_seconds,
         acceptance_window_hours=market.acceptance_window_hours,
         full_sweep_hours=market.order_full_sweep_hours,
     )

@@ -80,8 +80,11 @@ class SqlOrderRepository:
                 )
                 return None
             previous = _stored(row)
-            # An older read (overlapping pages, a slow pull) never overwrites a newer one.
-            if order.last_updated_at >= previous.order.last_updated_at:
+            # An older read (overlapping pages, a slow pull) never overwrites a newer one,
+            # and an unchanged one is not written again: each pull re-reads its overlap,
+            # and rewriting every order of it was most of a 1 s pull's time.
+            changed = row.payload != values["payload"] or row.state != order.state
+            if order.last_updated_at >= previous.order.last_updated_at and changed:
                 connection.execute(
                     update(t)
                     .where(t.c.marketplace == order.marketplace)

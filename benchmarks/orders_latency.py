@@ -544,6 +544,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a short run (under a minute)")
     parser.add_argument("--json", action="store_true", help="print JSON only")
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL ceiling")
+    parser.add_argument(
+        "--only",
+        choices=["poll1_lifted", "poll1_real", "poll1_standard_plan", "poll60"],
+        help="while developing: that latency run alone, full length (prints its figures only)",
+    )
     parser.add_argument("--role", choices=["hub", "sandbox"], help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--preplace", type=int, default=0, help=argparse.SUPPRESS)
@@ -553,6 +558,17 @@ def main() -> None:
         return
     if args.role == "sandbox":
         _serve_sandbox(args.config, args.preplace)
+        return
+    if args.only:
+        measure, drain = (360.0, 75.0) if args.only == "poll60" else (90.0, 60.0)
+        setup = Setup(
+            60.0 if args.only == "poll60" else 1.0,
+            "real" if args.only == "poll1_real" else "lifted",
+            "",
+            ORDERS_PER_HOUR,
+            plan="standard" if args.only == "poll1_standard_plan" else PLAN,
+        )
+        print(json.dumps({args.only: latency_run(setup, measure, drain, WARMUP)}, indent=2))
         return
     result = run_all(quick=args.quick, postgres=not args.no_postgres)
     if args.json:

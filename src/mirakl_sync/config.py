@@ -157,6 +157,7 @@ class MarketplaceSettings(_Section):
         if self.order_overlap_seconds is not None:
             return self.order_overlap_seconds
         return min(300.0, max(60.0, 5 * self.order_poll_seconds))
+
     #: Identifier type of the ``product-id`` sent with offers (operator-specific: EAN, UPC ...).
     product_id_type: str = "EAN"
     #: How often pending stock changes are pushed (STO01 allows one import a minute).

@@ -229,7 +229,10 @@ def import_order(marketplace: str, order_id: str) -> str:
     _crash_point(3)
     if shop == "wait":
         return "waiting"
-    items_step(marketplace, order_id, bindings)
+    if any(binding.item_id is not None for binding in bindings.resolved().values()):
+        # Only Supercycle items are marked sold; an order of shop variants alone skips
+        # the step (and its checkpoint) rather than running it to do nothing.
+        items_step(marketplace, order_id, bindings)
     _crash_point(4)
     status = decision_step(marketplace, order_id)
     _crash_point(5)

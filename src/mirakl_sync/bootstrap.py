@@ -67,8 +67,8 @@ class Hub:
     settings: Settings
     store: Store
     transports: Transports
-    #: One view of the shop's query-cost bucket for every Shopify client this hub makes.
-    #: One pacing per clock the clients keep time with (see :meth:`shopify`).
+    #: The shop's query-cost bucket as this hub's Shopify clients see it: one per clock
+    #: they keep time with (see :meth:`shopify`).
     _shopify_pacings: dict[Any, ShopifyPacing] = field(default_factory=dict, repr=False)
 
     def mirakl(

@@ -85,4 +85,5 @@ def test_the_pull_overlap_defaults_to_five_polls_between_one_and_five_minutes() 
     assert market(order_poll_seconds=30).effective_order_overlap_seconds == 150
     assert market(order_poll_seconds=600).effective_order_overlap_seconds == 300
     # Said explicitly, it is kept as said.
-    assert market(order_poll_seconds=1, order_overlap_seconds=5).effective_order_overlap_seconds == 5
+    explicit = market(order_poll_seconds=1, order_overlap_seconds=5)
+    assert explicit.effective_order_overlap_seconds == 5

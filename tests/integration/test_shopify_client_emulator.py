@@ -417,3 +417,38 @@ def test_stock_read_by_variant_id_matches_the_read_by_sku_for_about_half_the_cos
     # Charged (actual) points: a read by id against a search by SKU, which also pays
     # for the page of two variants it asks for.
     assert points["VariantStockById"] <= points["VariantStockPage"] * 0.6
+
+
+def test_a_background_client_waits_for_the_reserve_an_urgent_one_does_not() -> None:
+    from mirakl_sync.adapters.shopify.cost import BACKGROUND_RESERVE, ShopifyPacing
+
+    shop = Shop(products=12, restore_rate=10.0, bucket_size=1000.0)
+    pacing = ShopifyPacing()
+
+    async def scenario() -> tuple[float, float, float]:
+        async with (
+            shop.client(pacing=pacing) as urgent,
+            shop.client(pacing=pacing, background=True) as background,
+        ):
+            # Urgent work spends the bucket below the quarter kept for it (as Shopify
+            # reports it: a read is refunded what it did not use).
+            await urgent.shop_info()
+            while (pacing.bucket.available(shop.time()) or 0) > 1000 * BACKGROUND_RESERVE:
+                [v async for v in urgent.variant_stock(page_size=7, levels=5)]
+                await urgent.shop_info()
+            slept = sum(shop.time.sleeps)
+            throttled = shop.emulator.throttled_count
+            await urgent.shop_info()  # urgent: goes at once
+            urgent_slept = sum(shop.time.sleeps) - slept
+            await background.shop_info()  # background: waits for the reserve to refill
+            background_slept = sum(shop.time.sleeps) - slept - urgent_slept
+            left = pacing.bucket.available(shop.time()) or 0.0
+            # Neither was refused: each waited (or not) before sending, not after.
+            assert shop.emulator.throttled_count == throttled
+        return urgent_slept, background_slept, left
+
+    urgent_slept, background_slept, left = asyncio.run(scenario())
+    assert urgent_slept == 0
+    assert background_slept > 0
+    # It went only once the bucket held the reserve again (minus its own small cost).
+    assert left >= 1000 * BACKGROUND_RESERVE - 20

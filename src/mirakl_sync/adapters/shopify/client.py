@@ -281,12 +281,15 @@ class ShopifyClient(HttpApiClient):
 
     async def _pace(self, document: str) -> None:
         wait = self._pacing.reserve(document, self._clock(), background=self._background)
-        if wait > 0:
+        while wait > 0:
             await self._sleep(wait)
-        while self._background and wait > 0:
-            wait = self._pacing.reserve(document, self._clock(), background=True)
-            if wait > 0:
-                await self._sleep(wait)
+            # Urgent work spent its cost already; background work spent nothing and asks
+            # again, since urgent work may have taken the points meanwhile.
+            wait = (
+                self._pacing.reserve(document, self._clock(), background=True)
+                if self._background
+                else 0.0
+            )
 
     def _throttle_wait(self, response: httpx.Response) -> float:
         header = response.headers.get("Retry-After")

@@ -2,8 +2,12 @@
 
 The demo writes ``<dir>/mirakl-sync.toml`` (pointing the hub at the sandbox, keys
 included: they are the sandbox's public test keys) and keeps its SQLite database
-beside it. Time is compressed tenfold: the emulated Mirakl enforces a tenth of the
-real Call Frequency periods and the hub budgets the same, so the page moves.
+beside it. Each run starts from an empty database: the sandbox lives in memory and
+starts afresh, numbering its orders from the same first id, so a previous run's records
+would be taken for this run's orders.
+
+Time is compressed tenfold: the emulated Mirakl enforces a tenth of the real Call
+Frequency periods and the hub budgets the same, so the page moves.
 """
 
 from __future__ import annotations
@@ -76,8 +80,23 @@ def demo_config(directory: Path, *, port: int, sandbox_port: int, orders_per_hou
     )
 
 
+def forget_previous_run(directory: Path) -> list[Path]:
+    """Delete the previous demo run's databases (SQLite files and their WAL); return them."""
+    gone = [
+        path
+        for stem in ("mirakl-sync", "mirakl-sync-engine")
+        for suffix in (".db", ".db-wal", ".db-shm")
+        if (path := directory / f"{stem}{suffix}").exists()
+    ]
+    for path in gone:
+        path.unlink()
+    return gone
+
+
 def run_demo(directory: Path, *, port: int, sandbox_port: int, orders_per_hour: float) -> None:
     directory.mkdir(parents=True, exist_ok=True)
+    if forget_previous_run(directory):
+        print(f"(the previous demo run's database in {directory} was reset)", flush=True)
     config_path = directory / "mirakl-sync.toml"
     config_path.write_text(
         demo_config(

@@ -142,46 +142,45 @@ query VariantStockPage($first: Int!, $after: String, $query: String, $levels: In
     + _VARIANT_STOCK
 )
 
-INVENTORY_ITEM = """
-query InventoryItem($id: ID!, $levels: Int!) {
-  inventoryItem(id: $id) {
-    id
-    legacyResourceId
-    sku
-    tracked
-    inventoryLevels(first: $levels) {
-      nodes {
-        location { id legacyResourceId name }
-        quantities(names: ["available"]) { name quantity }
-      }
+_INVENTORY_ITEM_STOCK = """
+fragment InventoryItemStock on InventoryItem {
+  id
+  legacyResourceId
+  sku
+  tracked
+  inventoryLevels(first: $levels) {
+    nodes {
+      location { id legacyResourceId name }
+      quantities(names: ["available"]) { name quantity }
     }
   }
 }
 """
 
+INVENTORY_ITEM = (
+    """
+query InventoryItem($id: ID!, $levels: Int!) {
+  inventoryItem(id: $id) { ...InventoryItemStock }
+}
+"""
+    + _INVENTORY_ITEM_STOCK
+)
+
 # The decision-time read of one variant the hub already knows by id: its SKU (to check
 # it still is the variant asked for) and ``available`` per location, nothing else, since
 # Shopify charges per object asked. About half a search by SKU's charged cost.
-VARIANT_STOCK_BY_ID = """
+VARIANT_STOCK_BY_ID = (
+    """
 query VariantStockById($id: ID!, $levels: Int!) {
   productVariant(id: $id) {
     id
     sku
-    inventoryItem {
-      id
-      legacyResourceId
-      sku
-      tracked
-      inventoryLevels(first: $levels) {
-        nodes {
-          location { id legacyResourceId name }
-          quantities(names: ["available"]) { name quantity }
-        }
-      }
-    }
+    inventoryItem { ...InventoryItemStock }
   }
 }
 """
+    + _INVENTORY_ITEM_STOCK
+)
 
 ORDERS_BY_QUERY = (
     """

@@ -180,13 +180,13 @@ def test_an_order_create_whose_answer_was_lost_is_found_not_created_twice(
     order_id = sandbox.mirakl.place_order("debenhams", [(sku, 1)])
     shopify = LosesOrderCreateAnswers(httpx.ASGITransport(app=sandbox.app))
     cycle(settings, sandbox, shopify)
-    # The first attempt sent orderCreate without searching first (nothing could exist).
+    # The order exists in Shopify, but the hub never heard so: it waits.
     assert shopify.lost == 1
     assert len(shop_orders(sandbox, order_id)) == 1
     assert mirakl_state(sandbox, "debenhams", order_id) == "WAITING_ACCEPTANCE"
     searches_before = shopify.searches
     cycle(settings, sandbox, shopify)
-    # The retry knew orderCreate had been sent, searched, found it, and accepted.
+    # The retry searched by sourceIdentifier, found it, created none, and accepted.
     assert shopify.searches == searches_before + 1
     assert len(shop_orders(sandbox, order_id)) == 1
     assert mirakl_state(sandbox, "debenhams", order_id) == "WAITING_DEBIT_PAYMENT"

@@ -370,9 +370,6 @@ class OrderProgress:
     sold_items: list[int] = field(default_factory=list)
     #: Accepted while Shopify was down: the shop order is still to be made.
     shop_order_pending: bool = False
-    #: ``orderCreate`` was sent (it may have created the order even if no answer came
-    #: back): from then on, look the order up by ``sourceIdentifier`` before creating.
-    shop_order_sent: bool = False
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,10 @@
 
 ``resolve_lines`` -> ``decide_and_hold`` -> ``create_shop_order`` -> ``mark_items_sold``
 -> ``send_decision``. Each may run twice (a durable step runs at least once), so each
-guards its external write: holds are idempotent per line; once ``orderCreate`` has been
-sent, the shop order is looked up by ``sourceIdentifier`` before it is created again; an
-item is marked sold only if this order has not already done so; OR21 is sent only
-while Mirakl still waits for it (re-read after any doubt, and on ORDER_INVALID_STATE).
+guards its external write: holds are idempotent per line; the shop order is looked up
+by ``sourceIdentifier`` before it is created; an item is marked sold only if this order
+has not already done so; OR21 is sent only while Mirakl still waits for it (re-read
+after any doubt, and on ORDER_INVALID_STATE).
 
 Nothing is dropped and nothing is accepted blindly: an unmapped SKU, or Shopify being
 unreachable, leaves the order ``waiting`` with an exception for ops showing the
@@ -302,16 +302,11 @@ async def create_shop_order(services: OrderServices, order_id: str, bindings: Bi
         return "none"
     if stored.shopify_order_id is None:
         try:
-            # Only a previous attempt can have created it: the first one saves a Shopify
-            # search (and its query cost) by recording that it is about to send.
-            found = await services.shop.find(order_id) if stored.progress.shop_order_sent else None
+            # Always looked up first, even on a first attempt: an earlier attempt whose
+            # answer was lost, ops keying the order by hand, or the connector the shop used
+            # before may each have created it already.
+            found = await services.shop.find(order_id)
             if found is None:
-                progress = stored.progress
-                if not progress.shop_order_sent:
-                    progress.shop_order_sent = True
-                    services.repository.save_progress(
-                        services.rules.code, order_id, progress, services.clock()
-                    )
                 found = await services.shop.create(stored.order, bindings.resolved(), accepted)
         except RetryableError as exc:
             now = services.clock()

@@ -168,10 +168,8 @@ class ShopifyPacing:
         with self._lock:
             cost = self.last_cost.get(document, 0.0)
             if background:
-                status = self.bucket
-                reserve = 0.0
-                if status.known:
-                    reserve = BACKGROUND_RESERVE * status.maximum_available
+                # Until the first answer the size is unknown (0): nothing is kept back.
+                reserve = BACKGROUND_RESERVE * self.bucket.maximum_available
                 wait = self.bucket.wait_for(cost + reserve, now)
                 if wait > 0:
                     return wait

@@ -262,7 +262,6 @@ def progress_to_json(progress: OrderProgress) -> dict[str, Any]:
         "or21_sent": progress.or21_sent,
         "sold_items": list(progress.sold_items),
         "shop_order_pending": progress.shop_order_pending,
-        "shop_order_sent": progress.shop_order_sent,
     }
 
 
@@ -274,7 +273,6 @@ def progress_from_json(data: Any) -> OrderProgress:
         or21_sent=bool(data.get("or21_sent")),
         sold_items=[int(i) for i in data.get("sold_items") or []],
         shop_order_pending=bool(data.get("shop_order_pending")),
-        shop_order_sent=bool(data.get("shop_order_sent")),
     )
 
 

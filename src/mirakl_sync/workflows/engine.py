@@ -344,6 +344,7 @@ def enqueue(
     workflow_id: str | None = None,
     deduplication_id: str | None = None,
     partition_key: str | None = None,
+    priority: int | None = None,
     **kwargs: Any,
 ) -> WorkflowRun[R]:
     """Put ``fn(*args)`` on ``queue``; any process listening to the queue may run it.
@@ -351,15 +352,19 @@ def enqueue(
     ``workflow_id`` is the idempotency key; ``deduplication_id`` additionally refuses a
     second *active* workflow with that ID on the queue (not allowed on partitioned
     queues); ``partition_key`` is required on a queue with a ``partition_limiter``.
-    Callable from inside a workflow, where the enqueue itself is checkpointed.
+    ``priority`` (1 and up; lower first) lets it wait behind work enqueued without one,
+    which goes first. Callable from inside a workflow, where the enqueue itself is
+    checkpointed.
     """
     with contextlib.ExitStack() as stack:
         if workflow_id:
             stack.enter_context(SetWorkflowID(workflow_id))
-        if deduplication_id or partition_key:
+        if deduplication_id or partition_key or priority is not None:
             stack.enter_context(
                 SetEnqueueOptions(
-                    deduplication_id=deduplication_id, queue_partition_key=partition_key
+                    deduplication_id=deduplication_id,
+                    queue_partition_key=partition_key,
+                    priority=priority,
                 )
             )
         return WorkflowRun(DBOS.enqueue_workflow(queue, fn, *args, **kwargs))

@@ -75,6 +75,9 @@ PULL_WORKFLOW = "mirakl_sync.order_pull"
 SCHEDULED_PULL_WORKFLOW = "mirakl_sync.order_pull_scheduled"
 CRASH_ENV = "MIRAKL_SYNC_CRASH_AFTER_STEP"
 QUEUE_POLL_SECONDS = 0.1
+#: Follow-ups (paid, shipped, cancelled) queue behind every import, whichever pull
+#: enqueued them first: an import has an acceptance deadline, a follow-up has none.
+FOLLOWUP_PRIORITY = 10
 
 
 # --------------------------------------------------------------------------- dependencies
@@ -325,6 +328,7 @@ def pull_marketplace(marketplace: str, cycle: str, wait: bool = False) -> dict[s
                     order_id,
                     workflow_id.rsplit(":", 1)[-1],
                     workflow_id=workflow_id,
+                    priority=FOLLOWUP_PRIORITY,
                 )
             )
     outcomes: dict[str, int] = {}

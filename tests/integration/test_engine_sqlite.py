@@ -184,6 +184,30 @@ def test_same_workflow_id_runs_once_started_or_enqueued(tmp_path: Path) -> None:
         assert [(i.status, i.executor_id) for i in infos] == [("SUCCESS", "solo")]
 
 
+_RAN: list[str] = []
+
+
+@workflow(name="test.ran")
+def _ran(label: str) -> str:
+    _RAN.append(label)
+    return label
+
+
+def test_work_enqueued_with_a_priority_waits_behind_work_without(tmp_path: Path) -> None:
+    config = EngineConfig(
+        system_database_url=f"sqlite:///{tmp_path / 'engine.db'}", executor_id="solo"
+    )
+    with Engine(config) as engine:
+        # One at a time, and the first poll a second away: everything below is queued
+        # before anything runs, so the order they run in is the queue's.
+        engine.register_queue("prio-queue", worker_concurrency=1, polling_interval_seconds=1.0)
+        runs = [enqueue("prio-queue", _ran, f"follow-up {n}", priority=10) for n in range(3)]
+        runs += [enqueue("prio-queue", _ran, f"import {n}") for n in range(2)]
+        for run in runs:
+            run.result()
+    assert _RAN == ["import 0", "import 1", "follow-up 0", "follow-up 1", "follow-up 2"]
+
+
 @step(name="test.async_double")
 async def _async_double(value: int) -> int:
     return value * 2

@@ -547,7 +547,7 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL ceiling")
     parser.add_argument(
         "--only",
-        choices=["poll1_lifted", "poll1_real", "poll1_standard_plan", "poll60"],
+        choices=list(LATENCY_RUNS),
         help="while developing: that latency run alone, full length (prints its figures only)",
     )
     parser.add_argument("--role", choices=["hub", "sandbox"], help=argparse.SUPPRESS)
@@ -561,15 +561,7 @@ def main() -> None:
         _serve_sandbox(args.config, args.preplace)
         return
     if args.only:
-        measure, drain = (360.0, 75.0) if args.only == "poll60" else (90.0, 60.0)
-        setup = Setup(
-            60.0 if args.only == "poll60" else 1.0,
-            "real" if args.only == "poll1_real" else "lifted",
-            "",
-            ORDERS_PER_HOUR,
-            plan="standard" if args.only == "poll1_standard_plan" else PLAN,
-        )
-        print(json.dumps({args.only: latency_run(setup, measure, drain, WARMUP)}, indent=2))
+        print(json.dumps({args.only: latency(args.only, quick=False)}, indent=2))
         return
     result = run_all(quick=args.quick, postgres=not args.no_postgres)
     if args.json:
@@ -578,30 +570,46 @@ def main() -> None:
         print(json.dumps(result, indent=2))
 
 
+#: The latency runs, in the order they run: name -> (poll seconds, Supercycle's limit,
+#: the shop's Shopify plan).
+LATENCY_RUNS: dict[str, tuple[float, str, str]] = {
+    "poll1_lifted": (1.0, "lifted", PLAN),
+    "poll1_real": (1.0, "real", PLAN),
+    "poll1_standard_plan": (1.0, "lifted", "standard"),
+    "poll60": (60.0, "lifted", PLAN),
+}
+POLL60_MEASURE, POLL60_DRAIN = 360.0, 75.0
+
+
+def latency(name: str, *, quick: bool) -> dict[str, Any] | None:
+    """One of :data:`LATENCY_RUNS`. Quick: short windows and capped drains (an order still
+    undecided when a capped drain ends is counted in ``undecided`` and the run says
+    ``drain_complete: false``), and no 60 s poll at all (``None``): one poll interval is
+    the whole minute."""
+    poll, supercycle, plan = LATENCY_RUNS[name]
+    if quick and poll >= 60:
+        return None
+    if quick:
+        measure, drain, warmup = 3.0, 3.0, 1.5
+    elif poll >= 60:
+        measure, drain, warmup = POLL60_MEASURE, POLL60_DRAIN, WARMUP
+    else:
+        measure, drain, warmup = 90.0, 60.0, WARMUP
+    setup = Setup(poll, supercycle, "", ORDERS_PER_HOUR, plan=plan)
+    return latency_run(setup, measure, drain, warmup)
+
+
 def run_all(*, quick: bool, postgres: bool) -> dict[str, Any]:
     started = time.monotonic()
-    # Quick: short windows and capped drains (an order still undecided when a capped
-    # drain ends is counted in ``undecided`` and the run says ``drain_complete: false``).
-    measure1, measure60 = (3.0, 0.0) if quick else (90.0, 360.0)
-    drain1, drain60 = (3.0, 0.0) if quick else (60.0, 75.0)
-    warmup = 1.5 if quick else WARMUP
     ceiling_window, ceiling_orders = (4.0, 80) if quick else (30.0, 300)
-    hour = ORDERS_PER_HOUR
-    poll1_lifted = latency_run(Setup(1.0, "lifted", "", hour, plan=PLAN), measure1, drain1, warmup)
-    poll1_real = latency_run(Setup(1.0, "real", "", hour, plan=PLAN), measure1, drain1, warmup)
-    poll1_standard = latency_run(
-        Setup(1.0, "lifted", "", hour, plan="standard"), measure1, drain1, warmup
-    )
-    poll60 = (
-        None
-        if quick
-        else latency_run(Setup(60.0, "lifted", "", hour, plan=PLAN), measure60, drain60, warmup)
-    )
+    results = {name: latency(name, quick=quick) for name in LATENCY_RUNS}
+    poll1_lifted, poll60 = results["poll1_lifted"], results["poll60"]
+    assert poll1_lifted is not None  # every 1 s run is measured, quick or not
     ceiling_sqlite = ceiling_run("sqlite", ceiling_orders, 0, ceiling_window)
     ceiling_postgres = (
         ceiling_run("postgres", ceiling_orders, 2, ceiling_window) if postgres else None
     )
-    runs = [r for r in (poll1_lifted, poll1_real, poll1_standard, poll60) if r is not None]
+    runs = [r for r in results.values() if r is not None]
     offered = ORDERS_PER_HOUR / 3600
     p99_1 = poll1_lifted["latency_p99_s"]
     p99_60 = poll60["latency_p99_s"] if poll60 is not None else None
@@ -619,11 +627,8 @@ def run_all(*, quick: bool, postgres: bool) -> dict[str, Any]:
             "(sandbox supercycle_requests_per_minute = 0, hub requests_per_minute = "
             f"{LIFTED_SUPERCYCLE_PER_MINUTE})",
         ],
-        "poll1_lifted": poll1_lifted,
-        "poll1_real": poll1_real,
-        "poll1_standard_plan": poll1_standard,
-        "poll60": poll60,
-        "poll60_measured_seconds": measure60,
+        **results,
+        "poll60_measured_seconds": 0.0 if quick else POLL60_MEASURE,
         "ceiling_sqlite": ceiling_sqlite,
         "ceiling_postgres": ceiling_postgres,
         "target_poll1_p99_le_2s_met": p99_1 is not None

@@ -151,13 +151,6 @@ class MarketplaceSettings(_Section):
     accept_when_shop_down: bool = False
     accept_when_shop_down_minutes: Annotated[float, Field(gt=0)] = 60.0
 
-    @property
-    def effective_order_overlap_seconds(self) -> float:
-        """``order_overlap_seconds``, or when unset 5 polls within [60 s, 300 s]."""
-        if self.order_overlap_seconds is not None:
-            return self.order_overlap_seconds
-        return min(300.0, max(60.0, 5 * self.order_poll_seconds))
-
     #: Identifier type of the ``product-id`` sent with offers (operator-specific: EAN, UPC ...).
     product_id_type: str = "EAN"
     #: How often pending stock changes are pushed (STO01 allows one import a minute).
@@ -184,6 +177,13 @@ class MarketplaceSettings(_Section):
     @property
     def display_name(self) -> str:
         return self.name or self.code
+
+    @property
+    def effective_order_overlap_seconds(self) -> float:
+        """``order_overlap_seconds``, or when unset 5 polls within [60 s, 300 s]."""
+        if self.order_overlap_seconds is not None:
+            return self.order_overlap_seconds
+        return min(300.0, max(60.0, 5 * self.order_poll_seconds))
 
 
 class RefundSettings(_Section):

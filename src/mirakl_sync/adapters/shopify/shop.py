@@ -9,7 +9,7 @@ Shopify and are not decremented.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from mirakl_sync.adapters.shopify.client import ShopifyClient, search_value
 from mirakl_sync.adapters.shopify.mapping import ShopOrderOptions, address_input, order_create_input
@@ -51,7 +51,7 @@ class ShopifyShop:
             # The cheap read by id, when the variant is still the one with this SKU.
             known = await self._client.variant_inventory(variant_id)
             if known is not None and known[0] == sku:
-                return self._reading(iter(known[1].levels))
+                return self._reading(known[1].levels)
         found = None
         async for variant in self._client.variant_stock(f"sku:{search_value(sku)}"):
             if variant.sku == sku:
@@ -59,9 +59,9 @@ class ShopifyShop:
                 break
         if found is None:
             return None
-        return self._reading(iter(found.levels))
+        return self._reading(found.levels)
 
-    def _reading(self, levels: Iterator[InventoryLevel]) -> StockReading:
+    def _reading(self, levels: Iterable[InventoryLevel]) -> StockReading:
         available = sum(
             level.available
             for level in levels

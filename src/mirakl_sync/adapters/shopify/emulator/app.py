@@ -634,7 +634,8 @@ class ShopifyEmulator:
             }
         self._available -= cost
         root: Any = QueryRoot(self.data, self.api_version)
-        mutation = _is_mutation(document, operation_name)
+        operation = _operation(document, operation_name)
+        mutation = operation is not None and operation.operation is OperationType.MUTATION
         if mutation:
             root = MutationRoot(self)
         outcome = execute(
@@ -653,7 +654,7 @@ class ShopifyEmulator:
         actual = cost if mutation else min(cost, actual_cost(outcome.data))
         # Refund what was charged up front but not used, as Shopify does.
         self._available = min(self.bucket_size, self._available + cost - actual)
-        name = operation_name or _operation_name(document) or "anonymous"
+        name = operation.name.value if operation is not None and operation.name else "anonymous"
         self.points_by_operation[name] += actual
         self.requests_by_operation[name] += 1
         response["extensions"] = {
@@ -666,20 +667,14 @@ class ShopifyEmulator:
         return response
 
 
-def _operation_name(document: Any) -> str | None:
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode) and definition.name:
-            return str(definition.name.value)
-    return None
-
-
-def _is_mutation(document: Any, operation_name: str | None) -> bool:
+def _operation(document: Any, operation_name: str | None) -> OperationDefinitionNode | None:
+    """The operation a request runs: the one named ``operation_name``, else the first."""
     for definition in document.definitions:
         if isinstance(definition, OperationDefinitionNode) and (
             operation_name is None or (definition.name and definition.name.value == operation_name)
         ):
-            return definition.operation is OperationType.MUTATION
-    return False
+            return definition
+    return None
 
 
 def _tax(tax: dict[str, Any]) -> dict[str, Any]:

@@ -247,7 +247,14 @@ class SandboxSettings(_Section):
     shopify_plan: Literal["standard", "advanced", "plus", "enterprise"] = "standard"
     #: Number of products in the generated brand catalogue.
     products: Annotated[int, Field(ge=1)] = 300
+    #: The random seed of the generated catalogue, traffic and faults.
     seed: int = 42
+    #: What the emulated systems hold at start (``--seed`` of ``sandbox`` and ``demo``):
+    #: ``default``, the brand's catalogue with the offers the hub would have made itself;
+    #: ``existing-shop``, a shop that already sells (offers listed by hand or by a
+    #: previous connector, variants without barcodes, orders, fulfilments and refunds
+    #: that predate the hub). See ``mirakl_sync.sandbox.existing_shop``.
+    seed_name: Literal["default", "existing-shop"] = "default"
 
 
 class Settings(_Section):

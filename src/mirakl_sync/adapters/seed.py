@@ -8,7 +8,7 @@ Generation is deterministic for a given seed, so tests can name what they expect
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 BRAND = "Fjellrev Outdoor"
@@ -48,7 +48,8 @@ _RANGES = ("Trail", "Summit", "Alpine", "Coast", "Ridge", "Tundra", "Glacier", "
 class SeedVariant:
     id: int
     sku: str
-    barcode: str
+    #: EAN-13; None for a variant the brand never gave a barcode (the existing-shop seed).
+    barcode: str | None
     size: str
     colour: str
     price: Decimal
@@ -212,3 +213,21 @@ def build_catalogue(*, products: int = 300, seed: int = 42) -> SeedCatalogue:
             )
         )
     return SeedCatalogue(products=tuple(built), items=tuple(items))
+
+
+def without_barcodes(catalogue: SeedCatalogue, *, every: int = 3) -> SeedCatalogue:
+    """The catalogue with every ``every``-th new-stock variant's barcode removed, as in a
+    shop that never gave all its variants one (such a variant cannot *create* an offer,
+    whose product-id is the barcode; it can still have one, listed by hand)."""
+    counter = 0
+    products: list[SeedProduct] = []
+    for product in catalogue.products:
+        variants: list[SeedVariant] = []
+        for variant in product.variants:
+            if product.channel == "new":
+                counter += 1
+                if counter % every == 0:
+                    variant = replace(variant, barcode=None)
+            variants.append(variant)
+        products.append(replace(product, variants=tuple(variants)))
+    return replace(catalogue, products=tuple(products))

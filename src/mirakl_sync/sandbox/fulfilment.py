@@ -133,6 +133,9 @@ def start_fulfilment_actor(
 ) -> threading.Thread:
     """Run a :class:`FulfilmentActor` every ``interval_seconds`` until ``stop`` is set."""
     actor = FulfilmentActor(sandbox, settings or ActorSettings(seed=sandbox.settings.seed))
+    if sandbox.seeded is not None:
+        # The seed's orders are history, with the fates the seed gave them.
+        actor.done.update(sandbox.seeded.shopify_order_ids())
 
     def loop() -> None:
         while not stop.wait(interval_seconds):

@@ -22,12 +22,14 @@ from starlette.routing import Mount, Route
 
 from mirakl_sync.adapters.emulation import FaultInjection
 from mirakl_sync.adapters.mirakl.emulator import EmulatedMarketplace, MiraklEmulator
-from mirakl_sync.adapters.seed import SeedCatalogue, build_catalogue
+from mirakl_sync.adapters.seed import SeedCatalogue, build_catalogue, without_barcodes
 from mirakl_sync.adapters.shopify.emulator import ShopifyEmulator, httpx_webhook_sender
 from mirakl_sync.adapters.shopify.emulator.schema import admin_schema
 from mirakl_sync.adapters.supercycle.emulator import SupercycleEmulator
 from mirakl_sync.config import SandboxSettings
+from mirakl_sync.sandbox.existing_shop import SEED_NAME, ExistingShop, seed_existing_shop
 from mirakl_sync.sandbox.offers import initial_offers
+from mirakl_sync.sandbox.state_view import sandbox_state
 
 SHOP_DOMAIN = "fjellrev.myshopify.com"
 #: GraphQL Admin restore rate (points a second) per Shopify plan, as Shopify publishes it.
@@ -80,10 +82,15 @@ class Sandbox:
     shopify: ShopifyEmulator
     supercycle: SupercycleEmulator
     settings: SandboxSettings
+    #: What the ``existing-shop`` seed put where (None for the default seed).
+    seeded: ExistingShop | None = None
 
 
 def build_sandbox(settings: SandboxSettings, *, clock: Any = time.time) -> Sandbox:
+    existing_shop = settings.seed_name == SEED_NAME
     catalogue = build_catalogue(products=settings.products, seed=settings.seed)
+    if existing_shop:
+        catalogue = without_barcodes(catalogue)
     mirakl = MiraklEmulator(
         marketplaces=[
             EmulatedMarketplace(
@@ -101,8 +108,9 @@ def build_sandbox(settings: SandboxSettings, *, clock: Any = time.time) -> Sandb
         call_frequency_scale=settings.call_frequency_scale,
         seed=settings.seed,
     )
-    for market in MARKETPLACES:
-        mirakl.load_offers(market.code, initial_offers(catalogue))
+    if not existing_shop:
+        for market in MARKETPLACES:
+            mirakl.load_offers(market.code, initial_offers(catalogue))
     restore_rate = SHOPIFY_RESTORE_RATES[settings.shopify_plan]
     shopify = ShopifyEmulator(
         shop=SHOP_DOMAIN,
@@ -123,6 +131,17 @@ def build_sandbox(settings: SandboxSettings, *, clock: Any = time.time) -> Sandb
         rate_limit_per_minute=settings.supercycle_requests_per_minute or None,
     )
     supercycle.load_catalogue(catalogue)
+    seeded = None
+    if existing_shop:
+        seeded = seed_existing_shop(
+            catalogue,
+            mirakl,
+            shopify,
+            supercycle,
+            now=clock(),
+            acceptance_window_seconds=settings.acceptance_window_seconds,
+            rng_seed=settings.seed,
+        )
 
     def faults(app: Any) -> Any:
         return FaultInjection(
@@ -152,16 +171,28 @@ def build_sandbox(settings: SandboxSettings, *, clock: Any = time.time) -> Sandb
             }
         )
 
+    async def seed(request: Request) -> JSONResponse:
+        """What the seed put where (``existing-shop``), so a test can name what it expects."""
+        if seeded is None:
+            return JSONResponse({"seed": settings.seed_name})
+        return JSONResponse(seeded.to_json())
+
+    async def state(request: Request) -> JSONResponse:
+        """The emulators' state as tests check it, read without spending any API budget."""
+        return JSONResponse(sandbox_state(mirakl, shopify))
+
     app = Starlette(
         routes=[
             Route("/", index),
             Route("/sandbox/stats", stats),
+            Route("/sandbox/seed", seed),
+            Route("/sandbox/state", state),
             Mount("/mirakl", app=faults(mirakl.asgi_app())),
             Mount("/supercycle", app=faults(supercycle.asgi_app())),
             Mount("/", app=faults(shopify.asgi_app())),
         ]
     )
-    return Sandbox(app, catalogue, mirakl, shopify, supercycle, settings)
+    return Sandbox(app, catalogue, mirakl, shopify, supercycle, settings, seeded)
 
 
 def start_traffic(sandbox: Sandbox, stop: threading.Event) -> threading.Thread | None:
@@ -170,9 +201,21 @@ def start_traffic(sandbox: Sandbox, stop: threading.Event) -> threading.Thread |
     every path (dispatch, unmapped carrier, cancellation, refund, return) shows up."""
     if sandbox.settings.orders_per_hour <= 0:
         return None
-    from mirakl_sync.sandbox.fulfilment import start_fulfilment_actor
+    from mirakl_sync.sandbox.fulfilment import ActorSettings, start_fulfilment_actor
 
-    start_fulfilment_actor(sandbox, stop)
+    if sandbox.seeded is None:
+        start_fulfilment_actor(sandbox, stop)
+    else:
+        # An existing shop's warehouse works in batches: every pass ships (and refunds)
+        # several orders in the same second, as parcels leave together.
+        start_fulfilment_actor(
+            sandbox,
+            stop,
+            interval_seconds=10.0,
+            settings=ActorSettings(
+                delay_seconds=15.0, cancel_share=0.05, refund_share=0.3, seed=sandbox.settings.seed
+            ),
+        )
     traffic = sandbox.mirakl.traffic_generator(
         orders_per_hour=sandbox.settings.orders_per_hour, rng_seed=sandbox.settings.seed
     )

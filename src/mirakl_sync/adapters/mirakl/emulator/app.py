@@ -13,9 +13,10 @@ import random
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -37,6 +38,7 @@ from mirakl_sync.adapters.mirakl.emulator.state import MarketState
 from mirakl_sync.adapters.mirakl.emulator.traffic import TrafficGenerator, random_customer
 
 Handler = Callable[[Call], Response]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,9 @@ class MiraklEmulator:
             )
         self._limiter = SlidingWindowLimiter(clock)
         self._endpoints = _endpoints()
+        #: Authenticated calls answered per marketplace and operation (429s included), for
+        #: the sandbox's stats and tests that check nothing was sent twice.
+        self.calls: dict[str, Counter[str]] = {code: Counter() for code in self._markets}
 
     # ---- seeding and scripting --------------------------------------------------------------
 
@@ -238,6 +243,13 @@ class MiraklEmulator:
         """Apply the time rules now (they also run before every request)."""
         with self._lock:
             self._tick_locked()
+
+    def read(self, view: Callable[[], T]) -> T:
+        """``view()`` under the emulator's lock, after the time rules (for a consistent
+        snapshot read while requests are served, e.g. the sandbox's state page)."""
+        with self._lock:
+            self._tick_locked()
+            return view()
 
     def _tick_locked(self) -> None:
         now = self.clock()
@@ -341,6 +353,7 @@ class MiraklEmulator:
         with self._lock:
             self._tick_locked()
             call.now = self.clock()
+            self.calls[cfg.code][endpoint.op_id] += 1
             self._enforce_budget(market, endpoint.op_id, call)
             return endpoint.handler(call)
 

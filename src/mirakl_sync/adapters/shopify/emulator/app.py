@@ -21,7 +21,8 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -121,6 +122,17 @@ class ShopifyEmulator:
 
     def next_id(self) -> int:
         return next(self._ids)
+
+    @contextmanager
+    def as_of(self, moment: float) -> Iterator[None]:
+        """Run operations as if the clock read ``moment`` (for seeding a shop's history:
+        orders, fulfilments and refunds made before the hub was installed)."""
+        clock, bucket_at = self.clock, self._bucket_at
+        self.clock = lambda: moment
+        try:
+            yield
+        finally:
+            self.clock, self._bucket_at = clock, bucket_at
 
     def load_catalogue(self, catalogue: SeedCatalogue) -> None:
         """Load the seed's locations, products, variants and per-location ``available``."""

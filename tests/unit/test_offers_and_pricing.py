@@ -72,14 +72,42 @@ def test_new_stock_makes_one_offer_per_variant_and_managed_variants_none() -> No
         condition_states=STATES,
     )
     by_sku = {o.shop_sku: o for o in offers}
-    assert set(by_sku) == {"NEW-1", "SC1"}
+    assert set(by_sku) == {"NEW-1", "SC1", "NOBC"}
     assert (by_sku["NEW-1"].state, by_sku["NEW-1"].source_quantity) == ("11", 4)
     assert (by_sku["SC1"].state, by_sku["SC1"].source_quantity, by_sku["SC1"].product_id) == (
         "3",
         1,
         "5012",
     )
-    assert [s.key for s in skipped] == ["NOBC"]
+    # No barcode: still an offer (STO01 and PRI01 need only its SKU), but not one OF01
+    # can create.
+    assert (by_sku["NOBC"].product_id, by_sku["NOBC"].creatable) == (None, False)
+    assert by_sku["NEW-1"].creatable
+    assert skipped == []
+
+
+@pytest.mark.parametrize("mode", ["item", "variant_condition"])
+def test_items_under_a_variant_without_barcode_keep_their_offers(mode: str) -> None:
+    offers, skipped = build_offers(
+        [variant(2, "RES-2", barcode=None)],
+        [item("SC1", 2, "Used")],
+        mode=mode,
+        condition_states=STATES,
+    )
+    assert [(o.source_quantity, o.product_id) for o in offers] == [(1, None)]
+    assert skipped == []
+
+
+def test_what_cannot_be_listed_says_what_to_do() -> None:
+    _, skipped = build_offers(
+        [variant(2, "RES-2")],
+        [item("SC1", 2, "Damaged (Unrepairable)"), item("SC2", 9, "Used")],
+        mode="item",
+        condition_states=STATES,
+    )
+    advice = {s.key: s.advice for s in skipped}
+    assert "condition_states" in advice["SC1"]
+    assert "Shopify variant" in advice["SC2"]
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,14 @@ Two kinds of stock make offers:
     :func:`variant_condition_sku`, quantity = the sellable units of that variant in that
     condition.
 
-An item whose condition has no mapped state cannot be listed (it is skipped, and the
-caller reports why). ``product-id`` is the variant's barcode with the marketplace's
-``product-id-type``; a variant without barcode cannot make an offer.
+An item whose condition has no mapped state, or whose Shopify variant is gone, cannot be
+listed: it is :class:`Skipped`, with the reason and what to do (the flows turn each into an
+exception for e-commerce). ``product-id`` is the variant's barcode with the marketplace's
+``product-id-type``. It is needed only to *create* an offer (OF01): stock (STO01) and
+prices (PRI01) need only the offer SKU. So a variant without barcode still makes an offer
+(``product_id`` None): its stock and price reach an offer that already exists on the
+marketplace (listed by hand or by a previous connector); only the offer refresh leaves it
+out, and says so when the marketplace does not have it.
 
 Pure: stdlib only.
 """
@@ -60,7 +65,9 @@ class OfferSpec:
     """One offer the hub lists: its identity, product link, condition and stock key."""
 
     shop_sku: str
-    product_id: str
+    #: The barcode, for OF01's ``product-id``; None when the variant has none (the offer
+    #: can then be kept in step, by STO01 and PRI01, but not created by the hub).
+    product_id: str | None
     state: str
     #: Shop price the marketplace price is derived from.
     shop_price: Decimal
@@ -71,6 +78,11 @@ class OfferSpec:
     #: ``new`` or ``supercycle``.
     kind: str
 
+    @property
+    def creatable(self) -> bool:
+        """True when OF01 can create this offer (it has a ``product-id``)."""
+        return self.product_id is not None
+
 
 @dataclass(frozen=True)
 class Skipped:
@@ -78,6 +90,8 @@ class Skipped:
 
     key: str
     reason: str
+    #: What e-commerce can do about it.
+    advice: str = ""
 
 
 def variant_condition_sku(variant_sku: str, state: str) -> str:
@@ -112,13 +126,10 @@ def build_offers(
     for variant in by_id.values():
         if variant.shopify_variant_id in managed:
             continue
-        if not variant.barcode:
-            skipped.append(Skipped(variant.sku, "the variant has no barcode for product-id"))
-            continue
         offers.append(
             OfferSpec(
                 variant.sku,
-                variant.barcode,
+                variant.barcode or None,
                 new_state,
                 variant.price,
                 max(variant.available, 0),
@@ -131,26 +142,36 @@ def build_offers(
     for item in item_list:
         parent = by_id.get(item.shopify_variant_id)
         if parent is None:
-            skipped.append(Skipped(item.serial, "its Shopify variant was not found"))
+            skipped.append(
+                Skipped(
+                    item.serial,
+                    f"its Shopify variant {item.shopify_variant_id} was not found",
+                    "link the item to an existing Shopify variant in Supercycle (or restore "
+                    "the variant in Shopify); until then it is not offered anywhere",
+                )
+            )
             continue
         if listed_tags and not (listed_tags & parent.tags):
             continue
         state = condition_states.get(item.condition or "")
         if state is None:
             skipped.append(
-                Skipped(item.serial, f"condition {item.condition!r} has no offer state mapped")
+                Skipped(
+                    item.serial,
+                    f"condition {item.condition!r} has no offer state mapped",
+                    f"map {item.condition!r} to an OF61 offer state in [supercycle] "
+                    "condition_states (mirakl-sync.toml), or regrade the item in Supercycle",
+                )
             )
             continue
-        if not parent.barcode:
-            skipped.append(Skipped(item.serial, "the variant has no barcode for product-id"))
-            continue
+        barcode = parent.barcode or None
         units = 1 if item.sellable else 0
         if mode == "item":
             price = (item_prices or {}).get(item.serial, parent.price)
             offers.append(
                 OfferSpec(
                     item.serial,
-                    parent.barcode,
+                    barcode,
                     state,
                     price,
                     units,
@@ -164,7 +185,7 @@ def build_offers(
         found = grouped.get(sku)
         grouped[sku] = OfferSpec(
             sku,
-            parent.barcode,
+            barcode,
             state,
             parent.price,
             units + (found.source_quantity if found else 0),

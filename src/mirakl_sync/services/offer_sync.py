@@ -5,6 +5,13 @@ Every offer of the catalogue goes out with its product link (``product-id`` = ba
 stock flow decided, so new offers are created and existing ones converge. NORMAL leaves
 offers missing from the file alone; REPLACE deletes them, so it is never the default.
 The quantities and prices sent are recorded as sent, like a stock or price push.
+
+An offer without barcode has no ``product-id``: OF01 cannot create it, so it is left out
+of the file (stock and price still reach it by STO01 and PRI01 when it exists). Where the
+marketplace has not shown that it holds the offer (no stock push to it has succeeded),
+that is an exception for e-commerce saying what to do; it clears once a push succeeds.
+Leaving such an offer out is safe under NORMAL; under REPLACE it would delete an offer
+listed by hand, so a REPLACE refresh refuses to run while there are any.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from mirakl_sync.domain.allocation import RuleBook, desired_quantities
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
 from mirakl_sync.domain.offers import OfferRow
 from mirakl_sync.domain.pricing import PriceRules
+from mirakl_sync.errors import MiraklSyncError
 from mirakl_sync.services.ports import (
     Clock,
     ExceptionLog,
@@ -26,6 +34,7 @@ from mirakl_sync.services.ports import (
     StockLedger,
 )
 from mirakl_sync.services.price_sync import desired_prices
+from mirakl_sync.services.stock_exceptions import NOT_CREATABLE, keep_reported, not_creatable
 from mirakl_sync.services.stock_snapshot import CatalogueSnapshot
 from mirakl_sync.services.stock_sync import (
     ImportTracking,
@@ -72,7 +81,25 @@ class OfferSync:
                 o.state,
             )
             for o in snapshot.offers
+            if o.product_id is not None
         ]
+
+    def report_not_creatable(self, snapshot: CatalogueSnapshot, code: str) -> list[str]:
+        """Offers of ``snapshot`` OF01 cannot create and ``code`` has not shown it holds
+        (no finished stock push to them was accepted): one exception each, the others
+        cleared. Returns their SKUs."""
+        held_there = self.states.sent_quantities(code)
+        missing = sorted(
+            o.shop_sku for o in snapshot.offers if not o.creatable and o.shop_sku not in held_there
+        )
+        keep_reported(
+            self.exceptions,
+            NOT_CREATABLE,
+            (not_creatable(code, sku) for sku in missing),
+            self._now(),
+            marketplace=code,
+        )
+        return missing
 
     async def refresh(
         self,
@@ -82,6 +109,14 @@ class OfferSync:
         *,
         replace: bool = False,
     ) -> PushResult:
+        not_in_file = [o.shop_sku for o in snapshot.offers if not o.creatable]
+        if replace and not_in_file:
+            raise MiraklSyncError(
+                f"{market.code}: an offer REPLACE would delete the {len(not_in_file)} offers "
+                f"whose variants have no barcode (e.g. {not_in_file[0]}), which the hub cannot "
+                "send in OF01; add their barcodes in Shopify first, or refresh in NORMAL mode"
+            )
+        self.report_not_creatable(snapshot, market.code)
         rows = self.rows(snapshot, market)
         if not rows:
             return PushResult(market.code)

@@ -34,6 +34,7 @@ from mirakl_sync.services.ports import (
     OfferStates,
     StockLedger,
 )
+from mirakl_sync.services.stock_exceptions import NOT_LISTED, keep_reported, not_listed
 from mirakl_sync.services.stock_snapshot import CatalogueSnapshot
 
 STOCK = "stock"
@@ -104,8 +105,13 @@ class StockSync:
             known = self.states.known_quantities(market.code, keys)
             changes = plan_stock_updates(desired, known)
             self.states.record_desired_quantities(market.code, changes, now)
-            self.states.mark_skipped(market.code, skipped, now)
+            # A record that can no longer be listed but was listed with stock is set to 0
+            # first (``changes``): marking it skipped now would keep that 0 from going out.
+            self.states.mark_skipped(
+                market.code, {k: r for k, r in skipped.items() if k not in changes}, now
+            )
             changed[market.code] = len(changes)
+        report_not_listed(self.exceptions, snapshot, now, keys=keys)
         return changed
 
     async def push(self, offers: MarketplaceOffers) -> PushResult:
@@ -201,6 +207,19 @@ async def track_until_finished(
     return results
 
 
+def report_not_listed(
+    log: ExceptionLog,
+    snapshot: CatalogueSnapshot,
+    now: datetime,
+    *,
+    keys: Collection[str] | None = None,
+) -> None:
+    """Each record of ``snapshot`` that cannot be listed is an open exception for
+    e-commerce; one that can be listed again (among ``keys``, when the snapshot covers
+    only them) is resolved."""
+    keep_reported(log, NOT_LISTED, (not_listed(s) for s in snapshot.skipped), now, scope=keys)
+
+
 def _line_rejected(code: str, sku: str, message: str, import_id: str) -> ExceptionReport:
     return ExceptionReport(
         type="stock_line_rejected",
@@ -211,7 +230,10 @@ def _line_rejected(code: str, sku: str, message: str, import_id: str) -> Excepti
         marketplace=code,
         message=(
             f"{code} refused the stock of offer {sku}: {message}. If the offer does not exist "
-            "there yet, run `mirakl-sync sync offers --once` to create it."
+            f"there yet, run `mirakl-sync sync offers --once` to create it (its Shopify "
+            "variant needs a barcode for that), create it on the marketplace by hand, or, if "
+            f"it is listed there under another SKU, bind it with `mirakl-sync mappings add "
+            f"OFFER_SKU {sku} --marketplace {code}`."
         ),
         details={"import_id": import_id},
     )

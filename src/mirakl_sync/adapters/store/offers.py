@@ -21,7 +21,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, func, insert, select, update
+from sqlalchemy import Engine, and_, bindparam, func, insert, or_, select, update
 
 from mirakl_sync.adapters.store.tables import marketplace_imports, offer_states, sync_cursors
 
@@ -139,12 +139,24 @@ class SqlOfferStates:
                 if sku in known
             ]
             if stale:
+                # One statement run per row (executemany): it must not hold an expanding
+                # ``IN (...)`` parameter, which SQLAlchemy refuses there, hence the ORs.
+                # Only rows waiting to be sent (or skipped already: the reason may have
+                # changed) are marked: a quantity already sent stays as it is (the
+                # marketplace has it). The desired quantity is forgotten, so that when the
+                # record can be listed again its quantity is planned afresh.
+                waiting = or_(*(offer_states.c.status == status for status in (*WAITING, SKIPPED)))
                 connection.execute(
                     update(offer_states)
                     .where(offer_states.c.marketplace == marketplace)
                     .where(offer_states.c.shop_sku == _bind("k_sku"))
-                    .where(offer_states.c.status.in_(WAITING))
-                    .values(status=SKIPPED, message=_bind("v_message"), changed_at=_bind("now")),
+                    .where(waiting)
+                    .values(
+                        status=SKIPPED,
+                        desired_quantity=None,
+                        message=_bind("v_message"),
+                        changed_at=_bind("now"),
+                    ),
                     stale,
                 )
 

@@ -92,6 +92,25 @@ def _settings(config: Path | None) -> Settings:
     return settings
 
 
+class SandboxSeed(StrEnum):
+    """What the sandbox starts from (``[sandbox] seed_name``)."""
+
+    DEFAULT = "default"
+    EXISTING_SHOP = "existing-shop"
+
+
+SeedOption = Annotated[
+    SandboxSeed | None,
+    typer.Option(
+        "--seed",
+        help="What the emulators start from: default (offers as the hub would make them) or "
+        "existing-shop (a shop that already sells: offers made by hand, variants without "
+        "barcodes, orders and refunds from before the hub). Default: [sandbox] seed_name.",
+        show_default=False,
+    ),
+]
+
+
 @app.command()
 def demo(
     directory: Annotated[
@@ -102,11 +121,18 @@ def demo(
     orders_per_hour: Annotated[
         float, typer.Option(help="Customer orders per hour across the marketplaces.")
     ] = 600.0,
+    seed: SeedOption = None,
 ) -> None:
     """Start the sandbox (three marketplaces, Shopify, Supercycle), the hub and its status page."""
     from mirakl_sync.entrypoints.demo import run_demo
 
-    run_demo(directory, port=port, sandbox_port=sandbox_port, orders_per_hour=orders_per_hour)
+    run_demo(
+        directory,
+        port=port,
+        sandbox_port=sandbox_port,
+        orders_per_hour=orders_per_hour,
+        seed_name=(seed or SandboxSeed.DEFAULT).value,
+    )
 
 
 @app.command()
@@ -145,6 +171,7 @@ def sandbox(
     config: ConfigOption = None,
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    seed: SeedOption = None,
 ) -> None:
     """Serve the emulated Mirakl marketplaces, Shopify and Supercycle over HTTP."""
     from mirakl_sync.config import SandboxSettings
@@ -152,6 +179,8 @@ def sandbox(
 
     path = resolve_config_path(config)
     settings = _settings(config).sandbox if path.is_file() else SandboxSettings()
+    if seed is not None:
+        settings = settings.model_copy(update={"seed_name": seed.value})
     serve_sandbox(settings, host=host or settings.host, port=port or settings.port)
 
 

@@ -38,7 +38,14 @@ from mirakl_sync.sandbox.server import (
 TIME_COMPRESSION = 0.1
 
 
-def demo_config(directory: Path, *, port: int, sandbox_port: int, orders_per_hour: float) -> str:
+def demo_config(
+    directory: Path,
+    *,
+    port: int,
+    sandbox_port: int,
+    orders_per_hour: float,
+    seed_name: str = "default",
+) -> str:
     sandbox = f"http://127.0.0.1:{sandbox_port}"
     markets = "".join(
         "\n[[marketplaces]]\n"
@@ -76,7 +83,8 @@ def demo_config(directory: Path, *, port: int, sandbox_port: int, orders_per_hou
         f"port = {sandbox_port}\n"
         f"orders_per_hour = {orders_per_hour:g}\n"
         f"call_frequency_scale = {TIME_COMPRESSION}\n"
-        f"{markets}"
+        + (f'seed_name = "{seed_name}"\n' if seed_name != "default" else "")
+        + f"{markets}"
     )
 
 
@@ -93,14 +101,25 @@ def forget_previous_run(directory: Path) -> list[Path]:
     return gone
 
 
-def run_demo(directory: Path, *, port: int, sandbox_port: int, orders_per_hour: float) -> None:
+def run_demo(
+    directory: Path,
+    *,
+    port: int,
+    sandbox_port: int,
+    orders_per_hour: float,
+    seed_name: str = "default",
+) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     if forget_previous_run(directory):
         print(f"(the previous demo run's database in {directory} was reset)", flush=True)
     config_path = directory / "mirakl-sync.toml"
     config_path.write_text(
         demo_config(
-            directory, port=port, sandbox_port=sandbox_port, orders_per_hour=orders_per_hour
+            directory,
+            port=port,
+            sandbox_port=sandbox_port,
+            orders_per_hour=orders_per_hour,
+            seed_name=seed_name,
         )
     )
     settings = load_settings(config_path)

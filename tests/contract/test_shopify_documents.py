@@ -17,6 +17,7 @@ PAGE_SIZES = {
     "VariantsByQuery": 100,
     "VariantStockPage": 25,
     "OrdersByQuery": 5,
+    "OrdersChangedSince": 10,
     "WebhookSubscriptions": 100,
 }
 

@@ -50,8 +50,29 @@ class Clock(Protocol):
 class CallBudget(Protocol):
     """A call budget shared by every process that calls the same endpoint."""
 
-    def reserve(self, key: str, budget: Budget) -> float:
-        """Take the next slot of ``key``'s budget; return the seconds to wait before calling."""
+    def reserve(self, key: str, budget: Budget, *, max_wait: float | None = None) -> float:
+        """Take the next slot of ``key``'s budget; return the seconds to wait before calling.
+
+        With ``max_wait`` (the wait bound), take only a slot that
+        ``domain.call_budget.hold_limit`` allows, else raise ``CallBudgetExhaustedError``
+        with the time the next slot opens, leaving the budget unchanged.
+        """
+        ...
+
+
+class Claims(Protocol):
+    """Short leases on a key shared by every process: one request per key at a time."""
+
+    def claim(self, key: str, lease_seconds: float) -> float | None:
+        """Take ``key`` for ``lease_seconds``; a token, or None when a live claim holds it."""
+        ...
+
+    def held(self, key: str) -> bool:
+        """Whether a live claim holds ``key`` now."""
+        ...
+
+    def release(self, key: str, token: float) -> None:
+        """End the claim ``token`` (one that expired and was taken since is left alone)."""
         ...
 
 
@@ -313,6 +334,17 @@ class OfferStates(Protocol):
 
     def sent_quantities(self, marketplace: str) -> dict[str, int | None]: ...
 
+    def learn_listed(
+        self, marketplace: str, quantities: Mapping[str, int], now: datetime
+    ) -> None:
+        """Offers the marketplace's export shows (listed outside the hub or before it):
+        record their quantity there, adding a row for each SKU the hub never decided."""
+        ...
+
+    def listed_skus(self, marketplace: str, skus: Collection[str] | None = None) -> set[str]:
+        """SKUs the marketplace's export showed (``marketplace_quantity`` known)."""
+        ...
+
     def known_prices(self, marketplace: str) -> dict[str, str | None]: ...
 
     def record_desired_prices(
@@ -401,8 +433,14 @@ class MarketplaceOrderIndex(Protocol):
         """Orders with a line on ``offer_sku`` (e.g. a Supercycle serial), newest first."""
         ...
 
-    def recent_with_shop_order(self, limit: int) -> list[OrderRef]:
-        """Orders with a shop order, most recently updated first (polling safety net)."""
+    def by_shopify_orders(self, shopify_order_ids: Iterable[str]) -> dict[str, OrderRef]:
+        """The orders behind these shop orders, by the id as given (GID or legacy id);
+        shop orders that are no marketplace order are left out (polling safety net)."""
+        ...
+
+    def earliest_with_shop_order(self) -> datetime | None:
+        """When the oldest marketplace order that has a shop order was created on the
+        marketplace (None: none has): no shop order of the hub changed before it."""
         ...
 
 
@@ -516,6 +554,16 @@ class ShopDispatchApi(Protocol):
 
     async def refunds(self, order_id: str) -> list[dict[str, Any]]:
         """``[{id, legacy_id, lines: [{line_item_id, sku, quantity, restock_type}]}]``."""
+        ...
+
+    async def changed_orders(
+        self, since: str, *, after: str | None, page_size: int
+    ) -> dict[str, Any]:
+        """One page of the shop's orders updated at or after ``since`` (ISO 8601), oldest
+        change first: ``{orders: [{id, legacy_id, updated_at, source_name,
+        source_identifier, cancelled_at, fulfillments: [as fulfillments()], refunds: [as
+        refunds()]}], has_next_page, end_cursor}``; ``after`` is the previous page's
+        ``end_cursor``."""
         ...
 
 

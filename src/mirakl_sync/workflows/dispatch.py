@@ -6,10 +6,11 @@
 * ``mirakl_sync.refund_source`` (id ``refund:<source key>``): OR28 once (see
   ``services.refunds``), then follows ``refund_state`` through OR11 until REFUNDED.
 * ``mirakl_sync.cancel_order`` (id ``cancel:<marketplace>:<order>``).
-* Schedules ``shipments-poll`` / ``refunds-poll`` run the polling safety nets: Shopify
-  fulfilments, refunds and cancellations of recent marketplace orders, fulfilled
-  Supercycle cycles (``services.cycle_feed``) and Supercycle returns. Every write they
-  make re-reads Mirakl first or is keyed by its source, so nothing is sent twice.
+* Schedules ``shipments-poll`` / ``refunds-poll`` run the polling safety nets: the
+  fulfilments, refunds and cancellations of every shop order changed since the flow's
+  cursor, shipped or not (``services.shop_feed``), fulfilled Supercycle cycles
+  (``services.cycle_feed``) and Supercycle returns. Every write they make re-reads Mirakl
+  first or is keyed by its source, so nothing is sent twice.
 * ``run_shipments_once`` / ``run_refunds_once``: one such pass for
   ``mirakl-sync sync shipments|refunds --once``.
 
@@ -49,6 +50,14 @@ from mirakl_sync.services.dispatch import (
 from mirakl_sync.services.reference_cache import ReferenceCache
 from mirakl_sync.services.refunds import REFUNDED, RefundService, RefundSource, RefundStatus
 from mirakl_sync.services.return_feed import due_refunds
+from mirakl_sync.services.shop_feed import PAGE_SIZE as SHOP_FEED_PAGE_SIZE
+from mirakl_sync.services.shop_feed import (
+    FeedPass,
+    ShopChangeFeed,
+    ShopEvents,
+    fulfilment_from_shopify,
+    split_shop_refund,
+)
 from mirakl_sync.workflows.engine import (
     Engine,
     Schedule,
@@ -68,7 +77,8 @@ WAIT_TRIES = 24 * 60
 #: Seconds between refund_state reads, and how many.
 FOLLOW_SECONDS = 300.0
 FOLLOW_TRIES = 12 * 24
-POLL_ORDERS = 500
+#: Shop orders per page of the safety-net poll (``services.shop_feed``; tests shrink it).
+SHOP_PAGE_SIZE = SHOP_FEED_PAGE_SIZE
 #: Fulfilled cycles are read from the last pass minus this overlap (a cycle updated
 #: while a pass ran is read again; dispatch ships nothing twice).
 CYCLES_OVERLAP = timedelta(hours=1)
@@ -187,23 +197,6 @@ def _run(body: Callable[[Kit], Coroutine[Any, Any, T]]) -> T:
 # --------------------------------------------------------------------------- dispatch
 
 
-def fulfilment_from_shopify(shopify_order_id: str, f: dict[str, Any]) -> Fulfilment:
-    skus: dict[str, int] = {}
-    for line in f.get("lines") or f.get("line_items") or []:
-        sku = str(line.get("sku") or "")
-        skus[sku] = skus.get(sku, 0) + int(line.get("quantity") or 0)
-    tracking = (f.get("tracking") or [{}])[0] if "tracking" in f else f
-    legacy = f.get("legacy_id") or f.get("id")
-    return Fulfilment(
-        source_id=f"shopify-fulfillment:{str(legacy).rsplit('/', 1)[-1]}",
-        shopify_order_id=str(shopify_order_id),
-        skus=skus,
-        carrier=tracking.get("company") or tracking.get("tracking_company"),
-        tracking_number=tracking.get("number") or tracking.get("tracking_number"),
-        tracking_url=tracking.get("url") or tracking.get("tracking_url"),
-    )
-
-
 @step(name="mirakl_sync.dispatch.tracking", retries=5, interval_seconds=5.0)
 def tracking_step(fulfilment: dict[str, Any]) -> dict[str, Any]:
     f = Fulfilment(**fulfilment)
@@ -298,51 +291,29 @@ def cancel_order(marketplace: str, order_id: str, skus: dict[str, int] | None) -
 # --------------------------------------------------------------------------- polling
 
 
-async def collect_shop_events(
-    kit: Kit,
-) -> tuple[list[Fulfilment], list[RefundSource], list[tuple[str, str, dict[str, int] | None]]]:
-    """Fulfilments, refunds and cancellations seen in the shop for open marketplace orders."""
-    fulfilments: list[Fulfilment] = []
-    refunds: list[RefundSource] = []
-    cancels: list[tuple[str, str, dict[str, int] | None]] = []
-    for ref in kit.index.recent_with_shop_order(POLL_ORDERS):
-        assert ref.shopify_order_id is not None
-        order = await kit.shop.order(ref.shopify_order_id)
-        if order.get("cancelled_at") and ref.state not in (
-            "CANCELED",
-            "SHIPPED",
-            "RECEIVED",
-            "CLOSED",
-        ):
-            cancels.append((ref.marketplace, ref.order_id, None))
-        for f in await kit.shop.fulfillments(ref.shopify_order_id):
-            fulfilments.append(fulfilment_from_shopify(ref.shopify_order_id, f))
-        for r in await kit.shop.refunds(ref.shopify_order_id):
-            refund, cancel = split_shop_refund(ref.marketplace, ref.order_id, r)
-            if refund is not None:
-                refunds.append(refund)
-            if cancel:
-                cancels.append((ref.marketplace, ref.order_id, cancel))
-    return fulfilments, refunds, cancels
-
-
-def split_shop_refund(
-    marketplace: str, order_id: str, r: dict[str, Any]
-) -> tuple[RefundSource | None, dict[str, int]]:
-    """A Shopify refund: returned/refunded units (OR28) and cancelled unfulfilled units (OR30)."""
-    refunded: dict[str, int] = {}
-    cancelled: dict[str, int] = {}
-    for line in r.get("lines") or r.get("refund_line_items") or []:
-        sku = str(line.get("sku") or (line.get("line_item") or {}).get("sku") or "")
-        target = cancelled if str(line.get("restock_type", "")).upper() == "CANCEL" else refunded
-        target[sku] = target.get(sku, 0) + int(line.get("quantity") or 0)
-    legacy = str(r.get("legacy_id") or r.get("id")).rsplit("/", 1)[-1]
-    source = (
-        RefundSource(f"shopify-refund:{legacy}", marketplace, order_id, refunded, "shopify_refund")
-        if refunded
-        else None
+def shop_feed(kit: Kit) -> ShopChangeFeed:
+    """The shop's changed orders since a flow's cursor (see ``services.shop_feed``)."""
+    return ShopChangeFeed(
+        kit.shop,
+        kit.index,
+        SqlCursors(kit.hub.store.engine),
+        kit.clock,
+        page_size=SHOP_PAGE_SIZE,
     )
-    return source, cancelled
+
+
+def _log_pass(scope: str, done: FeedPass) -> None:
+    if done.complete:
+        log.info("shop_feed.pass", scope=scope, pages=done.pages, orders=done.orders)
+    else:
+        log.warning(
+            "shop_feed.pass_stopped",
+            scope=scope,
+            pages=done.pages,
+            orders=done.orders,
+            error=done.error,
+            advice="the next pass resumes from the last page handled",
+        )
 
 
 async def collect_cycle_fulfilments(kit: Kit) -> list[Fulfilment]:
@@ -363,42 +334,51 @@ async def collect_cycle_fulfilments(kit: Kit) -> list[Fulfilment]:
 
 
 def run_shipments_cycle(settings: Settings) -> list[DispatchResult]:
-    """One polling pass: every fulfilment of recent marketplace orders (Shopify
-    fulfilments and fulfilled Supercycle cycles), ST01 in batches; whole-order
-    cancellations seen in the shop on the way."""
+    """One polling pass: the fulfilments of every shop order changed since the last pass
+    (page by page, see ``services.shop_feed``) and fulfilled Supercycle cycles, ST01 in
+    batches; whole-order cancellations seen in the shop on the way."""
     configure(settings)
 
     async def body(kit: Kit) -> list[DispatchResult]:
-        fulfilments, _, cancels = await collect_shop_events(kit)
-        for marketplace, order_id, skus in cancels:
-            if skus is None:
+        results: list[DispatchResult] = []
+
+        async def page(events: ShopEvents) -> None:
+            for marketplace, order_id in events.order_cancels:
                 await kit.cancellations.cancel_order(marketplace, order_id)
-        fulfilments += await collect_cycle_fulfilments(kit)
-        return await kit.dispatch.dispatch_many(fulfilments)
+            results.extend(await kit.dispatch.dispatch_many(events.fulfilments))
+
+        _log_pass("shipments", await shop_feed(kit).run("shipments", page))
+        results += await kit.dispatch.dispatch_many(await collect_cycle_fulfilments(kit))
+        return results
 
     return _run(body)
 
 
 def run_refunds_cycle(settings: Settings) -> list[str]:
-    """One polling pass: Shopify refunds, then Supercycle returns per the trigger."""
+    """One polling pass: refunds (and refunded unfulfilled units, OR30) of every shop order
+    changed since the last pass, shipped or not; then Supercycle returns per the trigger."""
     configure(settings)
 
     async def body(kit: Kit) -> list[str]:
-        _, sources, cancels = await collect_shop_events(kit)
-        for marketplace, order_id, skus in cancels:
-            if skus:
+        out: list[str] = []
+
+        async def page(events: ShopEvents) -> None:
+            for marketplace, order_id, skus in events.line_cancels:
                 await kit.cancellations.cancel_skus(marketplace, order_id, skus)
+            for source in events.refunds:
+                out.append((await kit.refunds.refund(source)).status.value)
+
+        _log_pass("refunds", await shop_feed(kit).run("refunds", page))
         supercycle = kit.hub.supercycle()
         if supercycle is not None:
             try:
-                sources += await due_refunds(
+                sources = await due_refunds(
                     SupercycleReturnsApi(supercycle), kit.index, kit.hub.settings.refunds
                 )
             finally:
                 await supercycle.aclose()
-        out = []
-        for source in sources:
-            out.append((await kit.refunds.refund(source)).status.value)
+            for source in sources:
+                out.append((await kit.refunds.refund(source)).status.value)
         return out
 
     return _run(body)

@@ -255,6 +255,49 @@ query OrderRefunds($id: ID!) {
     + _MONEY
 )
 
+# The shipments/refunds safety net: shop orders changed since a cursor, oldest change
+# first (``sortKey: UPDATED_AT``; ``query`` is ``updated_at:>='<time>'``), each with its
+# fulfilments (tracking, lines) and refunds (lines) in the same request. The small
+# ``first`` of the nested lists keeps a page of 10 orders at 822 requested points (under
+# the 1000 of one query); ``dispatch_api.changed_orders`` reads an order whose lists may
+# be cut (3 fulfilments or refunds, a next page of lines) again in full.
+ORDERS_CHANGED_SINCE = """
+query OrdersChangedSince($query: String!, $first: Int!, $after: String) {
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+    nodes {
+      id
+      legacyResourceId
+      updatedAt
+      sourceName
+      sourceIdentifier
+      cancelledAt
+      fulfillments(first: 3) {
+        id
+        legacyResourceId
+        name
+        status
+        createdAt
+        trackingInfo(first: 1) { company number url }
+        fulfillmentLineItems(first: 5) {
+          nodes { id quantity lineItem { id sku } }
+          pageInfo { hasNextPage }
+        }
+      }
+      refunds(first: 3) {
+        id
+        legacyResourceId
+        createdAt
+        refundLineItems(first: 5) {
+          nodes { id quantity restockType lineItem { id sku } }
+          pageInfo { hasNextPage }
+        }
+      }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
 WEBHOOK_SUBSCRIPTIONS = """
 query WebhookSubscriptions($first: Int!, $after: String) {
   webhookSubscriptions(first: $first, after: $after) {
@@ -421,6 +464,7 @@ _DOCUMENTS: MappingProxyType[str, str] = MappingProxyType(
         "OrderFulfillmentOrders": ORDER_FULFILLMENT_ORDERS,
         "OrderFulfillments": ORDER_FULFILLMENTS,
         "OrderRefunds": ORDER_REFUNDS,
+        "OrdersChangedSince": ORDERS_CHANGED_SINCE,
         "WebhookSubscriptions": WEBHOOK_SUBSCRIPTIONS,
         "OrderCreate": ORDER_CREATE,
         "OrderCancel": ORDER_CANCEL,

@@ -380,6 +380,55 @@ class Refund:
         )
 
 
+#: ``first`` of the nested lists in ``OrdersChangedSince`` (see documents.py): a list that
+#: came back this full may have been cut.
+CHANGED_ORDER_LIST_FIRST = 3
+
+
+def _cut(node: dict[str, Any], connection: str) -> bool:
+    page = (node.get(connection) or {}).get("pageInfo") or {}
+    return bool(page.get("hasNextPage"))
+
+
+@dataclass(frozen=True)
+class ChangedOrder:
+    """A shop order as the safety-net poll reads it (``OrdersChangedSince``)."""
+
+    id: str
+    legacy_id: int
+    updated_at: str
+    source_name: str | None
+    source_identifier: str | None
+    cancelled_at: str | None
+    fulfillments: tuple[Fulfillment, ...]
+    refunds: tuple[Refund, ...]
+    #: False when a list or a line connection may have been cut by its ``first``: read
+    #: the order's fulfilments and refunds again in full.
+    complete: bool
+
+    @classmethod
+    def from_node(cls, node: dict[str, Any]) -> ChangedOrder:
+        fulfillments = [f for f in node.get("fulfillments") or [] if isinstance(f, dict)]
+        refunds = [r for r in node.get("refunds") or [] if isinstance(r, dict)]
+        complete = (
+            len(fulfillments) < CHANGED_ORDER_LIST_FIRST
+            and len(refunds) < CHANGED_ORDER_LIST_FIRST
+            and not any(_cut(f, "fulfillmentLineItems") for f in fulfillments)
+            and not any(_cut(r, "refundLineItems") for r in refunds)
+        )
+        return cls(
+            id=node["id"],
+            legacy_id=_int(node.get("legacyResourceId")),
+            updated_at=node["updatedAt"],
+            source_name=node.get("sourceName"),
+            source_identifier=node.get("sourceIdentifier"),
+            cancelled_at=node.get("cancelledAt"),
+            fulfillments=tuple(Fulfillment.from_node(f) for f in fulfillments),
+            refunds=tuple(Refund.from_node(r) for r in refunds),
+            complete=complete,
+        )
+
+
 @dataclass(frozen=True)
 class WebhookSubscription:
     id: str

@@ -7,16 +7,19 @@ the ``bindings`` and ``sync_cursors`` tables.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Text, cast, delete, select, update
+from sqlalchemy import Engine, Text, cast, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mirakl_sync.adapters.store.tables import bindings, marketplace_orders, sync_cursors
 from mirakl_sync.domain.shipments import OrderRef
 
 _GID_ORDER = "gid://shopify/Order/"
+#: Ids per ``IN (...)`` (SQLite allows 32766 parameters a statement, older builds 999).
+_IN_CHUNK = 500
 
 
 def _ref(row: Any) -> OrderRef:
@@ -29,7 +32,7 @@ def _ref(row: Any) -> OrderRef:
     )
 
 
-def shopify_order_ids(shopify_order_id: str) -> list[str]:
+def shopify_order_ids_of(shopify_order_id: str) -> list[str]:
     """Both spellings of a Shopify order id: the GID and the numeric legacy id."""
     text = str(shopify_order_id)
     if text.startswith(_GID_ORDER):
@@ -51,7 +54,7 @@ class SqlMarketplaceOrderIndex:
 
     def by_shopify_order(self, shopify_order_id: str) -> OrderRef | None:
         query = select(*self._columns).where(
-            marketplace_orders.c.shopify_order_id.in_(shopify_order_ids(shopify_order_id))
+            marketplace_orders.c.shopify_order_id.in_(shopify_order_ids_of(shopify_order_id))
         )
         with self._engine.connect() as connection:
             row = connection.execute(query).first()
@@ -93,16 +96,31 @@ class SqlMarketplaceOrderIndex:
                 out.append(_ref(row))
         return out
 
-    def recent_with_shop_order(self, limit: int) -> list[OrderRef]:
-        query = (
-            select(*self._columns)
-            .where(marketplace_orders.c.shopify_order_id.is_not(None))
-            .where(marketplace_orders.c.hub_status.not_in(("refused", "cancelled", "closed")))
-            .order_by(marketplace_orders.c.updated_at.desc())
-            .limit(limit)
+    def by_shopify_orders(self, shopify_order_ids: Iterable[str]) -> dict[str, OrderRef]:
+        asked: dict[str, str] = {}
+        for given in shopify_order_ids:
+            for spelling in shopify_order_ids_of(given):
+                asked.setdefault(spelling, given)
+        found: dict[str, OrderRef] = {}
+        spellings = list(asked)
+        with self._engine.connect() as connection:
+            # In chunks: SQLite caps the parameters of one statement.
+            for start in range(0, len(spellings), _IN_CHUNK):
+                chunk = spellings[start : start + _IN_CHUNK]
+                query = select(*self._columns).where(
+                    marketplace_orders.c.shopify_order_id.in_(chunk)
+                )
+                for row in connection.execute(query):
+                    found.setdefault(asked[row.shopify_order_id], _ref(row))
+        return found
+
+    def earliest_with_shop_order(self) -> datetime | None:
+        query = select(func.min(marketplace_orders.c.created_at)).where(
+            marketplace_orders.c.shopify_order_id.is_not(None)
         )
         with self._engine.connect() as connection:
-            return [_ref(row) for row in connection.execute(query)]
+            value = connection.execute(query).scalar()
+        return value if isinstance(value, datetime) else None
 
 
 class SqlBindings:

@@ -10,13 +10,18 @@ rather than invented.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
-from mirakl_sync.adapters.shopify.emulator.search import parse_search
+from mirakl_sync.adapters.shopify.emulator.search import (
+    SearchTerm,
+    parse_search,
+    parse_search_terms,
+)
 from mirakl_sync.adapters.shopify.emulator.state import (
     FulfillmentOrderRec,
     FulfillmentRec,
@@ -662,15 +667,24 @@ class QueryRoot(View):
         return connection(items, **_paging(args))
 
     def orders(
-        self, info: GraphQLResolveInfo, query: str | None = None, **args: Any
+        self,
+        info: GraphQLResolveInfo,
+        query: str | None = None,
+        sortKey: str = "PROCESSED_AT",
+        **args: Any,
     ) -> dict[str, Any]:
-        terms = parse_search(
-            query, frozenset({"source_identifier", "source_name", "name", "tag", "id", "sku"})
+        terms = parse_search_terms(
+            query,
+            frozenset({"source_identifier", "source_name", "name", "tag", "id", "sku"})
+            | _ORDER_TIMES,
+            ranged=_ORDER_TIMES,
         )
+        plain = [(t.key, t.value) for t in terms if t.key not in _ORDER_TIMES]
+        times = [t for t in terms if t.key in _ORDER_TIMES]
         items = [
-            (o.id, OrderView(self.data, o))
+            (_order_sort_key(o, sortKey), OrderView(self.data, o))
             for o in self.data.orders.values()
-            if _matches_order(o, terms)
+            if _matches_order(o, plain) and all(_matches_time(o, t) for t in times)
         ]
         return connection(items, **_paging(args))
 
@@ -749,6 +763,44 @@ def _matches_order(order: OrderRec, terms: list[tuple[str, str]]) -> bool:
             if values[key] != value and not (key == "name" and values[key] == f"#{value}"):
                 return False
     return True
+
+
+#: Order search keys that take a time and the comparators ``<``, ``<=``, ``>``, ``>=``.
+_ORDER_TIMES = frozenset({"updated_at", "created_at"})
+#: Room for an order id in a composite sort key (ids stay below 10^12 here).
+_ID_SPAN = 10**12
+
+
+def _instant(value: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise GraphQLError(
+            f"The Shopify emulator reads search times as ISO 8601 ('2026-10-01T00:00:00Z'), "
+            f"not {value!r}"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def _matches_time(order: OrderRec, term: SearchTerm) -> bool:
+    moment = _instant(order.updated_at if term.key == "updated_at" else order.created_at)
+    bound = _instant(term.value)
+    return {
+        "": moment == bound,
+        "<": moment < bound,
+        "<=": moment <= bound,
+        ">": moment > bound,
+        ">=": moment >= bound,
+    }[term.comparator]
+
+
+def _order_sort_key(order: OrderRec, sort_key: str) -> int:
+    """The connection key of ``order`` under ``sortKey``: ``UPDATED_AT`` orders by the last
+    change (then id), as Shopify does; the other keys keep creation order (ids grow with
+    ``createdAt`` and ``processedAt`` here), which is what the emulator offered before."""
+    if sort_key == "UPDATED_AT":
+        return int(_instant(order.updated_at).timestamp()) * _ID_SPAN + order.id
+    return order.id
 
 
 def resolve_type(value: Any, info: GraphQLResolveInfo, abstract_type: Any) -> str | None:

@@ -1,0 +1,217 @@
+"""The shop side of the shipments/refunds safety net: what changed in Shopify since a cursor.
+
+Webhooks carry fulfilments, refunds and cancellations at once, but Shopify does not
+guarantee them, so each flow also polls. A pass reads the shop's orders updated since its
+cursor (``updated_at:>=``, oldest change first, pages of ``page_size``), each with its
+fulfilments and refunds, keeps the orders the hub knows (``marketplace_orders``), turns them
+into events and hands each page to the flow. So:
+
+* **Nothing is missed however large the backlog.** Every order that changed is read,
+  whatever its hub status: a refund or a return after shipment (the hub status is then
+  ``closed``) is seen like any other. Whether Mirakl still takes it is Mirakl's answer
+  (OR28 on a line that cannot be refunded any more becomes a finance exception).
+* **The cost grows with the changes, not with the orders on file.** A pass with nothing new
+  reads one page: the orders re-read in the overlap.
+* **Each page is a unit of progress.** The cursor (``sync_cursors``, flow ``shop-changes``,
+  one scope per flow) moves to the page's last change only after the flow handled the
+  page. A page Shopify fails to answer (after the client's retries) ends the pass there:
+  the cursor stays, the next pass resumes from it.
+* **Re-reading is harmless.** Each pass starts ``overlap`` before its cursor (``updatedAt``
+  has one-second resolution and a search index may list a change a moment late), and an
+  order changed during a pass can come back on a later page. Everything downstream is keyed
+  by its source: OR28 once per refund source (``services.refunds`` binds it), dispatch
+  re-reads the marketplace before it writes (``services.dispatch``), cancellations re-read
+  the order (``services.cancellations``).
+
+The first pass (no cursor yet) starts at the creation of the oldest marketplace order that
+has a shop order: no shop order of the hub can have changed before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from mirakl_sync.domain.shipments import OrderRef
+from mirakl_sync.errors import RetryableError
+from mirakl_sync.services.dispatch import Fulfilment
+from mirakl_sync.services.ports import Clock, Cursors, MarketplaceOrderIndex, ShopDispatchApi
+from mirakl_sync.services.refunds import RefundSource
+
+log = structlog.get_logger(__name__)
+
+CURSOR_FLOW = "shop-changes"
+#: Each pass re-reads this far behind its cursor.
+OVERLAP = timedelta(minutes=5)
+#: Orders per page: 10 keeps ``OrdersChangedSince`` under Shopify's 1000 points a query.
+PAGE_SIZE = 10
+#: Hub statuses after which nothing of the order ships any more (refunds still may).
+_DONE_FOR_SHIPPING = frozenset({"refused", "cancelled", "closed"})
+#: Marketplace states in which a whole-order cancellation no longer applies.
+_NOT_CANCELLABLE = frozenset({"CANCELED", "REFUSED", "SHIPPED", "TO_COLLECT", "RECEIVED", "CLOSED"})
+
+
+def fulfilment_from_shopify(shopify_order_id: str, f: dict[str, Any]) -> Fulfilment:
+    """A fulfilment as the port (``lines``, ``tracking``) or a webhook (``line_items``,
+    ``tracking_*``) gives it."""
+    skus: dict[str, int] = {}
+    for line in f.get("lines") or f.get("line_items") or []:
+        sku = str(line.get("sku") or "")
+        skus[sku] = skus.get(sku, 0) + int(line.get("quantity") or 0)
+    tracking = (f.get("tracking") or [{}])[0] if "tracking" in f else f
+    legacy = f.get("legacy_id") or f.get("id")
+    return Fulfilment(
+        source_id=f"shopify-fulfillment:{str(legacy).rsplit('/', 1)[-1]}",
+        shopify_order_id=str(shopify_order_id),
+        skus=skus,
+        carrier=tracking.get("company") or tracking.get("tracking_company"),
+        tracking_number=tracking.get("number") or tracking.get("tracking_number"),
+        tracking_url=tracking.get("url") or tracking.get("tracking_url"),
+    )
+
+
+def split_shop_refund(
+    marketplace: str, order_id: str, r: dict[str, Any]
+) -> tuple[RefundSource | None, dict[str, int]]:
+    """A Shopify refund: returned/refunded units (OR28) and cancelled unfulfilled units (OR30)."""
+    refunded: dict[str, int] = {}
+    cancelled: dict[str, int] = {}
+    for line in r.get("lines") or r.get("refund_line_items") or []:
+        sku = str(line.get("sku") or (line.get("line_item") or {}).get("sku") or "")
+        target = cancelled if str(line.get("restock_type", "")).upper() == "CANCEL" else refunded
+        target[sku] = target.get(sku, 0) + int(line.get("quantity") or 0)
+    legacy = str(r.get("legacy_id") or r.get("id")).rsplit("/", 1)[-1]
+    source = (
+        RefundSource(f"shopify-refund:{legacy}", marketplace, order_id, refunded, "shopify_refund")
+        if refunded
+        else None
+    )
+    return source, cancelled
+
+
+@dataclass
+class ShopEvents:
+    """What one page of changed shop orders asks of the marketplaces."""
+
+    fulfilments: list[Fulfilment] = field(default_factory=list)
+    refunds: list[RefundSource] = field(default_factory=list)
+    #: (marketplace, order id): the shop order was cancelled (OR29, or OR30 per line).
+    order_cancels: list[tuple[str, str]] = field(default_factory=list)
+    #: (marketplace, order id, SKU -> quantity): unfulfilled units refunded with restock
+    #: CANCEL (OR30).
+    line_cancels: list[tuple[str, str, dict[str, int]]] = field(default_factory=list)
+
+    def add(self, order: dict[str, Any], ref: OrderRef) -> None:
+        shop_id = ref.shopify_order_id or str(order["id"])
+        if ref.hub_status not in _DONE_FOR_SHIPPING:
+            self.fulfilments.extend(
+                fulfilment_from_shopify(shop_id, f) for f in order.get("fulfillments") or []
+            )
+        if (
+            order.get("cancelled_at")
+            and ref.state not in _NOT_CANCELLABLE
+            and ref.hub_status not in ("refused", "cancelled")
+        ):
+            self.order_cancels.append((ref.marketplace, ref.order_id))
+        for r in order.get("refunds") or []:
+            refund, cancel = split_shop_refund(ref.marketplace, ref.order_id, r)
+            if refund is not None:
+                self.refunds.append(refund)
+            if cancel:
+                self.line_cancels.append((ref.marketplace, ref.order_id, cancel))
+
+
+@dataclass(frozen=True)
+class FeedPass:
+    """How a pass went: pages and hub orders read; ``complete`` False when a page failed."""
+
+    pages: int
+    orders: int
+    complete: bool = True
+    error: str | None = None
+
+
+def _shopify_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _parse(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+class ShopChangeFeed:
+    """Pages of changed shop orders since a flow's cursor (see the module docstring)."""
+
+    def __init__(
+        self,
+        shop: ShopDispatchApi,
+        index: MarketplaceOrderIndex,
+        cursors: Cursors,
+        clock: Clock,
+        *,
+        overlap: timedelta = OVERLAP,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        self._shop = shop
+        self._index = index
+        self._cursors = cursors
+        self._clock = clock
+        self._overlap = overlap
+        self._page_size = page_size
+
+    def _since(self, scope: str) -> datetime | None:
+        stored = self._cursors.get(CURSOR_FLOW, scope)
+        if stored is not None:
+            return _parse(stored) - self._overlap
+        earliest = self._index.earliest_with_shop_order()
+        return None if earliest is None else earliest - self._overlap
+
+    async def run(self, scope: str, handle: Callable[[ShopEvents], Awaitable[None]]) -> FeedPass:
+        """One pass for the flow ``scope``: each page's events go to ``handle``, then the
+        cursor moves past the page. An error raised by ``handle`` ends the pass with the
+        cursor before that page (its events come again next pass)."""
+        since = self._since(scope)
+        if since is None:
+            return FeedPass(0, 0)  # no marketplace order has a shop order yet
+        stored = self._cursors.get(CURSOR_FLOW, scope)
+        cursor = _parse(stored) if stored is not None else None
+        after: str | None = None
+        pages = orders = 0
+        while True:
+            try:
+                page = await self._shop.changed_orders(
+                    _shopify_time(since), after=after, page_size=self._page_size
+                )
+            except RetryableError as exc:
+                log.warning(
+                    "shop_feed.page_failed",
+                    scope=scope,
+                    pages_done=pages,
+                    cursor=None if cursor is None else cursor.isoformat(),
+                    error=str(exc),
+                )
+                return FeedPass(pages, orders, complete=False, error=str(exc))
+            changed = page["orders"]
+            refs = self._index.by_shopify_orders(str(o["id"]) for o in changed)
+            events = ShopEvents()
+            for order in changed:
+                ref = refs.get(str(order["id"]))
+                if ref is not None:
+                    events.add(order, ref)
+                    orders += 1
+            await handle(events)
+            pages += 1
+            if changed:
+                last = max(_parse(str(o["updated_at"])) for o in changed)
+                if cursor is None or last > cursor:
+                    cursor = last
+                    now = datetime.fromtimestamp(self._clock(), UTC)
+                    self._cursors.put(CURSOR_FLOW, scope, _shopify_time(cursor), now)
+            if not page["has_next_page"] or not page.get("end_cursor"):
+                return FeedPass(pages, orders)
+            after = page["end_cursor"]

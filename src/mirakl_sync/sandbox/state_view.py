@@ -76,6 +76,8 @@ def sandbox_state(mirakl: MiraklEmulator, shopify: ShopifyEmulator) -> dict[str,
             "cancelled": o.cancelled_at is not None,
             "fulfillments": len(o.fulfillment_ids),
             "refunds": len(o.refund_ids),
+            "fulfilled_at": [data.fulfillments[f].created_at for f in o.fulfillment_ids],
+            "refunded_at": [data.refunds[r].created_at for r in o.refund_ids],
             "created_at": o.created_at,
         }
         # A copy first: the sandbox's warehouse thread may add orders meanwhile.

@@ -296,3 +296,51 @@ def test_an_offer_the_hub_cannot_create_is_an_exception_with_what_to_do(world: W
     world.run(offer_cycle(world.context, track_timeout=300))
     assert open_exceptions(world, "offer_not_creatable") == []
     assert missing in world.sandbox.mirakl.market("debenhams").offers
+
+
+# --------------------------------------------------------------------------- offers the hub
+# learns from the marketplace's offer export
+
+
+def sell_out(world: World, sku: str) -> None:
+    for location_id in world.sandbox.shopify.data.locations:
+        world.sandbox.shopify.set_available(sku, location_id, 0)
+
+
+def test_a_variant_listed_before_the_hub_that_sold_out_goes_to_zero(world: World) -> None:
+    sku = strip_barcodes(world)[0]
+    sell_out(world, sku)
+    for code in CODES:
+        world.offer(code, sku).quantity = 7  # the previous connector's last value
+    stock(world)
+    for code in CODES:
+        assert world.offer(code, sku).quantity == 0, code
+        assert world.context.states.states(code)[sku]["status"] == "sent"
+    assert open_exceptions(world, "stock_line_rejected") == []
+
+
+def test_an_offer_matching_nothing_is_left_alone_and_reported_once(world: World) -> None:
+    world.sandbox.mirakl.load_offers(
+        "debenhams", [{"shop_sku": "LEGACY-1", "product_id": "1", "price": 5, "quantity": 3}]
+    )
+    stock(world)
+    assert world.offer("debenhams", "LEGACY-1").quantity == 3  # never zeroed blindly
+    sent = {
+        row["offer-sku"]
+        for row in _csv_rows(world.recording.posts("debenhams", STO01_PATH)[0].body)
+    }
+    assert "LEGACY-1" not in sent
+    found = open_exceptions(world, "offer_unmatched")
+    assert [(e.marketplace, e.entity_id, e.owner) for e in found] == [
+        ("debenhams", "LEGACY-1", OwnerTeam.ECOMMERCE)
+    ]
+    world.context = new_process(world)
+    stock(world)  # the next run: a differential export at most, the same one exception
+    again = open_exceptions(world, "offer_unmatched")
+    assert [(e.id, e.count) for e in again] == [(found[0].id, 2)]
+    full_exports = [
+        c
+        for c in world.recording.posts("debenhams", "/offers/export/async")
+        if b"last_request_date" not in c.body
+    ]
+    assert len(full_exports) == 1

@@ -20,7 +20,7 @@ Pure: stdlib only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 
@@ -165,7 +165,9 @@ def desired_quantities(
 
 
 def plan_stock_updates(
-    desired: Mapping[str, int], last_known: Mapping[str, int | None]
+    desired: Mapping[str, int],
+    last_known: Mapping[str, int | None],
+    listed: Collection[str] = (),
 ) -> dict[str, int]:
     """The offers whose quantity must change on the marketplace, and their new quantity.
 
@@ -173,13 +175,16 @@ def plan_stock_updates(
     an unchanged value is never sent again, and a pending value replaced by a newer
     one simply takes the newer value (the latest desired value wins: coalescing).
     An offer the marketplace was never told about and that has nothing to list is left
-    alone (sending 0 for an offer that does not exist only makes an error line). An offer
-    gone from the source is set to 0 if it was listed with stock.
+    alone (sending 0 for an offer that does not exist only makes an error line), unless it
+    is in ``listed``: the marketplace showed it holds the offer (its offer export), listed
+    outside the hub, so its quantity there is stale until the hub sends one, 0 included.
+    An offer gone from the source is set to 0 if it was listed with stock.
     """
     changes = {
         sku: quantity
         for sku, quantity in desired.items()
-        if (previous := last_known.get(sku)) != quantity and (quantity or previous is not None)
+        if (previous := last_known.get(sku)) != quantity
+        and (quantity or previous is not None or sku in listed)
     }
     if len(last_known) > len(desired) or not last_known.keys() <= desired.keys():
         for sku in last_known.keys() - desired.keys():

@@ -7,6 +7,11 @@ last push finished: an import still running is not drift). A mismatch (someone e
 the offer in the back office, an import partly failed, a marketplace-side reset...) is
 recorded (``marketplace_quantity``) and the hub's value queued again as pending, so
 the next stock slot corrects it; the per-SKU status and message show it.
+
+The same export is how the hub learns the offers that exist on a marketplace without it
+(listed by hand or by a previous connector): a fresh database knows none of them, and a
+sold-out variant's offer would otherwise keep its stale quantity. The stock flow runs a
+first export (a full one, once a day at most) before its first plan of a marketplace.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ class DriftReport:
     exported: int = 0
     #: SKU -> (quantity the hub sent, quantity the marketplace shows)
     mismatches: dict[str, tuple[int | None, int]] = field(default_factory=dict)
+    #: Offers shown that the hub had not sent (learnt, see ``learn_listed``).
+    listed: int = 0
 
 
 class DriftCheck:
@@ -73,15 +80,23 @@ class DriftCheck:
         report = DriftReport(code)
         sent = self.states.sent_quantities(code)
         seen: dict[str, int | None] = {}
+        listed: dict[str, int] = {}
         for url in urls:
             for offer in await offers.download_export(url):
                 report.exported += 1
                 if offer.shop_sku not in sent:
+                    if offer.shop_sku and not offer.deleted:
+                        listed[offer.shop_sku] = offer.quantity
                     continue
                 shown = 0 if offer.deleted else offer.quantity
                 seen[offer.shop_sku] = shown
                 if sent[offer.shop_sku] != shown:
                     report.mismatches[offer.shop_sku] = (sent[offer.shop_sku], shown)
+        # Offers the hub has not sent (listed by hand, by a previous connector, or not
+        # pushed yet): the stock plan sends each its quantity, 0 included, and an offer
+        # matching nothing in the catalogue becomes an exception.
+        self.states.learn_listed(code, listed, started)
+        report.listed = len(listed)
         self.states.record_marketplace_quantities(code, seen)
         self.states.requeue(
             code, {sku: shown for sku, (_, shown) in report.mismatches.items()}, started

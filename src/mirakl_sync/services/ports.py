@@ -334,9 +334,7 @@ class OfferStates(Protocol):
 
     def sent_quantities(self, marketplace: str) -> dict[str, int | None]: ...
 
-    def learn_listed(
-        self, marketplace: str, quantities: Mapping[str, int], now: datetime
-    ) -> None:
+    def learn_listed(self, marketplace: str, quantities: Mapping[str, int], now: datetime) -> None:
         """Offers the marketplace's export shows (listed outside the hub or before it):
         record their quantity there, adding a row for each SKU the hub never decided."""
         ...
@@ -573,6 +571,10 @@ class ReturnsApi(Protocol):
     async def return_orders(self) -> list[dict[str, Any]]:
         """``[{id, status, lines: [{id, status, condition, serial, item_status,
         restocked_at}]}]``."""
+        ...
+
+    async def return_orders_changed_since(self, since: datetime) -> list[dict[str, Any]]:
+        """The return orders that changed since ``since``, as ``return_orders``."""
         ...
 
 

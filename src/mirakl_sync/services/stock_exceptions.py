@@ -23,6 +23,8 @@ from mirakl_sync.services.ports import ExceptionLog
 NOT_LISTED = "offer_not_listed"
 #: An offer the hub keeps in step but cannot create (OF01 needs a ``product-id``).
 NOT_CREATABLE = "offer_not_creatable"
+#: An offer on a marketplace (seen in its offer export) that matches nothing the hub reads.
+UNMATCHED = "offer_unmatched"
 #: How many open exceptions of one kind a cycle reads back to resolve the cleared ones.
 #: Far above any catalogue's count of unlistable records; past it, the oldest stay open
 #: until a cycle that sees them reports or clears them again.
@@ -63,6 +65,27 @@ def not_creatable(marketplace: str, sku: str) -> ExceptionReport:
             "under another SKU, bind that offer with `mirakl-sync mappings add OFFER_SKU "
             f"{sku} --marketplace {marketplace}`. Its stock and price are pushed as soon as "
             "the offer exists; this clears by itself once a stock push to it succeeds."
+        ),
+    )
+
+
+def offer_unmatched(marketplace: str, sku: str) -> ExceptionReport:
+    """An offer the marketplace holds whose SKU is no Shopify variant or Supercycle item."""
+    return ExceptionReport(
+        type=UNMATCHED,
+        owner=OwnerTeam.ECOMMERCE,
+        severity=Severity.WARNING,
+        entity_type="offer",
+        entity_id=sku,
+        marketplace=marketplace,
+        message=(
+            f"offer {sku} is listed on {marketplace} (its offer export) but its SKU is no "
+            "Shopify variant SKU nor Supercycle serial, so the hub does not keep its stock "
+            f"or price in step and leaves it as it is. Give the variant that SKU in "
+            f"Shopify, or end the offer in the {marketplace} back office if it is no longer "
+            f"sold. `mirakl-sync mappings add {sku} TARGET_SKU --marketplace {marketplace}` "
+            "binds its orders to a variant or item (the stock flow does not read mappings "
+            "yet)."
         ),
     )
 

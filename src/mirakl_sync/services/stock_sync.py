@@ -34,7 +34,13 @@ from mirakl_sync.services.ports import (
     OfferStates,
     StockLedger,
 )
-from mirakl_sync.services.stock_exceptions import NOT_LISTED, keep_reported, not_listed
+from mirakl_sync.services.stock_exceptions import (
+    NOT_LISTED,
+    UNMATCHED,
+    keep_reported,
+    not_listed,
+    offer_unmatched,
+)
 from mirakl_sync.services.stock_snapshot import CatalogueSnapshot
 
 STOCK = "stock"
@@ -103,7 +109,10 @@ class StockSync:
         for market in markets:
             desired = desired_quantities(source, held, market.rules, facts)
             known = self.states.known_quantities(market.code, keys)
-            changes = plan_stock_updates(desired, known)
+            # Offers the marketplace showed it holds (listed by hand or by a previous
+            # connector) get a quantity even when it is 0: theirs there is stale.
+            listed = self.states.listed_skus(market.code, keys)
+            changes = plan_stock_updates(desired, known, listed)
             self.states.record_desired_quantities(market.code, changes, now)
             # A record that can no longer be listed but was listed with stock is set to 0
             # first (``changes``): marking it skipped now would keep that 0 from going out.
@@ -112,6 +121,19 @@ class StockSync:
             )
             changed[market.code] = len(changes)
         report_not_listed(self.exceptions, snapshot, now, keys=keys)
+        if keys is None:
+            # A full snapshot: an offer the marketplace shows that matches nothing in it
+            # is one the hub cannot keep in step.
+            for market in markets:
+                unmatched = self.states.listed_skus(market.code) - source.keys()
+                unmatched -= {s.key for s in snapshot.skipped}
+                keep_reported(
+                    self.exceptions,
+                    UNMATCHED,
+                    (offer_unmatched(market.code, sku) for sku in sorted(unmatched)),
+                    now,
+                    marketplace=market.code,
+                )
         return changed
 
     async def push(self, offers: MarketplaceOffers) -> PushResult:

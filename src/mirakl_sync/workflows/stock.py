@@ -47,9 +47,9 @@ from mirakl_sync.domain.allocation import RuleBook
 from mirakl_sync.domain.allocation import StockRule as DomainStockRule
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
 from mirakl_sync.domain.pricing import PriceRules
-from mirakl_sync.errors import RetryableError
+from mirakl_sync.errors import MiraklSyncError, RetryableError
 from mirakl_sync.services.change_feed import ChangeFeed
-from mirakl_sync.services.drift import DriftCheck, DriftReport
+from mirakl_sync.services.drift import DRIFT, DriftCheck, DriftReport
 from mirakl_sync.services.offer_sync import MarketOffers, OfferSync
 from mirakl_sync.services.price_sync import MarketPrices, PriceSync
 from mirakl_sync.services.stock_incremental import Increment, increment_planned, read_increment
@@ -77,6 +77,9 @@ INVENTORY_TOPIC = "inventory_levels/update"
 #: How long a ``--once`` run waits for its imports to finish before leaving them to the
 #: next cycle (they stay tracked in ``marketplace_imports``).
 ONCE_TRACK_TIMEOUT = 180.0
+#: How long a cycle waits for a marketplace's first offer export before planning without
+#: it (the export is tried again by the next cycle).
+LEARN_TIMEOUT = 120.0
 
 
 def book(market: MarketplaceSettings) -> RuleBook:
@@ -250,6 +253,7 @@ async def stock_cycle(
     sync = context.stock_sync()
     report = CycleReport()
     report.tracked += await context.each_market(chosen, lambda m, o: sync.track(o))
+    await learn_listed_offers(context, everyone)
     taken = snapshot if snapshot is not None else await context.snapshot()
     held = context.ledger.held_quantities()
     report.changed = sync.plan(taken, [MarketStock(m.code, book(m)) for m in everyone], held=held)
@@ -340,6 +344,62 @@ async def drift_cycle(
     chosen = list(markets if markets is not None else context.settings.marketplaces)
     check = DriftCheck(context.states, context.clock, sleep=context.sleep, poll_seconds=1.0)
     return await context.each_market(chosen, lambda m, o: check.run(o))
+
+
+async def learn_listed_offers(
+    context: StockContext, markets: Sequence[MarketplaceSettings]
+) -> list[DriftReport]:
+    """Learn the offers of each marketplace the hub has never read the offers of.
+
+    A fresh database knows nothing of the offers listed before the hub (by hand or by a
+    previous connector); the first offer export (OF52, full) tells which exist, so the
+    first stock plan sends each a quantity, 0 for a sold-out one, and reports those that
+    match nothing. Once per marketplace (the drift cursor then exists; drift keeps it up
+    to date). Bounded: a marketplace whose export cannot be had within
+    ``LEARN_TIMEOUT`` is left for the next cycle, and the stock of the offers the hub
+    knows still goes out.
+    """
+    unknown = [m for m in markets if context.states.cursor(DRIFT, m.code) is None]
+    if not unknown:
+        return []
+    check = DriftCheck(context.states, context.clock, sleep=context.sleep, poll_seconds=1.0)
+
+    async def learn(market: MarketplaceSettings, offers: MiraklOffers) -> DriftReport | None:
+        try:
+            return await asyncio.wait_for(check.run(offers), LEARN_TIMEOUT)
+        except (MiraklSyncError, TimeoutError) as exc:
+            reason = str(exc) or f"no answer within {LEARN_TIMEOUT:.0f} s"
+            logger.warning("%s: the offer export failed (%s)", market.code, reason)
+            context.hub.store.exception_log.record(
+                _export_failed(market.code, reason), datetime.fromtimestamp(context.clock(), UTC)
+            )
+            return None
+
+    learnt = await context.each_market(unknown, learn)
+    now = datetime.fromtimestamp(context.clock(), UTC)
+    for market, found in zip(unknown, learnt, strict=True):
+        if found is not None:
+            context.hub.store.exception_log.resolve(
+                _export_failed(market.code, "").fingerprint, now
+            )
+    return [found for found in learnt if found is not None]
+
+
+def _export_failed(code: str, reason: str) -> ExceptionReport:
+    return ExceptionReport(
+        type="offer_export_failed",
+        owner=OwnerTeam.OPS,
+        severity=Severity.WARNING,
+        entity_type="marketplace",
+        entity_id=code,
+        marketplace=code,
+        message=(
+            f"{code}: the offer export (OF52) that tells the hub which offers exist there "
+            f"could not be read ({reason}). Offers listed before the hub whose variant sold "
+            "out keep their old quantity until it is; the next stock cycle tries again. "
+            "Check `mirakl-sync doctor`."
+        ),
+    )
 
 
 async def _track(

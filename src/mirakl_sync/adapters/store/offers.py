@@ -255,6 +255,55 @@ class SqlOfferStates:
             ).all()
         return {sku: q for sku, q, import_id in rows if import_id not in open_ids}
 
+    def learn_listed(self, marketplace: str, quantities: Mapping[str, int], now: datetime) -> None:
+        """Record what the offer export shows for offers the hub has not sent (yet).
+
+        A SKU without a row gets one, ``skipped`` until the hub decides its quantity (the
+        next stock plan sends one, 0 included, since the offer exists there); a known row
+        gets its ``marketplace_quantity``.
+        """
+        if not quantities:
+            return
+        with self._engine.begin() as connection:
+            which = select(offer_states.c.shop_sku).where(offer_states.c.marketplace == marketplace)
+            if len(quantities) <= FEW:
+                which = which.where(offer_states.c.shop_sku.in_(sorted(quantities)))
+            known = set(connection.execute(which).scalars())
+            fresh = [
+                {
+                    "marketplace": marketplace,
+                    "shop_sku": sku,
+                    "marketplace_quantity": quantity,
+                    "status": SKIPPED,
+                    "message": "listed on the marketplace; no quantity decided by the hub yet",
+                    "changed_at": now,
+                }
+                for sku, quantity in quantities.items()
+                if sku not in known
+            ]
+            if fresh:
+                connection.execute(insert(offer_states), fresh)
+            seen = [{"k_sku": sku, "seen": q} for sku, q in quantities.items() if sku in known]
+            if seen:
+                connection.execute(
+                    update(offer_states)
+                    .where(offer_states.c.marketplace == marketplace)
+                    .where(offer_states.c.shop_sku == _bind("k_sku"))
+                    .values(marketplace_quantity=_bind("seen")),
+                    seen,
+                )
+
+    def listed_skus(self, marketplace: str, skus: Collection[str] | None = None) -> set[str]:
+        query = (
+            select(offer_states.c.shop_sku)
+            .where(offer_states.c.marketplace == marketplace)
+            .where(offer_states.c.marketplace_quantity.is_not(None))
+        )
+        if skus is not None:
+            query = query.where(offer_states.c.shop_sku.in_(sorted(skus)))
+        with self._engine.connect() as connection:
+            return set(connection.execute(query).scalars())
+
     def states(self, marketplace: str) -> dict[str, dict[str, Any]]:
         """Every offer's row (for reports and tests), by SKU."""
         query = select(offer_states).where(offer_states.c.marketplace == marketplace)

@@ -79,6 +79,7 @@ class Hub:
         from mirakl_sync.adapters.mirakl.budget_margin import MarginCallBudget
         from mirakl_sync.adapters.mirakl.client import MiraklClient
 
+        options.setdefault("max_budget_wait", market.max_budget_wait_seconds)
         return MiraklClient(
             market.base_url,
             market.api_key.get_secret_value(),

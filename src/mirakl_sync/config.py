@@ -129,6 +129,12 @@ class MarketplaceSettings(_Section):
     #: Multiplies every period of the spec's Call Frequency maxima. 1.0 obeys them exactly;
     #: a smaller value is only for a sandbox that allows it; 0 lifts the hub-side budget.
     call_budget_scale: Annotated[float, Field(ge=0)] = 1.0
+    #: The longest a Mirakl call waits for its Call Frequency slot, in seconds. Past it the
+    #: call is not made: a reference list (SH21 carriers, RE01 reasons) uses its last
+    #: known value, anything else is recorded as an exception naming the operation and
+    #: when its next slot opens. Once-a-day calls are only ever made when their slot is
+    #: free (a crashed process can never push them a day further out).
+    max_budget_wait_seconds: Annotated[float, Field(ge=0)] = 300.0
     #: Hours Mirakl gives the seller to accept an order (operator setting, not in the API).
     acceptance_window_hours: Annotated[float, Field(gt=0)] = 72.0
     #: How often to pull orders (OR11). The spec's maximum is once a minute.

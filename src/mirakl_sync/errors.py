@@ -5,7 +5,9 @@ MiraklSyncError                 anything the hub raises on purpose
 ├── ConfigError                 the configuration file is missing or wrong
 └── ExternalSystemError         a call to Mirakl, Shopify or Supercycle failed
     ├── RetryableError          try again later: network, timeout, 429, 5xx
-    │   └── RateLimitedError    the system said 429; ``retry_after`` says when
+    │   ├── RateLimitedError    the system said 429; ``retry_after`` says when
+    │   └── CallBudgetExhaustedError  the hub's own call budget has no slot within the
+    │                           wait bound; the call was not made (``next_slot_at``)
     └── PermanentError          retrying will not help: 4xx, validation, userErrors
         ├── AuthenticationError 401/403: the key or token is wrong
         └── NotFoundError       404: the resource does not exist
@@ -17,6 +19,8 @@ Adapters translate their transport's errors into these at the boundary (chained 
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 
 class MiraklSyncError(Exception):
@@ -86,3 +90,32 @@ class AuthenticationError(PermanentError):
 
 class NotFoundError(PermanentError):
     """The external system has no such resource."""
+
+
+class CallBudgetExhaustedError(RetryableError):
+    """No slot of the call budget opens within the wait bound; the call was not made."""
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        next_slot_at: float,
+        wait_seconds: float = 0.0,
+        key: str = "",
+        operation: str = "",
+        marketplace: str = "",
+        system: str = "",
+    ) -> None:
+        #: Epoch seconds when the budget's next slot opens (the call may be made then).
+        self.next_slot_at = next_slot_at
+        #: Seconds from when it was raised until then.
+        self.wait_seconds = wait_seconds
+        self.key = key
+        self.operation = operation
+        self.marketplace = marketplace
+        super().__init__(message, system=system)
+
+    @property
+    def next_slot(self) -> datetime:
+        """``next_slot_at`` as an aware UTC datetime."""
+        return datetime.fromtimestamp(self.next_slot_at, UTC)

@@ -58,7 +58,7 @@ class RecordingBudget:
         self.events = events
         self.wait = wait
 
-    def reserve(self, key: str, budget: Budget) -> float:
+    def reserve(self, key: str, budget: Budget, *, max_wait: float | None = None) -> float:
         self.reservations.append((key, budget))
         if self.events is not None:
             self.events.append(f"reserve {key}")

@@ -12,14 +12,23 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import text
 
-from mirakl_sync.adapters.store.call_budget import BudgetBusy, NonBlockingCallBudget
 from mirakl_sync.adapters.store.migrations import alembic_config, current_revision
 from mirakl_sync.bootstrap import Hub, bootstrap
 from mirakl_sync.config import MarketplaceSettings, Settings
-from mirakl_sync.services.doctor import Check, CheckResult, CheckSkipped, run_checks
+from mirakl_sync.errors import CallBudgetExhaustedError, ExternalSystemError
+from mirakl_sync.services.doctor import Check, CheckFailed, CheckResult, explain, run_checks
 
 #: Interactive: fail fast rather than retry for minutes.
 _CLIENT_OPTIONS: dict[str, Any] = {"timeout": 10.0, "max_retries": 0}
+#: ... and never wait for a Mirakl budget slot (a once-a-day one could be hours away).
+_MIRAKL_OPTIONS: dict[str, Any] = {**_CLIENT_OPTIONS, "max_budget_wait": 0.0}
+
+#: The key is checked with PC01 (GET /api/platform/configuration) on every run: the spec
+#: gives it a security requirement (Shop-API-Key, ROLE_SHOP_ADMIN) and no Call Frequency
+#: block, so it needs the key and has no budget to spend. V01 has no security requirement
+#: (it answers anyone), and A01 is once a day: a second run the same day could not check
+#: the key with it (issue 9). A01 still names the shop when its daily slot is free.
+KEY_CHECK = "key (PC01)"
 
 
 def collect_checks(hub: Hub) -> list[Check]:
@@ -32,7 +41,7 @@ def collect_checks(hub: Hub) -> list[Check]:
         checks.append(Check("supercycle", "items", lambda: _supercycle(hub)))
     for market in settings.marketplaces:
         checks.append(Check(f"mirakl:{market.code}", "version (V01)", _mirakl_version(hub, market)))
-        checks.append(Check(f"mirakl:{market.code}", "account (A01)", _mirakl_account(hub, market)))
+        checks.append(Check(f"mirakl:{market.code}", KEY_CHECK, _mirakl_key(hub, market)))
     return checks
 
 
@@ -68,25 +77,30 @@ async def _supercycle(hub: Hub) -> str:
 
 def _mirakl_version(hub: Hub, market: MarketplaceSettings) -> Callable[[], Awaitable[str]]:
     async def check() -> str:
-        async with hub.mirakl(market, **_CLIENT_OPTIONS) as client:
+        async with hub.mirakl(market, **_MIRAKL_OPTIONS) as client:
             await client.version()
         return f"Mirakl is up at {market.base_url}"
 
     return check
 
 
-def _mirakl_account(hub: Hub, market: MarketplaceSettings) -> Callable[[], Awaitable[str]]:
+def _mirakl_key(hub: Hub, market: MarketplaceSettings) -> Callable[[], Awaitable[str]]:
     async def check() -> str:
-        budget = NonBlockingCallBudget(hub.store.call_budget)
-        try:
-            async with hub.mirakl(market, call_budget=budget, **_CLIENT_OPTIONS) as client:
+        async with hub.mirakl(market, **_MIRAKL_OPTIONS) as client:
+            try:
+                await client.platform_configuration()
+            except ExternalSystemError as exc:
+                raise CheckFailed(
+                    f"PC01 (GET /api/platform/configuration): {explain(exc)}"
+                ) from exc
+            detail = "key accepted by PC01 (GET /api/platform/configuration, no call limit)"
+            try:
                 account = await client.account()
-        except BudgetBusy as exc:
-            raise CheckSkipped(
-                "Mirakl allows A01 once a day and it was used today, so the key was not "
-                "checked now; the hub's own calls would fail loudly if it were wrong"
-            ) from exc
-        return f"key accepted: shop {account.shop_name or '?'} (id {account.shop_id})"
+            except CallBudgetExhaustedError:
+                return detail + "; A01 (shop name) is once a day and was used today"
+            except ExternalSystemError as exc:
+                raise CheckFailed(f"A01 (GET /api/account): {explain(exc)}") from exc
+        return f"{detail}; shop {account.shop_name or '?'} (id {account.shop_id}) by A01"
 
     return check
 

@@ -25,6 +25,10 @@ class CheckSkipped(MiraklSyncError):
     """The check was not run."""
 
 
+class CheckFailed(MiraklSyncError):
+    """The check failed; its message is already worded as what to do."""
+
+
 @dataclass(frozen=True)
 class CheckResult:
     system: str
@@ -66,6 +70,8 @@ async def _run_one(check: Check, timeout: float) -> CheckResult:
 def explain(error: BaseException) -> str:
     """Turn an error into one line that says what to do."""
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    if isinstance(error, CheckFailed):
+        return text
     if isinstance(error, AuthenticationError):
         return f"the key was rejected ({text}): check the api key or token in the config"
     if isinstance(error, NotFoundError):

@@ -4,7 +4,8 @@ The shared budget spaces calls by the spec's interval measured when the hub *res
 a slot, but Mirakl counts when a request *arrives*. Arrival lags reservation by a varying
 time (building a large STO01 file, the network), so two calls reserved exactly 60 s apart
 can arrive 59.9 s apart and the second is refused with 429, losing a whole slot. A small
-margin (1 s by default) keeps arrivals at least the spec's interval apart.
+margin (1 s by default) keeps arrivals at least the spec's interval apart. The wait bound
+(``max_wait``) is passed on unchanged.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ class MarginCallBudget:
     inner: CallBudget
     margin_seconds: float = 1.0
 
-    def reserve(self, key: str, budget: Budget) -> float:
+    def reserve(self, key: str, budget: Budget, *, max_wait: float | None = None) -> float:
         if budget.period <= 0:
-            return self.inner.reserve(key, budget)
+            return self.inner.reserve(key, budget, max_wait=max_wait)
         return self.inner.reserve(
-            key, Budget(budget.limit, budget.period + self.margin_seconds * budget.limit)
+            key,
+            Budget(budget.limit, budget.period + self.margin_seconds * budget.limit),
+            max_wait=max_wait,
         )

@@ -17,6 +17,14 @@ Every request:
   after the first of IV01/SBC11, which Mirakl exempts). ``budget_scale`` multiplies every
   period (0 lifts the budgets: the sandbox). Budgets are reserved synchronously: the
   reservation is one short SQL statement.
+- never waits for budgets longer than ``max_budget_wait`` seconds in all (the config's
+  ``max_budget_wait_seconds``; issue 9: a cold SH21 look-up slept a day). A short budget's
+  slot within the bound is reserved and slept on; a once-a-day slot is taken only when
+  free now, and one opening within the bound is waited for without holding it (see
+  ``domain/call_budget.py``). Past the bound the call is not made:
+  ``CallBudgetExhaustedError`` names the operation, the marketplace and when the next
+  slot opens. Reference lists (SH21, RE01) then fall back to their last known value
+  (``services/reference_cache.py``); other flows record it as an exception.
 
 The API key is never logged. Usage::
 
@@ -88,6 +96,8 @@ from mirakl_sync.adapters.mirakl.models import (
     TransactionLine,
 )
 from mirakl_sync.adapters.mirakl.paging import walk_offset, walk_seek
+from mirakl_sync.domain.call_budget import Budget
+from mirakl_sync.errors import CallBudgetExhaustedError
 from mirakl_sync.services.ports import CallBudget
 
 log = structlog.get_logger(__name__)
@@ -102,6 +112,8 @@ SBC11_MAX_LIMIT = 1000
 RETRY_BASE_DELAY = 1.0  # seconds; doubled each attempt
 RETRY_MAX_DELAY = 60.0
 RATE_LIMIT_FALLBACK_MIN = 2.0  # 429 without Retry-After: 2, 4, 8 ... 60 s
+#: Seconds a call may wait for its budget slots, in all (``max_budget_wait_seconds``).
+DEFAULT_MAX_BUDGET_WAIT = 300.0
 
 
 class MiraklClient(HttpApiClient):
@@ -117,6 +129,7 @@ class MiraklClient(HttpApiClient):
         transport: httpx.AsyncBaseTransport | None = None,
         call_budget: CallBudget | None = None,
         budget_scale: float = 1.0,
+        max_budget_wait: float = DEFAULT_MAX_BUDGET_WAIT,
         timeout: float = 30.0,
         max_retries: int = 4,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -125,11 +138,14 @@ class MiraklClient(HttpApiClient):
             raise ValueError("a Mirakl shop API key is required (seller back office: API key)")
         if budget_scale < 0:
             raise ValueError("budget_scale must be >= 0 (0 lifts the call budgets)")
+        if max_budget_wait < 0:
+            raise ValueError("max_budget_wait must be >= 0 seconds")
         self.base_url = base_url.rstrip("/")
         self.shop_id = shop_id
         self.marketplace = marketplace
         self._budget: CallBudget = call_budget if call_budget is not None else InMemoryCallBudget()
         self._budget_scale = budget_scale
+        self._max_budget_wait = max_budget_wait
         self._max_retries = max_retries
         self._sleep = sleep
         self._random = random.Random()
@@ -148,13 +164,51 @@ class MiraklClient(HttpApiClient):
     # ------------------------------------------------------------------ transport core
 
     async def _reserve(self, operations: Sequence[str]) -> None:
+        """Take a slot of every budget of ``operations``, waiting ``max_budget_wait`` at most.
+
+        Short budgets come first in ``operations`` (``OF52`` before ``OF52:full``), so a
+        slot wasted because a later budget is spent is a cheap one.
+        """
+        remaining = self._max_budget_wait
         for operation in operations:
             for budget in budgets_for(operation):
                 key = budget_key(self.marketplace, self.shop_id, operation)
-                wait = self._budget.reserve(key, budget.scaled(self._budget_scale))
+                scaled = budget.scaled(self._budget_scale)
+                while True:
+                    try:
+                        wait = self._budget.reserve(key, scaled, max_wait=max(0.0, remaining))
+                        break
+                    except CallBudgetExhaustedError as exc:
+                        # The store keeps time with its own clock: use its distance.
+                        opens_in = exc.wait_seconds
+                        if opens_in > remaining:
+                            raise self._exhausted(operation, budget, exc) from exc
+                        # A long budget's slot opens within the bound: wait for it without
+                        # holding it (a process killed meanwhile holds nothing), then ask.
+                        self._log.debug("mirakl.budget_wait", operation=operation, seconds=opens_in)
+                        await self._sleep(opens_in)
+                        remaining -= opens_in
                 if wait > 0:
                     self._log.debug("mirakl.budget_wait", operation=operation, seconds=wait)
                     await self._sleep(wait)
+                    remaining -= wait
+
+    def _exhausted(
+        self, operation: str, budget: Budget, exc: CallBudgetExhaustedError
+    ) -> CallBudgetExhaustedError:
+        opens = exc.next_slot
+        return CallBudgetExhaustedError(
+            f"{self.marketplace}: Mirakl allows {operation} {_budget_text(budget)} and its "
+            f"next slot opens at {opens:%Y-%m-%d %H:%M} UTC, later than this hub waits for a "
+            f"call budget ({self._max_budget_wait:g} s, max_budget_wait_seconds); {operation} "
+            "was not called and is tried again after that time",
+            key=exc.key,
+            operation=operation,
+            marketplace=self.marketplace,
+            next_slot_at=exc.next_slot_at,
+            wait_seconds=exc.wait_seconds,
+            system="mirakl",
+        )
 
     def _backoff(self, attempt: int) -> float:
         ceiling = min(RETRY_MAX_DELAY, RETRY_BASE_DELAY * 2.0**attempt)
@@ -887,6 +941,13 @@ class MiraklClient(HttpApiClient):
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _budget_text(budget: Budget) -> str:
+    """The budget as its Call Frequency reads: "once per day", "20 times per minute"."""
+    period = {86_400.0: "day", 3_600.0: "hour", 60.0: "minute"}.get(budget.period)
+    count = "once" if budget.limit == 1 else f"{budget.limit} times"
+    return f"{count} per {period}" if period else f"{count} per {budget.period:g} s"
 
 
 def _format(value: Any) -> str:

@@ -1,20 +1,44 @@
-"""Call budgets shared by every process through the store.
+"""Call budgets and single-flight claims shared by every process through the store.
 
-One atomic ``UPDATE ... RETURNING`` advances a budget's next free slot, so any number
-of workers on one database can never call an endpoint more often than its budget.
+**Budgets.** One atomic ``UPDATE ... RETURNING`` advances a budget's next free slot, so
+any number of workers on one database can never call an endpoint more often than its
+budget.
+
+**The wait bound and dead processes** (issue 9). ``reserve(..., max_wait=)`` takes a slot
+only where ``domain.call_budget.hold_limit`` allows it, in the same atomic statement
+(``WHERE tat <= now + limit``): never a slot further ahead than the bound, and a budget
+whose interval exceeds the bound (every once-a-day call) only when its slot is free now.
+Otherwise nothing is written and ``CallBudgetExhaustedError`` says when the slot opens.
+Why this design rather than releasing reservations: a reservation cannot be "given back"
+safely once its HTTP request may have reached Mirakl (Mirakl counted it), and a process
+that is killed cannot give anything back at all. Instead nothing is reserved that a dead
+process could hold for long: a once-a-day slot is taken only by a caller about to call at
+once, and a short budget's slots held by a dead sleeper lapse within the bound. Before,
+the third of three concurrent SH21 look-ups reserved the slot two days ahead and slept on
+it; killed, it left the budget there, and each crash added a day.
+
+**Claims** (``SqlClaims``). Single flight across processes for cached look-ups: a claim is
+a row of the same table under ``claim:<key>`` whose ``tat`` is the lease's expiry. Whoever
+takes it makes the request; the others read the store for its answer. A claim is released
+when its request ends, and one left by a dead process expires with its lease.
 """
 
 from __future__ import annotations
 
+import math
 import time
 
-from sqlalchemy import Engine, func, insert, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from mirakl_sync.adapters.call_budget import slot_unavailable
 from mirakl_sync.adapters.store.tables import call_budgets
-from mirakl_sync.domain.call_budget import Budget
-from mirakl_sync.errors import MiraklSyncError
+from mirakl_sync.domain.call_budget import Budget, hold_limit
+from mirakl_sync.errors import CallBudgetExhaustedError
 from mirakl_sync.services.ports import Clock
+
+#: Attempts to settle a race (the row created or moved by another process meanwhile).
+_RACE_ATTEMPTS = 5
 
 
 class SqlCallBudget:
@@ -23,62 +47,111 @@ class SqlCallBudget:
         self._clock = clock
         self._greatest = func.max if engine.dialect.name == "sqlite" else func.greatest
 
-    def reserve(self, key: str, budget: Budget) -> float:
-        now = self._clock()
-        interval = budget.interval
-        statement = (
-            update(call_budgets)
-            .where(call_budgets.c.key == key)
-            .values(tat=self._greatest(call_budgets.c.tat, now) + interval)
-            .returning(call_budgets.c.tat)
+    def reserve(self, key: str, budget: Budget, *, max_wait: float | None = None) -> float:
+        """Take the next slot within the bound; return the seconds to wait before calling.
+
+        Raises ``CallBudgetExhaustedError`` (budget unchanged) when ``hold_limit`` does not
+        allow the next slot.
+        """
+        for _ in range(_RACE_ATTEMPTS):
+            now = self._clock()
+            interval = budget.interval
+            limit = hold_limit(budget, max_wait)
+            statement = (
+                update(call_budgets)
+                .where(call_budgets.c.key == key)
+                .values(tat=self._greatest(call_budgets.c.tat, now) + interval)
+                .returning(call_budgets.c.tat)
+            )
+            if not math.isinf(limit):
+                statement = statement.where(call_budgets.c.tat <= now + limit)
+            with self._engine.begin() as connection:
+                new_tat = connection.execute(statement).scalar_one_or_none()
+            if new_tat is not None:
+                return max(0.0, float(new_tat) - interval - now)
+            stored = self._tat(key)
+            if stored is None:
+                try:
+                    with self._engine.begin() as connection:
+                        connection.execute(insert(call_budgets).values(key=key, tat=now + interval))
+                    return 0.0
+                except IntegrityError:
+                    continue  # another process created the row first: queue behind it
+            if stored - now > limit:
+                raise slot_unavailable(key, budget, max(stored, now), max(0.0, stored - now))
+            # The slot came within reach between the two statements: ask again.
+        raise CallBudgetExhaustedError(
+            f"{key}: the budget row kept changing under {_RACE_ATTEMPTS} attempts; try again",
+            key=key,
+            next_slot_at=self._clock(),
         )
-        with self._engine.begin() as connection:
-            new_tat = connection.execute(statement).scalar_one_or_none()
-        if new_tat is None:
-            try:
-                with self._engine.begin() as connection:
-                    connection.execute(insert(call_budgets).values(key=key, tat=now + interval))
-                return 0.0
-            except IntegrityError:
-                # Another process created the row first: take the next slot after its call.
-                return self.reserve(key, budget)
-        return max(0.0, float(new_tat) - interval - now)
 
     def try_reserve(self, key: str, budget: Budget) -> bool:
         """Take a slot only if one is free right now; never queue behind others."""
-        now = self._clock()
-        statement = (
-            update(call_budgets)
-            .where(call_budgets.c.key == key)
-            .where(call_budgets.c.tat <= now)
-            .values(tat=now + budget.interval)
-        )
-        with self._engine.begin() as connection:
-            if connection.execute(statement).rowcount == 1:
-                return True
         try:
-            with self._engine.begin() as connection:
-                connection.execute(insert(call_budgets).values(key=key, tat=now + budget.interval))
-        except IntegrityError:
+            self.reserve(key, budget, max_wait=0.0)
+        except CallBudgetExhaustedError:
             return False  # the budget exists and its next slot is in the future
         return True
 
+    def next_slot_at(self, key: str) -> float | None:
+        """When ``key``'s next slot opens (epoch seconds; None for a budget never used)."""
+        return self._tat(key)
 
-class BudgetBusy(MiraklSyncError):
-    """The call budget has no free slot now."""
+    def _tat(self, key: str) -> float | None:
+        with self._engine.connect() as connection:
+            value = connection.execute(
+                select(call_budgets.c.tat).where(call_budgets.c.key == key)
+            ).scalar_one_or_none()
+        return None if value is None else float(value)
 
 
-class NonBlockingCallBudget:
-    """For one-off calls (``doctor``): take a free slot or raise ``BudgetBusy``, never wait.
+class SqlClaims:
+    """Short leases on a key, shared by every process on the database (single flight)."""
 
-    Waiting would be wrong for an interactive command (a once-a-day endpoint could block
-    for hours), and skipping the budget would let ``doctor`` exceed Mirakl's limits.
-    """
+    PREFIX = "claim:"
 
-    def __init__(self, inner: SqlCallBudget) -> None:
-        self._inner = inner
+    def __init__(self, engine: Engine, clock: Clock = time.time) -> None:
+        self._engine = engine
+        self._clock = clock
 
-    def reserve(self, key: str, budget: Budget) -> float:
-        if not self._inner.try_reserve(key, budget):
-            raise BudgetBusy(f"{key} allows {budget}; its slot is taken by an earlier call")
-        return 0.0
+    def claim(self, key: str, lease_seconds: float) -> float | None:
+        """Take ``key`` for ``lease_seconds`` unless a live claim holds it.
+
+        Returns the claim's token (pass it to :meth:`release`), or None when held.
+        """
+        row_key = self.PREFIX + key
+        now = self._clock()
+        expiry = now + lease_seconds
+        statement = (
+            update(call_budgets)
+            .where(call_budgets.c.key == row_key, call_budgets.c.tat <= now)
+            .values(tat=expiry)
+        )
+        with self._engine.begin() as connection:
+            if connection.execute(statement).rowcount == 1:
+                return expiry
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(insert(call_budgets).values(key=row_key, tat=expiry))
+        except IntegrityError:
+            return None  # a live claim holds it
+        return expiry
+
+    def held(self, key: str) -> bool:
+        """Whether a live claim holds ``key`` now."""
+        with self._engine.connect() as connection:
+            expiry = connection.execute(
+                select(call_budgets.c.tat).where(call_budgets.c.key == self.PREFIX + key)
+            ).scalar_one_or_none()
+        return expiry is not None and float(expiry) > self._clock()
+
+    def release(self, key: str, token: float) -> None:
+        """End our claim (a claim that expired and was taken by another is left alone)."""
+        statement = (
+            update(call_budgets)
+            .where(call_budgets.c.key == self.PREFIX + key, call_budgets.c.tat == token)
+            .values(tat=self._clock())
+        )
+        with self._engine.begin() as connection:
+            connection.execute(statement)

@@ -34,6 +34,7 @@ import structlog
 
 from mirakl_sync.adapters.mirakl.dispatch_api import MiraklDispatchApi
 from mirakl_sync.adapters.shopify.dispatch_api import ShopifyDispatchApi
+from mirakl_sync.adapters.store.call_budget import SqlClaims
 from mirakl_sync.adapters.store.dispatch import SqlBindings, SqlCursors, SqlMarketplaceOrderIndex
 from mirakl_sync.adapters.store.stock_ledger import SqlStockLedger
 from mirakl_sync.adapters.supercycle.returns_api import SupercycleReturnsApi
@@ -144,7 +145,8 @@ async def open_kit(hub: Hub, clock: Callable[[], float] = time.time) -> AsyncIte
     engine = hub.store.engine
     clients: dict[str, MiraklDispatchApi] = {}
     shopify = hub.shopify()
-    references = ReferenceCache(SqlCursors(engine), clock)
+    # Claims: one SH21/RE01 request at a time across steps and processes (issue 9).
+    references = ReferenceCache(SqlCursors(engine), clock, claims=SqlClaims(engine))
 
     def api(code: str) -> MiraklDispatchApi:
         if code not in clients:

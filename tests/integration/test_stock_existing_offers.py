@@ -283,7 +283,7 @@ def test_an_offer_the_hub_cannot_create_is_an_exception_with_what_to_do(world: W
     assert [(e.marketplace, e.entity_id, e.owner) for e in found] == [
         ("debenhams", missing, OwnerTeam.ECOMMERCE)
     ]
-    assert "barcode" in found[0].message and "mappings add" in found[0].message
+    assert "barcode" in found[0].message and "offers status" in found[0].message
     # The other stripped offers exist everywhere: their stock went out, nothing to report.
     world.context = new_process(world)
     world.run(offer_cycle(world.context, track_timeout=300))

@@ -61,10 +61,9 @@ def not_creatable(marketplace: str, sku: str) -> ExceptionReport:
             f"{sku} cannot be created on {marketplace}: its Shopify variant has no barcode, "
             "and an offer is created (OF01) with the barcode as product-id. Add a barcode "
             "in Shopify (the next offer refresh creates the offer), or create the offer on "
-            f"{marketplace} by hand with shop SKU {sku}, or, if it is already listed there "
-            "under another SKU, bind that offer with `mirakl-sync mappings add OFFER_SKU "
-            f"{sku} --marketplace {marketplace}`. Its stock and price are pushed as soon as "
-            "the offer exists; this clears by itself once a stock push to it succeeds."
+            f"{marketplace} by hand with shop SKU {sku}. Its stock and price are pushed as "
+            "soon as the offer exists; this clears by itself once a stock push to it "
+            f"succeeds. `mirakl-sync offers status {marketplace} --sku {sku}` shows its state."
         ),
     )
 

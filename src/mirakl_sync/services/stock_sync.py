@@ -252,10 +252,9 @@ def _line_rejected(code: str, sku: str, message: str, import_id: str) -> Excepti
         marketplace=code,
         message=(
             f"{code} refused the stock of offer {sku}: {message}. If the offer does not exist "
-            f"there yet, run `mirakl-sync sync offers --once` to create it (its Shopify "
-            "variant needs a barcode for that), create it on the marketplace by hand, or, if "
-            f"it is listed there under another SKU, bind it with `mirakl-sync mappings add "
-            f"OFFER_SKU {sku} --marketplace {code}`."
+            "there yet, run `mirakl-sync sync offers --once` to create it (its Shopify "
+            "variant needs a barcode for that), or create it on the marketplace by hand with "
+            f"shop SKU {sku}. `mirakl-sync offers status {code} --sku {sku}` shows its state."
         ),
         details={"import_id": import_id},
     )

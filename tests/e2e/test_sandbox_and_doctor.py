@@ -108,3 +108,38 @@ def test_doctor_says_which_system_is_unreachable(sandbox_config: Path) -> None:
     assert "not reachable" in down.stdout
     assert "check(s) failed" in down.stdout
     assert "database" in down.stdout and "ok" in down.stdout
+
+
+def test_doctor_fails_a_wrong_key_on_every_run_of_the_day_and_names_the_call(
+    sandbox_config: Path, sandbox: str
+) -> None:
+    # Issue 9, failure 5: a second run the same day said "All systems reachable" with a
+    # wrong key, because its only key check (A01) is once a day.
+    env = {k: v for k, v in os.environ.items() if k != "MIRAKL_SYNC_CONFIG"}
+    subprocess.run(
+        [str(EXECUTABLE), "db", "upgrade", "--config", str(sandbox_config)], env=env, check=True
+    )
+    good = subprocess.run(
+        [str(EXECUTABLE), "doctor", "--config", str(sandbox_config)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert good.returncode == 0, good.stdout + good.stderr  # spends today's A01 slots
+    text = sandbox_config.read_text()
+    assert 'api_key = "sandbox-debenhams-key"' in text
+    sandbox_config.write_text(
+        text.replace('api_key = "sandbox-debenhams-key"', 'api_key = "rotated-wrong-key"')
+    )
+    for _ in range(2):
+        run = subprocess.run(
+            [str(EXECUTABLE), "doctor", "--config", str(sandbox_config)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert run.returncode == 1, run.stdout + run.stderr
+        assert "1 check(s) failed." in run.stdout
+        assert "PC01" in run.stdout and "key was rejected" in run.stdout

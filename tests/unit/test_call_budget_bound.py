@@ -83,9 +83,7 @@ def test_a_short_budget_may_be_held_within_the_bound_a_long_one_only_when_free()
 # ---------------------------------------------------------------------- the client
 
 
-def test_a_once_a_day_call_whose_slot_is_spent_raises_at_once_naming_op_market_and_slot() -> (
-    None
-):
+def test_a_spent_once_a_day_slot_raises_at_once_naming_op_market_and_slot() -> None:
     clock, calls = Clock(), []
     sleep = ClockSleep(clock)
     budget = InMemoryCallBudget(clock=clock)

@@ -7,17 +7,21 @@ carry a fulfilment, a refund or a cancellation to the marketplace.
 from __future__ import annotations
 
 import dataclasses
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from dispatch_env import Env, run
+from dispatch_env import CallCounter, Env, run
 from sqlalchemy import update
 
 from mirakl_sync.adapters.store.dispatch import SqlCursors
 from mirakl_sync.adapters.store.tables import marketplace_orders
+from mirakl_sync.adapters.supercycle.models import MethodType
 from mirakl_sync.bootstrap import bootstrap
 from mirakl_sync.services.dispatch import DispatchStatus
 from mirakl_sync.workflows import dispatch as dispatch_workflows
@@ -195,4 +199,75 @@ def test_a_page_that_fails_leaves_the_cursor_in_place_and_the_next_pass_resumes(
         assert env.mirakl_order("debenhams", order_b).state.value == "SHIPPED"
         assert {r.order_id: r.status for r in results}[order_b] == DispatchStatus.SHIPPED
     assert len(env.sandbox.mirakl.market("debenhams").shipments) == 2
+    env.close()
+
+
+def test_a_shop_cancellation_after_acceptance_cancels_the_marketplace_order_by_polling(
+    tmp_path: Path,
+) -> None:
+    env = Env(tmp_path)
+    sku = env.offer_skus("sportshub")[0]
+    order_id, shop = run(env.accepted_order("sportshub", [(sku, 1)]))
+    with env.workflows():
+        env.now[0] += 600
+        env.sandbox.shopify.cancel_order(shop)
+        assert run_shipments_cycle(env.settings) == []
+        assert env.mirakl_order("sportshub", order_id).state.value == "CANCELED"
+        # Read again in the overlap: the order re-read on Mirakl, nothing sent twice.
+        run_shipments_cycle(env.settings)
+        assert env.mirakl_order("sportshub", order_id).state.value == "CANCELED"
+    env.close()
+
+
+@contextmanager
+def hub_clock(clock: Callable[[], float]) -> Iterator[None]:
+    """The workflows' kits read ``clock`` (the sandbox's) instead of the wall clock."""
+    dispatch_workflows._CONFIG.clock = clock
+    try:
+        yield
+    finally:
+        dispatch_workflows._CONFIG.clock = time.time
+
+
+def test_supercycle_returns_are_read_by_what_changed_after_the_first_pass(tmp_path: Path) -> None:
+    env = Env(tmp_path, top={"refunds": {"supercycle_trigger": "received"}})
+    counter = CallCounter(env.sandbox.app)
+    transports = dataclasses.replace(
+        env.hub.transports, supercycle=httpx.ASGITransport(app=counter)
+    )
+    env.hub.close()
+    env.hub = bootstrap(env.settings, transports=transports, clock=lambda: env.now[0])
+    supercycle = env.sandbox.supercycle
+
+    def returned(index: int) -> tuple[str, int]:
+        order_id, shop, item_id, _ = env.resale_sale("debenhams", index)
+        cycle = supercycle.create_rental(
+            item_id, method_type=MethodType.RESALE, shopify_order_id=int(shop.rsplit("/", 1)[-1])
+        )
+        supercycle.fulfil_rental(cycle.id)
+        [line] = supercycle.create_return([cycle.id]).lines
+        return order_id, line.id
+
+    first_order, first_line = returned(0)
+    with env.workflows(), hub_clock(lambda: env.now[0]):
+        supercycle.receive_return_line(first_line, 2)
+        run_refunds_cycle(env.settings)  # the first pass reads every return order
+        assert len(refunds_on(env, "debenhams", first_order)) == 1
+        # A return received after the first pass is found through its changed rental.
+        env.now[0] += 7200
+        second_order, second_line = returned(1)
+        supercycle.receive_return_line(second_line, 2)
+        before = counter.count("GET", "/return_orders")
+        run_refunds_cycle(env.settings)
+        assert len(refunds_on(env, "debenhams", second_order)) == 1
+        assert counter.count("GET", "/return_orders") == before  # not every return again
+        # Hours later with nothing new: the overlap re-reads the last change once (the
+        # cursor is the previous pass's start), then no return order is read at all.
+        env.now[0] += 7200
+        assert run_refunds_cycle(env.settings) == ["already_sent"]
+        env.now[0] += 7200
+        calls = len(counter.calls)
+        assert run_refunds_cycle(env.settings) == []
+        assert [p for _, p in counter.calls[calls:] if "/return_orders" in p] == []
+    assert len(refunds_on(env, "debenhams", first_order)) == 1
     env.close()

@@ -11,10 +11,16 @@ the item's serial, item offer mode); the newest such order wins. Each return lin
 refund source (``supercycle-return-line:<id>``), sent once (see ``services.refunds``).
 The item itself comes back to the pool as Supercycle says: Not ready after receipt,
 listed again once restocked (the stock flow reads the item's status).
+
+The refunds poll reads every return order on its first pass, then only those that
+changed since its cursor (through the rentals' ``updated`` filter: see
+``SupercycleReturnsApi.return_orders_changed_since``), so its cost grows with the
+returns that move, not with the returns on file.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from mirakl_sync.config import RefundSettings
@@ -35,11 +41,20 @@ def triggered(line: dict[str, Any], settings: RefundSettings) -> bool:
 
 
 async def due_refunds(
-    returns: ReturnsApi, index: MarketplaceOrderIndex, settings: RefundSettings
+    returns: ReturnsApi,
+    index: MarketplaceOrderIndex,
+    settings: RefundSettings,
+    since: datetime | None = None,
 ) -> list[RefundSource]:
-    """Refund sources for every triggered return line of an item sold on a marketplace."""
+    """Refund sources for every triggered return line of an item sold on a marketplace:
+    of every return order, or (``since``) of those that changed since then."""
+    orders = (
+        await returns.return_orders()
+        if since is None
+        else await returns.return_orders_changed_since(since)
+    )
     out = []
-    for order in await returns.return_orders():
+    for order in orders:
         if order.get("status") == "cancelled":
             continue
         for line in order.get("lines") or []:

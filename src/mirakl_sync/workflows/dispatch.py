@@ -83,6 +83,8 @@ SHOP_PAGE_SIZE = SHOP_FEED_PAGE_SIZE
 #: Fulfilled cycles are read from the last pass minus this overlap (a cycle updated
 #: while a pass ran is read again; dispatch ships nothing twice).
 CYCLES_OVERLAP = timedelta(hours=1)
+#: Changed return orders are read from the last pass minus this overlap (as cycles).
+RETURNS_OVERLAP = timedelta(hours=1)
 #: How far back the first pass reads fulfilled cycles.
 CYCLES_FIRST_LOOKBACK = timedelta(days=7)
 #: Test hook: when this environment variable is set, the process dies (``os._exit``)
@@ -100,6 +102,8 @@ class _Config:
     hub: Hub | None = None
     wait_seconds: float = WAIT_SECONDS
     follow_seconds: float = FOLLOW_SECONDS
+    #: The hub's clock for the kits of this process (tests on a fake clock set theirs).
+    clock: Callable[[], float] = time.time
 
 
 _CONFIG = _Config()
@@ -111,9 +115,12 @@ def configure(
     hub_factory: Callable[[Settings], Hub] | None = None,
     wait_seconds: float | None = None,
     follow_seconds: float | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> None:
     """Set what the workflows of this process use (``register`` calls it; tests too)."""
     _CONFIG.settings = settings
+    if clock is not None:
+        _CONFIG.clock = clock
     if _CONFIG.hub is not None:
         _CONFIG.hub.close()
         _CONFIG.hub = None
@@ -190,7 +197,7 @@ def _run(body: Callable[[Kit], Coroutine[Any, Any, T]]) -> T:
     hub = _hub()
 
     async def main() -> T:
-        async with open_kit(hub) as kit:
+        async with open_kit(hub, _CONFIG.clock) as kit:
             return await body(kit)
 
     return asyncio.run(main())
@@ -335,6 +342,28 @@ async def collect_cycle_fulfilments(kit: Kit) -> list[Fulfilment]:
     return found
 
 
+async def refund_supercycle_returns(kit: Kit) -> list[str]:
+    """Refunds for Supercycle return lines due per the trigger: every return order on the
+    first pass, then those changed since the last pass (minus an overlap); the cursor
+    moves only once every refund of the pass was handled."""
+    supercycle = kit.hub.supercycle()
+    if supercycle is None:
+        return []
+    cursors = SqlCursors(kit.hub.store.engine)
+    now = datetime.fromtimestamp(kit.clock(), UTC)
+    last = cursors.get("refunds-returns", "supercycle")
+    since = datetime.fromisoformat(last) - RETURNS_OVERLAP if last else None
+    try:
+        sources = await due_refunds(
+            SupercycleReturnsApi(supercycle), kit.index, kit.hub.settings.refunds, since
+        )
+    finally:
+        await supercycle.aclose()
+    out = [(await kit.refunds.refund(source)).status.value for source in sources]
+    cursors.put("refunds-returns", "supercycle", now.isoformat(), now)
+    return out
+
+
 def run_shipments_cycle(settings: Settings) -> list[DispatchResult]:
     """One polling pass: the fulfilments of every shop order changed since the last pass
     (page by page, see ``services.shop_feed``) and fulfilled Supercycle cycles, ST01 in
@@ -371,16 +400,7 @@ def run_refunds_cycle(settings: Settings) -> list[str]:
                 out.append((await kit.refunds.refund(source)).status.value)
 
         _log_pass("refunds", await shop_feed(kit).run("refunds", page))
-        supercycle = kit.hub.supercycle()
-        if supercycle is not None:
-            try:
-                sources = await due_refunds(
-                    SupercycleReturnsApi(supercycle), kit.index, kit.hub.settings.refunds
-                )
-            finally:
-                await supercycle.aclose()
-            for source in sources:
-                out.append((await kit.refunds.refund(source)).status.value)
+        out += await refund_supercycle_returns(kit)
         return out
 
     return _run(body)

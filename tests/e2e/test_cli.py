@@ -171,6 +171,8 @@ def test_sku_mappings_are_added_listed_and_removed(tmp_path: Path) -> None:
     args = ("--config", str(config))
     assert cli("db", "upgrade", *args, cwd=tmp_path, env=env).returncode == 0
 
+    # No Shopify answers here: --force binds without checking that the target exists
+    # (the check itself is tested against the sandbox in test_first_day_cli.py).
     added = cli(
         "mappings",
         "add",
@@ -178,6 +180,7 @@ def test_sku_mappings_are_added_listed_and_removed(tmp_path: Path) -> None:
         "FJ-JAC-0001-M",
         "--marketplace",
         "debenhams",
+        "--force",
         *args,
         cwd=tmp_path,
         env=env,
@@ -190,6 +193,7 @@ def test_sku_mappings_are_added_listed_and_removed(tmp_path: Path) -> None:
         "SC000042",
         "--system",
         "supercycle",
+        "--force",
         *args,
         cwd=tmp_path,
         env=env,

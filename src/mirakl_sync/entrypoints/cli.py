@@ -1,9 +1,11 @@
 """The ``mirakl-sync`` command line.
 
-Every command takes ``--config PATH`` (else ``$MIRAKL_SYNC_CONFIG``, else
-``./mirakl-sync.toml``). Commands import what they need when they run, so ``--help``
-is instant and nothing is built at import time. Exit codes: 0 done; 1 the command ran
-but found problems (``doctor``); 2 configuration or usage error; 3 could not run.
+``--config PATH`` goes before the command (``mirakl-sync --config FILE doctor``, as in
+git or kubectl) or after it; after wins. Else ``$MIRAKL_SYNC_CONFIG``, else
+``./mirakl-sync.toml``. Choices (``--owner Ops``, ``--status ALL``) ignore case.
+Commands import what they need when they run, so ``--help`` is instant and nothing is
+built at import time. Exit codes: 0 done; 1 the command ran but found problems
+(``doctor``); 2 configuration or usage error; 3 could not run.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from mirakl_sync.config import CONFIG_ENV_VAR, Settings, load_settings, resolve_config_path
+from mirakl_sync.config import Settings, load_settings, resolve_config_path
 from mirakl_sync.errors import ConfigError, MiraklSyncError
 
 app = typer.Typer(
@@ -39,16 +41,60 @@ offers_app = typer.Typer(
 )
 app.add_typer(offers_app, name="offers")
 
+# No envvar here: resolve_config_path reads $MIRAKL_SYNC_CONFIG after both --config
+# places, so a --config before the command is not overridden by the environment.
 ConfigOption = Annotated[
     Path | None,
     typer.Option(
         "--config",
         "-c",
-        envvar=CONFIG_ENV_VAR,
-        help="Config file (TOML). Default: ./mirakl-sync.toml",
+        help="Config file (TOML); also accepted before the command. "
+        "Default: $MIRAKL_SYNC_CONFIG, else ./mirakl-sync.toml",
         show_default=False,
     ),
 ]
+
+#: ``--config`` given before the command (set by :func:`_global_options`).
+_GLOBAL_CONFIG: list[Path] = []
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mirakl-sync")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"mirakl-sync {_version()}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _global_options(
+    config: ConfigOption = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Keep a Shopify store (with Supercycle items) and Mirakl marketplaces in step."""
+    _GLOBAL_CONFIG.clear()
+    if config is not None:
+        _GLOBAL_CONFIG.append(config)
+
+
+def _config_path(config: Path | None) -> Path:
+    """The command's own ``--config``, else the one before the command, else the defaults."""
+    return resolve_config_path(config or (_GLOBAL_CONFIG[0] if _GLOBAL_CONFIG else None))
 
 
 class Flow(StrEnum):
@@ -79,7 +125,7 @@ def _fail(message: str, code: int = 3) -> NoReturn:
 
 
 def _settings(config: Path | None) -> Settings:
-    path = resolve_config_path(config)
+    path = _config_path(config)
     try:
         settings = load_settings(path)
     except ConfigError as exc:
@@ -90,6 +136,12 @@ def _settings(config: Path | None) -> Settings:
 
     configure_logging(settings)
     return settings
+
+
+def _check_marketplace(settings: Settings, code: str | None) -> None:
+    """A mistyped ``--marketplace`` is a usage error (exit 2), never a silent empty answer."""
+    if code is not None and code != "*":
+        settings.marketplace(code)  # raises ConfigError naming the known codes
 
 
 class SandboxSeed(StrEnum):
@@ -103,6 +155,7 @@ SeedOption = Annotated[
     SandboxSeed | None,
     typer.Option(
         "--seed",
+        case_sensitive=False,
         help="What the emulators start from: default (offers as the hub would make them) or "
         "existing-shop (a shop that already sells: offers made by hand, variants without "
         "barcodes, orders and refunds from before the hub). Default: [sandbox] seed_name.",
@@ -125,13 +178,16 @@ def demo(
 ) -> None:
     """Start the sandbox (three marketplaces, Shopify, Supercycle), the hub and its status page."""
     from mirakl_sync.entrypoints.demo import run_demo
+    from mirakl_sync.entrypoints.shutdown import run_until_stopped
 
-    run_demo(
-        directory,
-        port=port,
-        sandbox_port=sandbox_port,
-        orders_per_hour=orders_per_hour,
-        seed_name=(seed or SandboxSeed.DEFAULT).value,
+    run_until_stopped(
+        lambda: run_demo(
+            directory,
+            port=port,
+            sandbox_port=sandbox_port,
+            orders_per_hour=orders_per_hour,
+            seed_name=(seed or SandboxSeed.DEFAULT).value,
+        )
     )
 
 
@@ -139,8 +195,10 @@ def demo(
 def run(config: ConfigOption = None) -> None:
     """Run every flow on its schedule, the engine's worker and the status page, in one process."""
     from mirakl_sync.entrypoints.server import serve_hub
+    from mirakl_sync.entrypoints.shutdown import run_until_stopped
 
-    serve_hub(_settings(config))
+    settings = _settings(config)
+    run_until_stopped(lambda: serve_hub(settings))
 
 
 @app.command()
@@ -163,7 +221,9 @@ def worker(
             "`mirakl-sync run` is the one process",
             2,
         )
-    run_worker(settings, executor_id=executor_id)
+    from mirakl_sync.entrypoints.shutdown import run_until_stopped
+
+    run_until_stopped(lambda: run_worker(settings, executor_id=executor_id))
 
 
 @app.command()
@@ -177,7 +237,7 @@ def sandbox(
     from mirakl_sync.config import SandboxSettings
     from mirakl_sync.sandbox.server import serve_sandbox
 
-    path = resolve_config_path(config)
+    path = _config_path(config)
     settings = _settings(config).sandbox if path.is_file() else SandboxSettings()
     if seed is not None:
         settings = settings.model_copy(update={"seed_name": seed.value})
@@ -222,8 +282,12 @@ class OwnerFilter(StrEnum):
 @exceptions_app.command("list")
 def exceptions_list(
     config: ConfigOption = None,
-    status: Annotated[StatusFilter, typer.Option(help="Which exceptions.")] = StatusFilter.OPEN,
-    owner: Annotated[OwnerFilter | None, typer.Option(help="Only this team's.")] = None,
+    status: Annotated[
+        StatusFilter, typer.Option(case_sensitive=False, help="Which exceptions.")
+    ] = StatusFilter.OPEN,
+    owner: Annotated[
+        OwnerFilter | None, typer.Option(case_sensitive=False, help="Only this team's.")
+    ] = None,
     marketplace: Annotated[str | None, typer.Option(help="Only this marketplace's.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
@@ -231,8 +295,10 @@ def exceptions_list(
     """List the records that could not go through, newest first."""
     from mirakl_sync.entrypoints.exceptions_view import print_exceptions
 
+    settings = _settings(config)
+    _check_marketplace(settings, marketplace)
     print_exceptions(
-        _settings(config),
+        settings,
         status=None if status is StatusFilter.ALL else status.value,
         owner=owner.value if owner else None,
         marketplace=marketplace,
@@ -257,9 +323,17 @@ def mappings_add(
         str, typer.Option(help="Only on this marketplace (default: every marketplace).")
     ] = "*",
     system: Annotated[
-        TargetOption, typer.Option(help="What the target SKU is.")
+        TargetOption, typer.Option(case_sensitive=False, help="What the target SKU is.")
     ] = TargetOption.SHOPIFY,
     note: Annotated[str | None, typer.Option(help="Why, for whoever reads it later.")] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Bind even though the target is not found in Shopify or Supercycle "
+            "(e.g. a variant not created yet).",
+        ),
+    ] = False,
 ) -> None:
     """Bind a marketplace offer SKU to a Shopify variant or a Supercycle item (replaces any)."""
     from datetime import UTC, datetime
@@ -269,8 +343,18 @@ def mappings_add(
     from mirakl_sync.domain.orders import TargetSystem
 
     settings = _settings(config)
-    if marketplace != "*":
-        settings.marketplace(marketplace)  # a typo is a usage error, not a silent binding
+    _check_marketplace(settings, marketplace)
+    if not force:
+        from mirakl_sync.entrypoints.mapping_targets import check_target
+
+        problem = check_target(settings, TargetSystem(system.value), target_sku)
+        if problem is not None:
+            advice = (
+                "check the SKU, or pass --force to bind it anyway"
+                if problem.code == 2
+                else "pass --force to bind it without the check"
+            )
+            _fail(f"{problem}; {advice}", problem.code)
     with open_store(settings) as store:
         SqlOrderRepository(store.engine).add_mapping(
             marketplace,
@@ -293,7 +377,9 @@ def mappings_list(
     from mirakl_sync.adapters.store.orders import SqlOrderRepository
     from mirakl_sync.bootstrap import open_store
 
-    with open_store(_settings(config)) as store:
+    settings = _settings(config)
+    _check_marketplace(settings, marketplace)
+    with open_store(settings) as store:
         rows = SqlOrderRepository(store.engine).list_mappings(marketplace)
     if not rows:
         typer.echo("No explicit mappings: every offer SKU is looked up as it is.")
@@ -311,7 +397,9 @@ def mappings_remove(
     from mirakl_sync.adapters.store.orders import SqlOrderRepository
     from mirakl_sync.bootstrap import open_store
 
-    with open_store(_settings(config)) as store:
+    settings = _settings(config)
+    _check_marketplace(settings, marketplace)
+    with open_store(settings) as store:
         removed = SqlOrderRepository(store.engine).remove_mapping(marketplace, offer_sku)
     if not removed:
         _fail(f"no mapping of {offer_sku} on {marketplace}", 1)
@@ -331,7 +419,8 @@ def offers_status(
     marketplace: Annotated[str, typer.Argument(help="The marketplace code.")],
     config: ConfigOption = None,
     status: Annotated[
-        OfferStatus | None, typer.Option(help="Only offers in this status (default: counts).")
+        OfferStatus | None,
+        typer.Option(case_sensitive=False, help="Only offers in this status (default: counts)."),
     ] = None,
     sku: Annotated[str | None, typer.Option(help="Only this offer SKU.")] = None,
 ) -> None:
@@ -375,7 +464,7 @@ def offers_status(
 
 @app.command()
 def sync(
-    flow: Annotated[Flow, typer.Argument(help="The flow to run.")],
+    flow: Annotated[Flow, typer.Argument(case_sensitive=False, help="The flow to run.")],
     once: Annotated[
         bool,
         typer.Option("--once", help="Run one full cycle, including the work it starts, then exit."),

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from mirakl_sync.config import load_settings
+from mirakl_sync.config import SandboxSettings, load_settings
 from mirakl_sync.entrypoints.logs import configure_logging
 from mirakl_sync.entrypoints.server import serve_hub
 from mirakl_sync.sandbox.server import (
@@ -47,6 +47,10 @@ def demo_config(
     seed_name: str = "default",
 ) -> str:
     sandbox = f"http://127.0.0.1:{sandbox_port}"
+    # The "accept by" the hub shows and plans for must be the sandbox's own auto-refusal
+    # deadline, not the real-world 72 h default (the demo showed 72 h while its sandbox
+    # refused after 10 minutes).
+    window_seconds = SandboxSettings().acceptance_window_seconds
     markets = "".join(
         "\n[[marketplaces]]\n"
         f'code = "{m.code}"\n'
@@ -57,6 +61,7 @@ def demo_config(
         f"partial_acceptance = {str(m.partial_acceptance).lower()}\n"
         f"call_budget_scale = {TIME_COMPRESSION}\n"
         f"order_poll_seconds = {60 * TIME_COMPRESSION:g}\n"
+        f"acceptance_window_hours = {window_seconds / 3600!r}\n"
         for m in MARKETPLACES
     )
     return (
@@ -83,6 +88,7 @@ def demo_config(
         f"port = {sandbox_port}\n"
         f"orders_per_hour = {orders_per_hour:g}\n"
         f"call_frequency_scale = {TIME_COMPRESSION}\n"
+        f"acceptance_window_seconds = {window_seconds:g}\n"
         + (f'seed_name = "{seed_name}"\n' if seed_name != "default" else "")
         + f"{markets}"
     )

@@ -1,12 +1,10 @@
-"""``mirakl-sync exceptions list``: the exception log as a table or JSON lines."""
+"""``mirakl-sync exceptions list``: the exception log as readable blocks or JSON lines."""
 
 from __future__ import annotations
 
 import json
-import sys
-
-from rich.console import Console
-from rich.table import Table
+import shutil
+import textwrap
 
 from mirakl_sync.bootstrap import open_store
 from mirakl_sync.config import Settings
@@ -33,39 +31,50 @@ def print_exceptions(
         for record in records:
             print(json.dumps(_as_dict(record), default=str))
         return
-    # Piped output (grep, a log file) gets wide lines instead of folded columns.
-    console = Console() if sys.stdout.isatty() else Console(width=240)
     if not records:
-        console.print(f"No {status or ''} exceptions.".replace("  ", " "))
+        print(f"No {status or ''} exceptions.".replace("  ", " "))
         return
-    table = Table(title=f"{len(records)} exception(s), newest first")
-    for heading in (
-        "id",
-        "owner",
-        "severity",
-        "type",
-        "marketplace",
-        "entity",
-        "message",
-        "count",
-        "last seen",
-        "deadline",
-    ):
-        table.add_column(heading, overflow="fold")
+    width = shutil.get_terminal_size((100, 24)).columns
+    print(f"{len(records)} exception(s), newest first")
     for record in records:
-        table.add_row(
-            str(record.id),
+        print()
+        for line in _block(record, width):
+            print(line)
+
+
+def _block(record: ExceptionRecord, width: int) -> list[str]:
+    """One exception as a few lines: a heading, then its message wrapped to ``width``.
+
+    Plain text, not a rich table: a table of ten columns folded the message into a
+    one-word-wide column at 100 columns, and rich read the advice's own ``[carriers]``
+    as markup and dropped it.
+    """
+    heading = " ".join(
+        part
+        for part in (
+            f"#{record.id}",
+            record.severity.value.upper(),
             record.owner.value,
-            record.severity.value,
             record.type,
             record.marketplace or "",
-            f"{record.entity_type} {record.entity_id}",
-            record.message,
-            str(record.count),
-            f"{record.last_seen_at:%Y-%m-%d %H:%M:%S}",
-            f"{record.deadline_at:%Y-%m-%d %H:%M}" if record.deadline_at else "",
         )
-    console.print(table)
+        if part
+    )
+    seen = f"seen {record.count}x, last {record.last_seen_at:%Y-%m-%d %H:%M:%S}"
+    if record.deadline_at:
+        seen += f", deadline {record.deadline_at:%Y-%m-%d %H:%M}"
+    indent = "    "
+    lines = textwrap.wrap(heading, width) or [heading]
+    for text in (f"{record.entity_type} {record.entity_id}", record.message, seen):
+        lines += textwrap.wrap(
+            text,
+            width,
+            initial_indent=indent,
+            subsequent_indent=indent,
+            break_long_words=True,
+            break_on_hyphens=False,
+        )
+    return lines
 
 
 def _as_dict(record: ExceptionRecord) -> dict[str, object]:

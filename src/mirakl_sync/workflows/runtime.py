@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import signal
 import threading
 from collections.abc import Iterator, Sequence
@@ -130,12 +131,15 @@ def start_runtime(
 
 @contextmanager
 def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGTERM/SIGINT set ``stop`` (only possible from the main thread)."""
+    """SIGTERM/SIGINT set ``stop`` (only possible from the main thread); a second signal
+    while the shutdown runs ends the process at once (a stuck thread must not keep it)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            os._exit(128 + signum)
         stop.set()
 
     previous: dict[signal.Signals, Any] = {}

@@ -47,19 +47,22 @@ def first_day_config(directory: Path, database_url: str) -> Path:
         call_frequency_scale=TIME_COMPRESSION,
         call_budget_scale=TIME_COMPRESSION,
     )
+    # An hour of acceptance window, on both sides: a slow first run must not let the
+    # seed's waiting orders be auto-refused (that would hide what the run did).
+    text = config.read_text()
     lines = []
-    for line in config.read_text().splitlines():
+    for line in text.splitlines():
         if line.startswith("database_url ="):
             line = f'database_url = "{database_url}"'
+        elif line.startswith("acceptance_window_seconds ="):
+            line = "acceptance_window_seconds = 3600"
+        elif line.startswith("acceptance_window_hours ="):
+            line = "acceptance_window_hours = 1.0"
         lines.append(line)
         if line == "[sandbox]":
-            # An hour of acceptance window: a slow first run must not let the seed's
-            # waiting orders be auto-refused (that would hide what the run did).
-            lines += [
-                'seed_name = "existing-shop"',
-                f"products = {PRODUCTS}",
-                "acceptance_window_seconds = 3600",
-            ]
+            lines += ['seed_name = "existing-shop"', f"products = {PRODUCTS}"]
+            if "acceptance_window_seconds =" not in text:
+                lines.append("acceptance_window_seconds = 3600")
     config.write_text("\n".join(lines) + "\n")
     return config
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
 from mirakl_sync.domain.orders import (
     WAITING_ACCEPTANCE,
     HubStatus,
@@ -25,10 +26,17 @@ from mirakl_sync.domain.orders import (
     StoredOrder,
     acceptance_deadline,
 )
-from mirakl_sync.services.ports import MarketplaceOrders, OrderRepository
+from mirakl_sync.services.ports import ExceptionLog, MarketplaceOrders, OrderRepository
 
 WATERMARK_FLOW = "orders"
 SWEEP_FLOW = "orders-sweep"
+#: When each marketplace's last pull succeeded (the watermark moves only with orders).
+PULLED_FLOW = "orders-pulled"
+#: The exception a pull that stopped succeeding raises (the monitoring alerts build on it).
+STALE_PULL_TYPE = "order_pull_stale"
+#: How late a pull may be beyond its period before intake counts as stopped: a pull
+#: waits for its OR11 slot and can take a while on a large backlog.
+STALE_PULL_GRACE_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -143,4 +151,47 @@ async def pull_orders(
         repository.set_cursor(WATERMARK_FLOW, code, min(newest, now).isoformat(), now)
     if full_sweep:
         repository.set_cursor(SWEEP_FLOW, code, now.isoformat(), now)
+    repository.set_cursor(PULLED_FLOW, code, now.isoformat(), now)
     return result
+
+
+def stale_pull_report(marketplace: str, *, last: datetime | None) -> ExceptionReport:
+    since = "never" if last is None else f"last at {last:%Y-%m-%d %H:%M:%S} UTC"
+    return ExceptionReport(
+        type=STALE_PULL_TYPE,
+        owner=OwnerTeam.OPS,
+        severity=Severity.CRITICAL,
+        marketplace=marketplace,
+        entity_type="marketplace",
+        entity_id=marketplace,
+        message=f"orders are not being pulled from {marketplace} (successful pull: {since}); "
+        "new orders wait unaccepted and the marketplace refuses them when their window "
+        "ends. See 'Orders stopped arriving' in docs/operations.md: check that "
+        "`mirakl-sync run` is alive (status page, workers), then `mirakl-sync doctor`",
+    )
+
+
+def check_pull_staleness(
+    repository: OrderRepository,
+    exceptions: ExceptionLog,
+    *,
+    marketplace: str,
+    period_seconds: float,
+    now: datetime,
+    watching_since: datetime,
+    grace_seconds: float = STALE_PULL_GRACE_SECONDS,
+) -> bool:
+    """Record ``order_pull_stale`` (critical, ops) when the last successful pull of
+    ``marketplace`` is older than its period plus the grace, and resolve it once a pull
+    succeeds again. ``watching_since`` stands in for a pull never recorded (a fresh
+    database), so a hub is not alarmed before its first pull could have run. Returns
+    whether the pull is stale."""
+    text = repository.cursor(PULLED_FLOW, marketplace)
+    last = datetime.fromisoformat(text) if text else None
+    reference = last if last is not None else watching_since
+    report = stale_pull_report(marketplace, last=last)
+    if now - reference > timedelta(seconds=period_seconds + grace_seconds):
+        exceptions.record(report, now)
+        return True
+    exceptions.resolve(report.fingerprint, now)
+    return False

@@ -71,6 +71,11 @@ P = ParamSpec("P")
 #: The application name every process of the hub shares: DBOS scopes queues, schedules
 #: and recovery by it.
 APP_NAME = "mirakl-sync"
+#: The namespace of a ``sync <flow> --once`` run. DBOS lists queues and schedules, and
+#: dequeues workflows, only for the process's own application (and unclaimed rows), so a
+#: one-off run under this name never takes a hub's queued or scheduled work, nor runs a
+#: hub's schedules, while workflow IDs (the idempotency keys) stay shared by both.
+ONCE_APP_NAME = "mirakl-sync-once"
 
 #: Workflow states, as DBOS names them.
 PENDING = "PENDING"
@@ -104,6 +109,8 @@ class EngineConfig:
     log_level: str = "WARNING"
     #: How soon schedules created at run time are noticed (DBOS default 30 s).
     scheduler_polling_interval_seconds: float = 30.0
+    #: :data:`APP_NAME` for the hub's processes, :data:`ONCE_APP_NAME` for ``--once`` runs.
+    application_name: str = APP_NAME
 
 
 def default_executor_id() -> str:
@@ -452,7 +459,7 @@ class Engine:
             )
         self.config = config
         dbos_config: DBOSConfig = {
-            "name": APP_NAME,
+            "name": config.application_name,
             "system_database_url": config.system_database_url,
             "executor_id": config.executor_id,
             "log_level": config.log_level,
@@ -731,6 +738,7 @@ __all__ = [
     "CANCELLED",
     "ENQUEUED",
     "ERROR",
+    "ONCE_APP_NAME",
     "PENDING",
     "SUCCESS",
     "TERMINAL_STATES",

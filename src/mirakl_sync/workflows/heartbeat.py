@@ -152,3 +152,41 @@ class Heartbeat:
                 # A database blip must not kill the thread: the next beat retries, and a
                 # long outage shows up to the others as a stale heartbeat, as it should.
                 logger.warning("heartbeat of %s failed", self.executor_id, exc_info=True)
+
+
+def live_executors(
+    store: sa.Engine, *, now: float, timeout_seconds: float
+) -> list[tuple[str, str, float, str, int]]:
+    """``(executor_id, role, seconds since its last beat, hostname, pid)`` of every
+    process that beat within the timeout and did not say it stopped."""
+    query = (
+        sa.select(
+            executors.c.executor_id,
+            executors.c.role,
+            executors.c.heartbeat_at,
+            executors.c.hostname,
+            executors.c.pid,
+        )
+        .where(executors.c.status == ALIVE)
+        .where(executors.c.heartbeat_at >= now - timeout_seconds)
+        .order_by(executors.c.executor_id)
+    )
+    with store.connect() as connection:
+        return [
+            (row.executor_id, row.role, max(0.0, now - row.heartbeat_at), row.hostname, row.pid)
+            for row in connection.execute(query)
+        ]
+
+
+def process_is_gone(hostname: str, pid: int) -> bool:
+    """True only when ``pid`` on this host is known not to run any more (another host's
+    process cannot be checked from here, so it counts as running)."""
+    if hostname != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # it exists, under another user
+        return False
+    return False

@@ -23,11 +23,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
+import sys
+import threading
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+
+import sqlalchemy as sa
 
 from mirakl_sync.adapters.mirakl.marketplace import MiraklMarketplace
 from mirakl_sync.adapters.shopify.mapping import ShopOrderOptions
@@ -38,7 +44,7 @@ from mirakl_sync.adapters.supercycle.inventory import SupercycleInventory
 from mirakl_sync.bootstrap import Hub, Transports, bootstrap
 from mirakl_sync.config import MarketplaceSettings, Settings
 from mirakl_sync.domain.orders import Action
-from mirakl_sync.errors import RetryableError
+from mirakl_sync.errors import ConfigError, MiraklSyncError, RetryableError
 from mirakl_sync.services.order_followup import follow_up
 from mirakl_sync.services.order_import import (
     Bindings,
@@ -51,7 +57,12 @@ from mirakl_sync.services.order_import import (
     resolve_lines,
     send_decision,
 )
-from mirakl_sync.services.order_pull import PullResult, PullSettings, pull_orders
+from mirakl_sync.services.order_pull import (
+    PullResult,
+    PullSettings,
+    check_pull_staleness,
+    pull_orders,
+)
 from mirakl_sync.workflows.engine import (
     TERMINAL_STATES,
     Engine,
@@ -60,6 +71,12 @@ from mirakl_sync.workflows.engine import (
     enqueue,
     step,
     workflow,
+)
+from mirakl_sync.workflows.heartbeat import (
+    Heartbeat,
+    heartbeat_interval,
+    live_executors,
+    process_is_gone,
 )
 
 logger = logging.getLogger(__name__)
@@ -89,6 +106,9 @@ class OrdersRuntime:
     hub: Hub
     engine: Engine | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    #: A ``sync orders --once`` run: a pull that fails is reported at once (one line,
+    #: the next marketplace goes on) instead of being retried on a once-a-minute budget.
+    once: bool = False
 
 
 _RUNTIME: list[OrdersRuntime] = []
@@ -136,13 +156,15 @@ def market_rules(market: MarketplaceSettings) -> MarketRules:
 
 
 @asynccontextmanager
-async def order_services(marketplace: str) -> AsyncIterator[OrderServices]:
+async def order_services(
+    marketplace: str, *, mirakl_options: dict[str, Any] | None = None
+) -> AsyncIterator[OrderServices]:
     """The services of one marketplace's orders, with clients closed on the way out."""
     runtime = _runtime()
     settings = runtime.settings
     market = settings.marketplace(marketplace)
     hub = runtime.hub
-    mirakl = hub.mirakl(market)
+    mirakl = hub.mirakl(market, **(mirakl_options or {}))
     shopify = hub.shopify()
     supercycle = hub.supercycle()
     try:
@@ -174,9 +196,14 @@ async def order_services(marketplace: str) -> AsyncIterator[OrderServices]:
             await supercycle.aclose()
 
 
-def _run(marketplace: str, work: Callable[[OrderServices], Coroutine[Any, Any, T]]) -> T:
+def _run(
+    marketplace: str,
+    work: Callable[[OrderServices], Coroutine[Any, Any, T]],
+    *,
+    mirakl_options: dict[str, Any] | None = None,
+) -> T:
     async def main() -> T:
-        async with order_services(marketplace) as services:
+        async with order_services(marketplace, mirakl_options=mirakl_options) as services:
             return await work(services)
 
     return asyncio.run(main())
@@ -184,6 +211,12 @@ def _run(marketplace: str, work: Callable[[OrderServices], Coroutine[Any, Any, T
 
 def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, RetryableError)
+
+
+def _pull_retryable(exc: BaseException) -> bool:
+    # A --once run reports an unreachable marketplace at once: each retry would wait for
+    # the next OR11 slot (one a minute), which made a run take five minutes to say so.
+    return _retryable(exc) and not _runtime().once
 
 
 def _crash_point(step_number: int) -> None:
@@ -264,7 +297,7 @@ def pull_settings(market: MarketplaceSettings) -> PullSettings:
     )
 
 
-@step(name="orders.pull", retries=2, interval_seconds=1.0, should_retry=_retryable)
+@step(name="orders.pull", retries=2, interval_seconds=1.0, should_retry=_pull_retryable)
 def pull_step(marketplace: str) -> PullResult:
     runtime = _runtime()
     market = runtime.settings.marketplace(marketplace)
@@ -277,7 +310,7 @@ def pull_step(marketplace: str) -> PullResult:
             now=runtime.clock(),
         )
 
-    return _run(marketplace, work)
+    return _run(marketplace, work, mirakl_options={"max_retries": 0} if runtime.once else None)
 
 
 def import_workflow_id(marketplace: str, order_id: str) -> str:
@@ -376,9 +409,72 @@ def cron_every(seconds: float, *, slot: int = 0, slots: int = 1) -> str:
     return "0 0 * * * *"
 
 
+class PullMonitor:
+    """Raises ``order_pull_stale`` when a marketplace's pulls stop succeeding.
+
+    It runs beside the pulls, not in them: a pull stuck PENDING (its process died) or
+    never started (no schedule fired) cannot report itself, and intake then stops
+    silently while the worker still looks alive (issue 9, failure 6).
+    """
+
+    def __init__(self, runtime: OrdersRuntime, interval_seconds: float) -> None:
+        self._runtime = runtime
+        self._interval = interval_seconds
+        self._since = runtime.clock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def check(self) -> list[str]:
+        """One pass over every marketplace; returns the codes whose pull is stale."""
+        runtime = self._runtime
+        repository = SqlOrderRepository(runtime.hub.store.engine)
+        now = runtime.clock()
+        return [
+            market.code
+            for market in runtime.settings.marketplaces
+            if check_pull_staleness(
+                repository,
+                runtime.hub.store.exception_log,
+                marketplace=market.code,
+                period_seconds=market.order_poll_seconds,
+                now=now,
+                watching_since=self._since,
+            )
+        ]
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="order-pull-monitor", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.check()
+            except Exception:  # a database blip: the next pass tries again
+                logger.warning("order pull staleness check failed", exc_info=True)
+
+
+_MONITORS: list[PullMonitor] = []
+
+
+def start_pull_monitor(runtime: OrdersRuntime) -> PullMonitor:
+    while _MONITORS:
+        _MONITORS.pop().stop()
+    shortest = min((m.order_poll_seconds for m in runtime.settings.marketplaces), default=60.0)
+    monitor = PullMonitor(runtime, interval_seconds=min(30.0, max(1.0, shortest)))
+    monitor.start()
+    _MONITORS.append(monitor)
+    return monitor
+
+
 def register(engine: Engine, settings: Settings) -> None:
-    """Queues and one pull schedule per marketplace (called by the runtime after launch)."""
-    configure(settings, engine=engine)
+    """Queues and one pull schedule per marketplace (called by the runtime after launch),
+    and the monitor that says when pulls stop succeeding."""
+    runtime = configure(settings, engine=engine)
+    start_pull_monitor(runtime)
     # An order passes both queues on its way in (pull, then import): each poll interval
     # is up to that much latency before acceptance, and each poll is a small write
     # transaction on the system database.
@@ -413,56 +509,130 @@ def register(engine: Engine, settings: Settings) -> None:
 # --------------------------------------------------------------------------- one cycle
 
 
+class EngineBusyError(MiraklSyncError):
+    """Another engine process runs on this database: a ``--once`` cycle must not."""
+
+
+def _refuse_beside_a_running_engine(settings: Settings, store: sa.Engine, own_id: str) -> None:
+    """A ``--once`` run refuses when a hub, a worker or another ``--once`` runs on the
+    same database.
+
+    A hub's scheduled pulls already do what ``--once`` would, and a second process pulling
+    the same marketplace would race it on the watermark and on each order's decision.
+    The row of this run's own executor ID left by a run that crashed (its process gone)
+    is no obstacle: that is the work this run resumes at launch.
+    """
+    running = [
+        (executor_id, role, age)
+        for executor_id, role, age, hostname, pid in live_executors(
+            store, now=time.time(), timeout_seconds=settings.engine.heartbeat_timeout_seconds
+        )
+        if not (executor_id == own_id and process_is_gone(hostname, pid))
+    ]
+    if running:
+        executor_id, role, age = running[0]
+        what = "another `sync orders --once`" if role == "once" else f"a {role}"
+        raise EngineBusyError(
+            f"{what} is running on this database (executor {executor_id}, heard from "
+            f"{age:.0f} s ago); its pulls already do this: let them, or stop it first"
+        )
+
+
+def once_executor_id(settings: Settings) -> str:
+    """Stable per host (or per configured executor), so a ``--once`` run that crashed is
+    resumed by the next one at launch; distinct from the hub's own executor ID."""
+    return f"{settings.engine.executor_id or socket.gethostname()}-once"
+
+
+@dataclass
+class OnceReport:
+    """What one ``--once`` cycle did: a report per marketplace pulled, a line per failure."""
+
+    reports: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+def _pull_failure(market: MarketplaceSettings, exc: BaseException) -> str:
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return f"{market.code}: could not pull orders from {market.base_url}: {reason}"
+
+
+#: How long a ``--once`` run waits, after its own pulls, for work it still owns.
+ONCE_DRAIN_SECONDS = 120.0
+
+
 def run_orders_once(
     settings: Settings,
     *,
     transports: Transports | None = None,
     executor_id: str | None = None,
-) -> list[dict[str, Any]]:
+) -> OnceReport:
     """``mirakl-sync sync orders --once``: one pull of every marketplace, and every order
     workflow it starts run to completion.
 
-    Orders that became exceptions are a normal outcome. The cycle "could not run" when
-    the store is not set up or a marketplace could not be pulled (Mirakl unreachable,
-    wrong key): the others are still pulled, then ``MiraklSyncError`` names the failures.
-    Shopify being down is not such a failure: its orders wait, with exceptions for ops.
-    """
-    import sqlalchemy as sa
+    The cycle runs in its own engine namespace (:data:`ONCE_APP_NAME`), so it never takes
+    a hub's queued or scheduled work, and refuses when a hub or worker is alive on the
+    same database. While it runs it heartbeats like any engine process (role ``once``);
+    work it leaves (a crash) is resumed by the next ``--once`` at launch (the executor ID
+    is stable, :func:`once_executor_id`).
 
+    Orders that became exceptions are a normal outcome. A marketplace that could not be
+    pulled (Mirakl unreachable, wrong key) is one line in ``failures``, and the others are
+    still pulled. Shopify being down is not such a failure: its orders wait, with
+    exceptions for ops.
+    """
     from mirakl_sync.adapters.store.tables import marketplace_orders
-    from mirakl_sync.errors import ConfigError, MiraklSyncError
-    from mirakl_sync.workflows.engine import engine_config_from_settings, start_workflow
+    from mirakl_sync.workflows.engine import (
+        ONCE_APP_NAME,
+        PENDING,
+        engine_config_from_settings,
+        start_workflow,
+    )
 
     if not settings.marketplaces:
         raise ConfigError("no [[marketplaces]] configured: there is nothing to pull")
     runtime = configure(settings, transports=transports)
+    runtime.once = True
+    store = runtime.hub.store.engine
     try:
-        if not sa.inspect(runtime.hub.store.engine).has_table(marketplace_orders.name):
+        if not sa.inspect(store).has_table(marketplace_orders.name):
             raise ConfigError(
                 f"{settings.database_url}: the hub's tables are missing; "
                 "run `mirakl-sync db upgrade` first"
             )
-        engine = Engine(engine_config_from_settings(settings, executor_id=executor_id))
+        config = engine_config_from_settings(
+            settings, executor_id=executor_id or once_executor_id(settings)
+        )
+        _refuse_beside_a_running_engine(settings, store, config.executor_id)
+        config = replace(
+            config,
+            application_name=ONCE_APP_NAME,
+            # The run reports each failure itself, in one line; the engine's own
+            # tracebacks of a failed workflow (also recorded on it) only bury that line.
+            log_level=config.log_level if config.log_level == "DEBUG" else "CRITICAL",
+        )
+        heartbeat = Heartbeat(
+            store,
+            config.executor_id,
+            role="once",
+            interval_seconds=heartbeat_interval(settings.engine.heartbeat_timeout_seconds),
+        )
+        engine = Engine(config)
         runtime.engine = engine
+        # Beat before launch: launch resumes this executor's unfinished work.
+        heartbeat.start()
         try:
             engine.launch()
             engine.register_queue(
                 ORDER_QUEUE,
                 worker_concurrency=settings.engine.worker_concurrency,
-                polling_interval_seconds=0.1,
+                polling_interval_seconds=QUEUE_POLL_SECONDS,
             )
-            # Work this executor left unfinished (a crash) was resumed by launch: finish it
-            # first, so "once" means every order it touched is done.
-            for info in engine.list_workflows(
-                status="PENDING", executor_id=engine.executor_id, load_output=False
-            ):
-                try:
-                    engine.retrieve(info.workflow_id).result()
-                except Exception:  # recorded on that workflow; the pull below retries it
-                    logger.warning("resumed workflow %s failed", info.workflow_id)
+            # Work a crashed earlier run left was resumed by launch: finish it first, so
+            # "once" means every order it touched is done.
+            _finish_own_work(engine, PENDING)
             cycle = runtime.clock().strftime("%Y%m%dT%H%M%S%f")
-            reports: list[dict[str, Any]] = []
-            failures: list[str] = []
+            outcome = OnceReport()
             for market in settings.marketplaces:
                 run = start_workflow(
                     pull_marketplace,
@@ -472,25 +642,51 @@ def run_orders_once(
                     workflow_id=f"order-pull:{market.code}:once-{cycle}",
                 )
                 try:
-                    reports.append(run.result())
+                    outcome.reports.append(run.result())
                 except Exception as exc:
-                    failures.append(f"{market.code}: {exc}")
-            for report in reports:
-                logger.info("orders pulled: %s", report)
-            if failures:
-                raise MiraklSyncError("the order pull could not run on " + "; ".join(failures))
-            return reports
+                    outcome.failures.append(_pull_failure(market, exc))
+            _finish_own_work(engine, PENDING)
+            for report in outcome.reports:
+                logger.debug("orders pulled: %s", report)  # the CLI prints it
+            return outcome
         finally:
             engine.destroy()
+            heartbeat.stop()
     finally:
         close_runtime()
 
 
+def _finish_own_work(engine: Engine, pending: str) -> None:
+    """Wait (bounded) for every workflow still PENDING under this executor."""
+    deadline = time.monotonic() + ONCE_DRAIN_SECONDS
+    for info in engine.list_workflows(
+        status=pending, executor_id=engine.executor_id, load_output=False
+    ):
+        if time.monotonic() > deadline:
+            logger.warning("left %s to the next --once run", info.workflow_id)
+            continue
+        try:
+            engine.retrieve(info.workflow_id).result()
+        except Exception:  # recorded on that workflow; the next pull retries it
+            logger.warning("workflow %s failed", info.workflow_id)
+
+
 def run_orders_cli(settings: Settings) -> None:
-    """The ``sync orders --once`` runner: one line per marketplace on stdout."""
-    for report in run_orders_once(settings):
+    """The ``sync orders --once`` runner: one line per marketplace pulled on stdout, one
+    line per marketplace that could not be pulled on stderr; "could not run" (exit 3)
+    only when no marketplace could be pulled."""
+    outcome = run_orders_once(settings)
+    for report in outcome.reports:
         print(
             f"{report['marketplace']}: {report['seen']} orders read, {report['new']} new, "
             f"{report['started']} workflows run {report['outcomes']}",
             flush=True,
         )
+    failures = list(outcome.failures)
+    if failures and not outcome.reports:
+        last = failures.pop()
+        for line in failures:
+            print(f"mirakl-sync: {line}", file=sys.stderr, flush=True)
+        raise MiraklSyncError(last)
+    for line in failures:
+        print(f"mirakl-sync: {line}", file=sys.stderr, flush=True)

@@ -41,6 +41,10 @@ class ConfigError(MiraklSyncError):
 class ExternalSystemError(MiraklSyncError):
     """A call to an external system failed."""
 
+    #: The API operation that failed (e.g. ``ST01``, ``OR28``), when the client knows it;
+    #: the passes name it in the exception they record.
+    operation: str = ""
+
     def __init__(
         self,
         message: str | None = None,

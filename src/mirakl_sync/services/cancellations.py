@@ -18,12 +18,15 @@ from typing import Any
 from mirakl_sync.config import Settings
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
 from mirakl_sync.errors import PermanentError
+from mirakl_sync.services.pass_failures import CANCEL_NOT_SENT, PassFailures, PassRecord
 from mirakl_sync.services.ports import Clock, ExceptionLog, MarketplaceDispatchApi, StockLedger
 from mirakl_sync.services.reference_cache import ReferenceCache
 from mirakl_sync.services.refunds import _dec, lines_for_skus
 
 CANCELLABLE_LINE_STATES = frozenset({"WAITING_DEBIT", "WAITING_DEBIT_PAYMENT", "SHIPPING"})
 RETRY = "mirakl-sync sync shipments --once"
+#: Line cancellations (shop refunds of unfulfilled units) are sent by the refunds pass.
+RETRY_REFUNDS = "mirakl-sync sync refunds --once"
 
 
 class CancelStatus(StrEnum):
@@ -57,9 +60,65 @@ class CancellationService:
         self._references = references
         self._clock = clock
         self._ledger = ledger
+        self._failures = PassFailures(exceptions, clock)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
+
+    # ------------------------------------------------------------------ in a pass
+
+    @staticmethod
+    def pass_record(marketplace: str, order_id: str, skus: dict[str, int] | None) -> PassRecord:
+        """A cancellation (whole order: ``skus`` None) as a pass's exception keeps it."""
+        if skus is None:
+            doing, entity_type, entity_id = (
+                f"the cancellation of order {order_id} (OR29, or OR30 per line)",
+                "order",
+                order_id,
+            )
+        else:
+            units = ", ".join(f"{q} x {sku}" for sku, q in sorted(skus.items()))
+            doing = f"the cancellation of {units} of order {order_id} (OR30)"
+            entity_type, entity_id = "order_lines", f"{order_id}|{units}"
+        return PassRecord(
+            type=CANCEL_NOT_SENT,
+            owner=OwnerTeam.OPS,
+            doing=doing,
+            retry=RETRY_REFUNDS if skus is not None else RETRY,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            marketplace=marketplace,
+            order_id=order_id,
+            record={"marketplace": marketplace, "order_id": order_id, "skus": skus},
+        )
+
+    async def cancel_in_pass(
+        self, marketplace: str, order_id: str, skus: dict[str, int] | None = None
+    ) -> CancelResult:
+        """``cancel_order`` (``skus`` None) or ``cancel_skus`` for a polling pass: a failure
+        is a ``cancel_not_sent`` exception for ops, tried again by later passes
+        (``due_retries``; the order is re-read first, nothing is cancelled twice)."""
+
+        async def work() -> CancelResult:
+            if skus is None:
+                return await self.cancel_order(marketplace, order_id)
+            return await self.cancel_skus(marketplace, order_id, skus)
+
+        outcome = await self._failures.attempt(self.pass_record(marketplace, order_id, skus), work)
+        if isinstance(outcome, str):
+            return CancelResult(CancelStatus.EXCEPTION, marketplace, order_id, outcome)
+        return outcome
+
+    def due_retries(self, *, lines: bool) -> list[tuple[str, str, dict[str, int] | None]]:
+        """(marketplace, order id, SKUs) of the cancellations that failed in an earlier
+        pass and are due again: line cancellations (``lines``, the refunds pass) or whole
+        orders (the shipments pass)."""
+        out: list[tuple[str, str, dict[str, int] | None]] = []
+        for record in self._failures.due(CANCEL_NOT_SENT, OwnerTeam.OPS):
+            skus = record.get("skus")
+            if (skus is not None) == lines:
+                out.append((str(record["marketplace"]), str(record["order_id"]), skus))
+        return out
 
     async def cancel_order(self, marketplace: str, order_id: str) -> CancelResult:
         api = self._apis(marketplace)

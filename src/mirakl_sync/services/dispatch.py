@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -37,7 +37,8 @@ from mirakl_sync.domain.shipments import (
     fully_covered,
     lines_to_ship,
 )
-from mirakl_sync.errors import NotFoundError, PermanentError
+from mirakl_sync.errors import ExternalSystemError, NotFoundError, PermanentError
+from mirakl_sync.services.pass_failures import SHIPMENT_NOT_SENT, PassFailures, PassRecord
 from mirakl_sync.services.ports import (
     Clock,
     ExceptionLog,
@@ -138,6 +139,7 @@ class DispatchService:
         self._references = references
         self._clock = clock
         self._shop = shop
+        self._failures = PassFailures(exceptions, clock)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
@@ -486,25 +488,108 @@ class DispatchService:
         return (await self.dispatch_many([fulfilment]))[0]
 
     async def dispatch_many(self, fulfilments: Sequence[Fulfilment]) -> list[DispatchResult]:
-        """Every fulfilment; ST01 shipments of one marketplace go together (1000 a call)."""
-        planned = await asyncio.gather(*(self._plan(f) for f in fulfilments))
+        """Every fulfilment; ST01 shipments of one marketplace go together (1000 a call).
+
+        One fulfilment failing (Mirakl or Shopify unavailable, a call budget without a slot
+        within the bound, an unexpected refusal) does not stop the others: it becomes an
+        open ``shipment_not_sent`` exception for ops (status EXCEPTION here), tried again by
+        later passes (``due_retries``) and resolved once it goes through.
+        """
+        planned = await asyncio.gather(
+            *(self._plan(f) for f in fulfilments), return_exceptions=True
+        )
         results: dict[str, DispatchResult] = {}
+        not_sent: set[str] = set()
         by_market: dict[str, list[_Plan]] = {}
-        for item in planned:
-            if isinstance(item, DispatchResult):
+        for f, item in zip(fulfilments, planned, strict=True):
+            if isinstance(item, ExternalSystemError):
+                results[f.source_id] = self._not_sent(f, item)
+                not_sent.add(f.source_id)
+            elif isinstance(item, BaseException):
+                raise item
+            elif isinstance(item, DispatchResult):
                 results[item.source_id] = item
             else:
                 by_market.setdefault(item.ref.marketplace, []).append(item)
         for market, plans in by_market.items():
-            st01 = None
-            if self._references.multi_shipment(market) is not False:
+            for result, failed in await self._ship_market(market, plans):
+                results[result.source_id] = result
+                if failed:
+                    not_sent.add(result.source_id)
+        for f in fulfilments:
+            if f.source_id not in not_sent:
+                # Gone through, or now waiting on something else: the failure is over.
+                self._failures.succeeded(self._pass_record(f, self._ref_of(f)))
+        return [results[f.source_id] for f in fulfilments]
+
+    async def _ship_market(
+        self, market: str, plans: list[_Plan]
+    ) -> list[tuple[DispatchResult, bool]]:
+        """(result, whether it failed) for each plan of one marketplace."""
+        if self._references.multi_shipment(market) is not False:
+            try:
                 st01 = await self._ship_with_st01(plans)
+            except ExternalSystemError as exc:
+                if len(plans) == 1:
+                    return [(self._not_sent(plans[0].fulfilment, exc, plans[0].ref), True)]
+                # One order must not hold the others: each alone. ST11 is read again
+                # first, so what the failed batch did create is not created twice.
+                log.warning("dispatch.batch_failed", marketplace=market, error=str(exc))
+                out: list[tuple[DispatchResult, bool]] = []
+                for plan in plans:
+                    out.extend(await self._ship_market(market, [plan]))
+                return out
             if st01 is not None:
-                results.update((r.source_id, r) for r in st01)
-                continue
-            for plan in plans:
+                return [(r, False) for r in st01]
+        out = []
+        for plan in plans:
+            try:
                 first = await self._send_tracking(plan)
                 if first.status == DispatchStatus.TRACKING_SENT:
                     first = await self.ship_phase(plan.fulfilment, market, plan.ref.order_id)
-                results[first.source_id] = first
-        return [results[f.source_id] for f in fulfilments]
+            except ExternalSystemError as exc:
+                out.append((self._not_sent(plan.fulfilment, exc, plan.ref), True))
+                continue
+            out.append((first, False))
+        return out
+
+    # ------------------------------------------------------------------ failed in a pass
+
+    def _ref_of(self, fulfilment: Fulfilment) -> OrderRef | None:
+        return self._index.by_shopify_order(fulfilment.shopify_order_id)
+
+    def _pass_record(self, fulfilment: Fulfilment, ref: OrderRef | None) -> PassRecord:
+        order = f"order {ref.order_id}" if ref else f"shop order {fulfilment.shopify_order_id}"
+        return PassRecord(
+            type=SHIPMENT_NOT_SENT,
+            owner=OwnerTeam.OPS,
+            doing=(
+                f"the shipment of {order} (fulfilment {fulfilment.source_id}, carrier "
+                f"{fulfilment.carrier!r}, number {fulfilment.tracking_number!r})"
+            ),
+            retry=RETRY_SHIPMENTS,
+            entity_type="fulfilment",
+            entity_id=fulfilment.source_id,
+            marketplace=ref.marketplace if ref else None,
+            order_id=ref.order_id if ref else None,
+            record=asdict(fulfilment),
+        )
+
+    def _not_sent(
+        self, fulfilment: Fulfilment, exc: ExternalSystemError, ref: OrderRef | None = None
+    ) -> DispatchResult:
+        ref = ref or self._ref_of(fulfilment)
+        message = self._failures.failed(self._pass_record(fulfilment, ref), exc)
+        return DispatchResult(
+            DispatchStatus.EXCEPTION,
+            fulfilment.source_id,
+            ref.marketplace if ref else None,
+            ref.order_id if ref else None,
+            message,
+        )
+
+    def due_retries(self) -> list[Fulfilment]:
+        """Fulfilments that failed in an earlier pass and are due to be tried again."""
+        return [
+            Fulfilment(**record) for record in self._failures.due(SHIPMENT_NOT_SENT, OwnerTeam.OPS)
+        ]

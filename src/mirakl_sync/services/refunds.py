@@ -14,7 +14,7 @@ exception for finance with Mirakl's message.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -32,6 +32,7 @@ from mirakl_sync.domain.refunds import (
     resolve_reason,
 )
 from mirakl_sync.errors import PermanentError, RetryableError
+from mirakl_sync.services.pass_failures import REFUND_NOT_SENT, PassFailures, PassRecord
 from mirakl_sync.services.ports import Bindings, Clock, ExceptionLog, MarketplaceDispatchApi
 from mirakl_sync.services.reference_cache import ReferenceCache
 
@@ -134,9 +135,47 @@ class RefundService:
         self._exceptions = exceptions
         self._references = references
         self._clock = clock
+        self._failures = PassFailures(exceptions, clock)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
+
+    # ------------------------------------------------------------------ in a pass
+
+    @staticmethod
+    def pass_record(source: RefundSource) -> PassRecord:
+        """``source`` as a pass's ``refund_not_sent`` exception names and keeps it."""
+        skus = ", ".join(f"{q} x {sku}" for sku, q in sorted(source.skus.items()))
+        return PassRecord(
+            type=REFUND_NOT_SENT,
+            owner=OwnerTeam.FINANCE,
+            doing=f"the refund {source.key} of order {source.order_id} ({skus}, OR28)",
+            retry=RETRY_REFUNDS,
+            entity_type=ENTITY,
+            entity_id=source.key,
+            marketplace=source.marketplace,
+            order_id=source.order_id,
+            record=asdict(source),
+        )
+
+    async def refund_in_pass(self, source: RefundSource) -> RefundResult:
+        """``refund(source)`` for a polling pass: a failure (Mirakl unavailable, no budget
+        slot within the bound, an unexpected refusal) is a ``refund_not_sent`` exception for
+        finance, tried again by later passes (``due_retries``; the pending binding makes the
+        retry look on the order before sending), instead of ending the pass."""
+        outcome = await self._failures.attempt(
+            self.pass_record(source), lambda: self.refund(source)
+        )
+        if isinstance(outcome, str):
+            return RefundResult(RefundStatus.EXCEPTION, source.key, detail=outcome)
+        return outcome
+
+    def due_retries(self) -> list[RefundSource]:
+        """Refund sources that failed in an earlier pass and are due to be tried again."""
+        return [
+            RefundSource(**record)
+            for record in self._failures.due(REFUND_NOT_SENT, OwnerTeam.FINANCE)
+        ]
 
     @staticmethod
     def system(marketplace: str) -> str:

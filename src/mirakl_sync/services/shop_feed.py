@@ -133,6 +133,9 @@ class FeedPass:
     orders: int
     complete: bool = True
     error: str | None = None
+    #: The error that ended the pass (``complete`` False), for the exception the pass
+    #: records (``services.pass_failures``).
+    failure: RetryableError | None = field(default=None, compare=False)
 
 
 def _shopify_time(moment: datetime) -> str:
@@ -195,7 +198,7 @@ class ShopChangeFeed:
                     cursor=None if cursor is None else cursor.isoformat(),
                     error=str(exc),
                 )
-                return FeedPass(pages, orders, complete=False, error=str(exc))
+                return FeedPass(pages, orders, complete=False, error=str(exc), failure=exc)
             changed = page["orders"]
             refs = self._index.by_shopify_orders(str(o["id"]) for o in changed)
             events = ShopEvents()

@@ -24,7 +24,7 @@ import asyncio
 import os
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,16 +40,25 @@ from mirakl_sync.adapters.store.stock_ledger import SqlStockLedger
 from mirakl_sync.adapters.supercycle.returns_api import SupercycleReturnsApi
 from mirakl_sync.bootstrap import Hub, bootstrap
 from mirakl_sync.config import Settings
+from mirakl_sync.domain.exceptions import OwnerTeam
 from mirakl_sync.services.cancellations import CancellationService
 from mirakl_sync.services.cycle_feed import cycle_fulfilments
 from mirakl_sync.services.dispatch import (
+    RETRY_SHIPMENTS,
     DispatchResult,
     DispatchService,
     DispatchStatus,
     Fulfilment,
 )
+from mirakl_sync.services.pass_failures import SOURCE_UNREADABLE, PassFailures, PassRecord
 from mirakl_sync.services.reference_cache import ReferenceCache
-from mirakl_sync.services.refunds import REFUNDED, RefundService, RefundSource, RefundStatus
+from mirakl_sync.services.refunds import (
+    REFUNDED,
+    RETRY_REFUNDS,
+    RefundService,
+    RefundSource,
+    RefundStatus,
+)
 from mirakl_sync.services.return_feed import due_refunds
 from mirakl_sync.services.shop_feed import PAGE_SIZE as SHOP_FEED_PAGE_SIZE
 from mirakl_sync.services.shop_feed import (
@@ -342,10 +351,14 @@ async def collect_cycle_fulfilments(kit: Kit) -> list[Fulfilment]:
     return found
 
 
-async def refund_supercycle_returns(kit: Kit) -> list[str]:
+async def refund_supercycle_returns(
+    kit: Kit, send: Callable[[RefundSource], Awaitable[str]] | None = None
+) -> list[str]:
     """Refunds for Supercycle return lines due per the trigger: every return order on the
     first pass, then those changed since the last pass (minus an overlap); the cursor
-    moves only once every refund of the pass was handled."""
+    moves only once every refund of the pass was handled (a refund that failed is an
+    exception the next passes retry, see ``services.pass_failures``). ``send`` sends one
+    refund source and returns its status (default: ``RefundService.refund_in_pass``)."""
     supercycle = kit.hub.supercycle()
     if supercycle is None:
         return []
@@ -359,27 +372,88 @@ async def refund_supercycle_returns(kit: Kit) -> list[str]:
         )
     finally:
         await supercycle.aclose()
-    out = [(await kit.refunds.refund(source)).status.value for source in sources]
+
+    async def in_pass(source: RefundSource) -> str:
+        return (await kit.refunds.refund_in_pass(source)).status.value
+
+    out = [await (send or in_pass)(source) for source in sources]
     cursors.put("refunds-returns", "supercycle", now.isoformat(), now)
     return out
+
+
+def _source(name: str, scope: str, what: str, retry: str) -> PassRecord:
+    """A source a pass reads, as the exception recorded when it does not answer."""
+    return PassRecord(
+        type=SOURCE_UNREADABLE,
+        owner=OwnerTeam.OPS,
+        doing=f"reading {what} for the {scope} pass (its cursor stays: the next pass reads "
+        "it again)",
+        retry=retry,
+        entity_type="source",
+        entity_id=f"{name}:{scope}",
+    )
+
+
+def _shop_feed_read(kit: Kit, scope: str, done: FeedPass, retry: str) -> None:
+    """Log the shop feed's pass; record (or resolve) its source exception."""
+    _log_pass(scope, done)
+    failures = PassFailures(kit.hub.store.exception_log, kit.clock)
+    item = _source("shopify-changes", scope, "the shop's changed orders (Shopify)", retry)
+    if done.failure is not None:
+        failures.failed(item, done.failure)
+    elif done.complete:
+        failures.succeeded(item)
+
+
+async def _read_source(
+    kit: Kit, item: PassRecord, read: Callable[[], Awaitable[list[T]]]
+) -> list[T]:
+    """``read()``, or nothing when the source does not answer (an exception for ops, and
+    the pass carries on with the rest)."""
+    outcome = await PassFailures(kit.hub.store.exception_log, kit.clock).attempt(item, read)
+    return [] if isinstance(outcome, str) else outcome
 
 
 def run_shipments_cycle(settings: Settings) -> list[DispatchResult]:
     """One polling pass: the fulfilments of every shop order changed since the last pass
     (page by page, see ``services.shop_feed``) and fulfilled Supercycle cycles, ST01 in
-    batches; whole-order cancellations seen in the shop on the way."""
+    batches; whole-order cancellations seen in the shop on the way; then the records of
+    earlier passes that failed and are due again (``services.pass_failures``). A record
+    that fails is an exception for ops and does not stop the others."""
     configure(settings)
 
     async def body(kit: Kit) -> list[DispatchResult]:
         results: list[DispatchResult] = []
+        shipped: set[str] = set()
+        cancelled: set[tuple[str, str]] = set()
+
+        async def cancel(marketplace: str, order_id: str) -> None:
+            if (marketplace, order_id) not in cancelled:
+                cancelled.add((marketplace, order_id))
+                await kit.cancellations.cancel_in_pass(marketplace, order_id)
+
+        async def ship(fulfilments: list[Fulfilment]) -> None:
+            fresh = list(
+                {f.source_id: f for f in fulfilments if f.source_id not in shipped}.values()
+            )
+            shipped.update(f.source_id for f in fresh)
+            if fresh:
+                results.extend(await kit.dispatch.dispatch_many(fresh))
 
         async def page(events: ShopEvents) -> None:
             for marketplace, order_id in events.order_cancels:
-                await kit.cancellations.cancel_order(marketplace, order_id)
-            results.extend(await kit.dispatch.dispatch_many(events.fulfilments))
+                await cancel(marketplace, order_id)
+            await ship(events.fulfilments)
 
-        _log_pass("shipments", await shop_feed(kit).run("shipments", page))
-        results += await kit.dispatch.dispatch_many(await collect_cycle_fulfilments(kit))
+        done = await shop_feed(kit).run("shipments", page)
+        _shop_feed_read(kit, "shipments", done, RETRY_SHIPMENTS)
+        cycles = _source(
+            "supercycle-cycles", "shipments", "fulfilled Supercycle cycles", RETRY_SHIPMENTS
+        )
+        await ship(await _read_source(kit, cycles, lambda: collect_cycle_fulfilments(kit)))
+        for marketplace, order_id, _ in kit.cancellations.due_retries(lines=False):
+            await cancel(marketplace, order_id)
+        await ship(kit.dispatch.due_retries())
         return results
 
     return _run(body)
@@ -387,20 +461,45 @@ def run_shipments_cycle(settings: Settings) -> list[DispatchResult]:
 
 def run_refunds_cycle(settings: Settings) -> list[str]:
     """One polling pass: refunds (and refunded unfulfilled units, OR30) of every shop order
-    changed since the last pass, shipped or not; then Supercycle returns per the trigger."""
+    changed since the last pass, shipped or not; then Supercycle returns per the trigger;
+    then the records of earlier passes that failed and are due again. A record that fails
+    is an exception (finance for refunds, ops for cancellations) and does not stop the
+    others."""
     configure(settings)
 
     async def body(kit: Kit) -> list[str]:
         out: list[str] = []
+        refunded: set[str] = set()
+        cancelled: set[tuple[str, str, str]] = set()
+
+        async def cancel(marketplace: str, order_id: str, skus: dict[str, int]) -> None:
+            key = (marketplace, order_id, repr(sorted(skus.items())))
+            if key not in cancelled:
+                cancelled.add(key)
+                await kit.cancellations.cancel_in_pass(marketplace, order_id, skus)
+
+        async def refund(source: RefundSource) -> str:
+            if source.key in refunded:
+                return "already_handled"
+            refunded.add(source.key)
+            status = (await kit.refunds.refund_in_pass(source)).status.value
+            out.append(status)
+            return status
 
         async def page(events: ShopEvents) -> None:
             for marketplace, order_id, skus in events.line_cancels:
-                await kit.cancellations.cancel_skus(marketplace, order_id, skus)
+                await cancel(marketplace, order_id, skus)
             for source in events.refunds:
-                out.append((await kit.refunds.refund(source)).status.value)
+                await refund(source)
 
-        _log_pass("refunds", await shop_feed(kit).run("refunds", page))
-        out += await refund_supercycle_returns(kit)
+        done = await shop_feed(kit).run("refunds", page)
+        _shop_feed_read(kit, "refunds", done, RETRY_REFUNDS)
+        returns = _source("supercycle-returns", "refunds", "Supercycle returns", RETRY_REFUNDS)
+        await _read_source(kit, returns, lambda: refund_supercycle_returns(kit, refund))
+        for marketplace, order_id, skus in kit.cancellations.due_retries(lines=True):
+            await cancel(marketplace, order_id, skus or {})
+        for source in kit.refunds.due_retries():
+            await refund(source)
         return out
 
     return _run(body)

@@ -283,7 +283,7 @@ class MiraklClient(HttpApiClient):
                     attempt += 1
                     continue
                 ambiguous = not idempotent and not isinstance(exc, httpx.ConnectError)
-                raise MiraklUnavailableError(
+                unavailable = MiraklUnavailableError(
                     f"{operation} {method} {path}: {type(exc).__name__}"
                     + (
                         " (the write may have been applied: re-read Mirakl before repeating it)"
@@ -291,7 +291,9 @@ class MiraklClient(HttpApiClient):
                         else ""
                     ),
                     ambiguous=ambiguous,
-                ) from exc
+                )
+                unavailable.operation = operation
+                raise unavailable from exc
             status = response.status_code
             self._log.debug(
                 "mirakl.call", operation=operation, method=method, status=status, attempt=attempt
@@ -305,10 +307,12 @@ class MiraklClient(HttpApiClient):
                     await self._sleep(retry_after)
                     attempt += 1
                     continue
-                raise MiraklRateLimitedError(
+                limited = MiraklRateLimitedError(
                     f"{operation}: Mirakl still answers 429 after {attempt} retries",
                     retry_after=retry_after,
                 )
+                limited.operation = operation
+                raise limited
             if status >= 500 and idempotent and attempt < self._max_retries:
                 await self._sleep(self._backoff(attempt))
                 attempt += 1
@@ -317,6 +321,8 @@ class MiraklClient(HttpApiClient):
                 error = error_for_status(status, response.content)
                 if isinstance(error, MiraklUnavailableError) and not idempotent:
                     error.ambiguous = True
+                # The passes name the failed call in the exception they record.
+                error.operation = operation
                 raise error
             return response
 

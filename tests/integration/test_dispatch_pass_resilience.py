@@ -1,0 +1,257 @@
+"""One record that fails does not stop a shipments or refunds pass (issue 9, "the rest of
+the work carries on").
+
+A pass (``sync shipments|refunds --once``, the 5-minute polls) handles every fulfilment,
+refund and cancellation that changed in the shop. Before, the first ``RetryableError`` of
+any one of them (a Mirakl 500, a timeout, a call budget with no slot within the bound)
+ended the whole pass. Now the failing record is an open exception for its team, naming the
+order, the marketplace and the operation; the others go through; a later pass tries the
+failed record again (its shop order need not change again) and resolves the exception
+once it goes through. Every write is idempotent, so the retry sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from dispatch_env import Env, run
+
+from mirakl_sync.domain.exceptions import ExceptionRecord, ExceptionStatus, OwnerTeam
+from mirakl_sync.services.dispatch import DispatchStatus
+from mirakl_sync.workflows import dispatch as dispatch_workflows
+from mirakl_sync.workflows.dispatch import run_refunds_cycle, run_shipments_cycle
+
+#: Far enough apart that a pass's overlap (5 minutes behind its cursor) never re-reads the
+#: earlier change: only the retry of the failed record can bring it back.
+APART = 600.0
+
+
+class FailingMirakl(httpx.AsyncBaseTransport):
+    """Answers HTTP 500 to the Mirakl calls ``(method, path suffix)`` in ``fail`` that name
+    an order of ``orders`` (in the path or the body), without passing them on."""
+
+    def __init__(self) -> None:
+        self.inner: httpx.AsyncBaseTransport | None = None
+        self.fail: set[tuple[str, str]] = set()
+        self.orders: set[str] = set()
+        self.failed: list[str] = []
+
+    def _names_an_order(self, request: httpx.Request) -> bool:
+        text = request.url.path + request.content.decode(errors="replace")
+        return any(f"{order}/" in text or f'"{order}' in text for order in self.orders)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert self.inner is not None
+        await request.aread()
+        rule = next(
+            ((m, s) for m, s in self.fail if request.method == m and request.url.path.endswith(s)),
+            None,
+        )
+        if rule is not None and self._names_an_order(request):
+            self.failed.append(f"{request.method} {request.url.path}")
+            return httpx.Response(500, json={"message": "Internal Server Error"})
+        return await self.inner.handle_async_request(request)
+
+
+@contextmanager
+def hub_clock(clock: Callable[[], float]) -> Iterator[None]:
+    """The kits of the passes read the sandbox's clock (the budgets' and exceptions' time)."""
+    dispatch_workflows._CONFIG.clock = clock
+    try:
+        yield
+    finally:
+        dispatch_workflows._CONFIG.clock = time.time
+
+
+def env_with(tmp_path: Path, **options: Any) -> tuple[Env, FailingMirakl]:
+    failing = FailingMirakl()
+    env = Env(tmp_path, mirakl_transport=failing, **options)
+    failing.inner = env.transport
+    return env, failing
+
+
+def open_exceptions(env: Env, type_: str) -> list[ExceptionRecord]:
+    return [r for r in env.hub.store.exception_log.list(limit=1000) if r.type == type_]
+
+
+def exception_status(env: Env, record: ExceptionRecord) -> ExceptionStatus:
+    everything = env.hub.store.exception_log.list(status=None, limit=1000)
+    return next(r.status for r in everything if r.id == record.id)
+
+
+def refunds_on(env: Env, market: str, order_id: str) -> list[Any]:
+    return [r for ln in env.mirakl_order(market, order_id).lines for r in ln.refunds]
+
+
+@pytest.mark.parametrize(
+    ("market", "failing_call", "operation"),
+    [
+        ("debenhams", ("POST", "/api/shipments"), "ST01"),
+        ("sportshub", ("PUT", "/tracking"), "OR23"),
+    ],
+)
+def test_a_shipment_mirakl_fails_does_not_stop_the_pass_and_ships_on_a_later_one(
+    tmp_path: Path, market: str, failing_call: tuple[str, str], operation: str
+) -> None:
+    env, failing = env_with(tmp_path)
+    first_sku, second_sku = env.offer_skus(market)[:2]
+    first, first_shop = run(env.accepted_order(market, [(first_sku, 1)]))
+    second, second_shop = run(env.accepted_order(market, [(second_sku, 1)]))
+    with env.workflows(), hub_clock(lambda: env.now[0]):
+        env.now[0] += APART
+        env.sandbox.shopify.fulfil_order(first_shop, "Royal Mail", "RM501")
+        env.now[0] += APART
+        env.sandbox.shopify.fulfil_order(second_shop, "Royal Mail", "RM502")
+        failing.fail, failing.orders = {failing_call}, {first}
+
+        results = {r.order_id: r.status for r in run_shipments_cycle(env.settings)}
+
+        assert failing.failed, "the fault was never injected"
+        assert results == {first: DispatchStatus.EXCEPTION, second: DispatchStatus.SHIPPED}
+        assert env.mirakl_order(market, second).state.value == "SHIPPED"
+        assert env.mirakl_order(market, first).state.value == "SHIPPING"
+        [exception] = open_exceptions(env, "shipment_not_sent")
+        assert exception.owner == OwnerTeam.OPS
+        assert exception.marketplace == market
+        assert first in exception.message and market in exception.message
+        assert operation in exception.message
+        assert exception.details["order_id"] == first
+
+        # Mirakl answers again. The next pass, an hour later (the shop order did not
+        # change since), ships the first parcel, once, and resolves the exception.
+        failing.fail = set()
+        env.now[0] += 3600
+        results = {r.order_id: r.status for r in run_shipments_cycle(env.settings)}
+        assert results[first] == DispatchStatus.SHIPPED, results
+        assert env.mirakl_order(market, first).state.value == "SHIPPED"
+        assert exception_status(env, exception) == ExceptionStatus.RESOLVED
+        assert open_exceptions(env, "shipment_not_sent") == []
+        env.now[0] += 3600
+        run_shipments_cycle(env.settings)
+    if market == "debenhams":
+        shipments = env.sandbox.mirakl.market(market).shipments.values()
+        assert sorted(s.order_id for s in shipments) == sorted([first, second])
+    env.close()
+
+
+def shipped_and_refunded(env: Env, market: str, count: int) -> list[str]:
+    """``count`` orders shipped on ``market``, then refunded in the shop (returns), each
+    refund ``APART`` after the previous one; returns their Mirakl order ids."""
+    orders = []
+    for sku in env.offer_skus(market)[:count]:
+        order_id, shop = run(env.accepted_order(market, [(sku, 1)]))
+        env.sandbox.shopify.fulfil_order(shop, "Royal Mail", f"RM6{len(orders)}")
+        orders.append((order_id, shop))
+    [r.status for r in run_shipments_cycle(env.settings)]
+    for order_id, _ in orders:
+        assert env.mirakl_order(market, order_id).state.value == "SHIPPED"
+    for _, shop in orders:
+        env.now[0] += APART
+        env.sandbox.shopify.refund_order(shop, restock_type="RETURN")
+    return [order_id for order_id, _ in orders]
+
+
+def test_a_refund_mirakl_fails_does_not_stop_the_pass_and_goes_on_a_later_one(
+    tmp_path: Path,
+) -> None:
+    env, failing = env_with(tmp_path)
+    with env.workflows(), hub_clock(lambda: env.now[0]):
+        first, second = shipped_and_refunded(env, "debenhams", 2)
+        failing.fail, failing.orders = {("PUT", "/api/orders/refund")}, {first}
+
+        statuses = run_refunds_cycle(env.settings)
+
+        assert failing.failed, "the fault was never injected"
+        assert sorted(statuses) == ["exception", "sent"], statuses
+        assert refunds_on(env, "debenhams", first) == []
+        assert len(refunds_on(env, "debenhams", second)) == 1
+        [exception] = open_exceptions(env, "refund_not_sent")
+        assert exception.owner == OwnerTeam.FINANCE
+        assert exception.marketplace == "debenhams"
+        assert first in exception.message and "debenhams" in exception.message
+        assert "OR28" in exception.message
+
+        failing.fail = set()
+        env.now[0] += 3600
+        run_refunds_cycle(env.settings)
+        assert len(refunds_on(env, "debenhams", first)) == 1
+        assert exception_status(env, exception) == ExceptionStatus.RESOLVED
+        env.now[0] += 3600
+        run_refunds_cycle(env.settings)
+    assert len(refunds_on(env, "debenhams", first)) == 1
+    assert len(refunds_on(env, "debenhams", second)) == 1
+    env.close()
+
+
+def test_a_refund_whose_call_budget_has_no_slot_names_the_call_and_its_next_slot(
+    tmp_path: Path,
+) -> None:
+    env, _ = env_with(tmp_path)
+    with env.workflows(), hub_clock(lambda: env.now[0]):
+        first, second = shipped_and_refunded(env, "debenhams", 2)
+        # From here on the hub obeys Mirakl's Call Frequency (OR11: once a minute) and
+        # waits for no slot: each refund reads its order (OR11) before OR28.
+        env.reconfigure(
+            marketplaces=[
+                m.model_copy(update={"call_budget_scale": 1.0, "max_budget_wait_seconds": 0})
+                for m in env.settings.marketplaces
+            ]
+        )
+        statuses = run_refunds_cycle(env.settings)
+
+        assert sorted(statuses) == ["exception", "sent"], statuses
+        [exception] = open_exceptions(env, "refund_not_sent")
+        late = second if len(refunds_on(env, "debenhams", first)) == 1 else first
+        assert refunds_on(env, "debenhams", late) == []
+        assert exception.owner == OwnerTeam.FINANCE
+        assert exception.marketplace == "debenhams"
+        assert exception.details["operation"] == "OR11"
+        next_slot = datetime.fromisoformat(exception.details["next_slot_at"])
+        assert next_slot > datetime.fromtimestamp(env.now[0], UTC)
+        assert late in exception.message and "debenhams" in exception.message
+        assert "OR11" in exception.message
+        assert f"{next_slot:%Y-%m-%d %H:%M}" in exception.message
+
+        # Before the slot opens a pass does not try it; after, it goes and resolves.
+        run_refunds_cycle(env.settings)
+        assert refunds_on(env, "debenhams", late) == []
+        env.now[0] = next_slot.timestamp() + 1
+        run_refunds_cycle(env.settings)
+        assert len(refunds_on(env, "debenhams", late)) == 1
+        assert exception_status(env, exception) == ExceptionStatus.RESOLVED
+    env.close()
+
+
+def test_a_cancellation_mirakl_fails_does_not_stop_the_shipments_pass(tmp_path: Path) -> None:
+    env, failing = env_with(tmp_path)
+    cancel_sku, ship_sku = env.offer_skus("sportshub")[:2]
+    cancelled, cancelled_shop = run(env.accepted_order("sportshub", [(cancel_sku, 1)]))
+    shipped, shipped_shop = run(env.accepted_order("sportshub", [(ship_sku, 1)]))
+    with env.workflows(), hub_clock(lambda: env.now[0]):
+        env.now[0] += APART
+        env.sandbox.shopify.cancel_order(cancelled_shop)
+        env.now[0] += APART
+        env.sandbox.shopify.fulfil_order(shipped_shop, "Royal Mail", "RM701")
+        failing.fail, failing.orders = {("PUT", "/cancel")}, {cancelled}
+
+        results = run_shipments_cycle(env.settings)
+
+        assert failing.failed, "the fault was never injected"
+        assert [(r.order_id, r.status) for r in results] == [(shipped, DispatchStatus.SHIPPED)]
+        [exception] = open_exceptions(env, "cancel_not_sent")
+        assert exception.owner == OwnerTeam.OPS
+        assert cancelled in exception.message and "OR29" in exception.message
+
+        failing.fail = set()
+        env.now[0] += 3600
+        run_shipments_cycle(env.settings)
+        assert env.mirakl_order("sportshub", cancelled).state.value == "CANCELED"
+        assert exception_status(env, exception) == ExceptionStatus.RESOLVED
+    env.close()

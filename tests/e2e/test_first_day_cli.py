@@ -169,6 +169,54 @@ def test_sync_orders_once_without_a_hub_heartbeats_and_leaves_nothing_pending(
         assert client.list_workflows(status=PENDING, load_output=False) == []
 
 
+def _on_database(config: Path, database_url: str) -> None:
+    lines = config.read_text().splitlines()
+    config.write_text(
+        "\n".join(
+            f'database_url = "{database_url}"' if line.startswith("database_url =") else line
+            for line in lines
+        )
+        + "\n"
+    )
+
+
+def test_run_after_sync_orders_once_stays_up_and_decides_new_orders(
+    tmp_path: Path, database_url: str
+) -> None:
+    """``--once`` twice, then ``run`` on the same database (SQLite and PostgreSQL).
+
+    Before the fix ``run`` exited 1 at start: the ``--once`` run had registered the
+    ``orders`` queue under its own engine namespace, and DBOS queue names are unique
+    across the applications sharing a system database.
+    """
+    config = write_sandbox_config(
+        tmp_path, orders_per_hour=1800, call_frequency_scale=0, call_budget_scale=0
+    )
+    _on_database(config, database_url)
+    assert cli("db", "upgrade", "--config", str(config)).returncode == 0
+    with running_sandbox(config) as base:
+        for _ in range(2):
+            once = cli("sync", "orders", "--once", "--config", str(config), timeout=240)
+            assert once.returncode == 0, once.stdout + once.stderr
+            assert "Traceback" not in once.stderr, once.stderr
+        with running_hub(config) as hub:
+            deadline = time.monotonic() + 60
+            while not (fresh := set(waiting_orders(base))):
+                assert hub.poll() is None, config.with_name("hub.log").read_text()
+                assert time.monotonic() < deadline, "the sandbox placed no order"
+                time.sleep(0.5)
+            deadline = time.monotonic() + 90
+            while fresh & set(waiting_orders(base)):
+                assert hub.poll() is None, config.with_name("hub.log").read_text()
+                assert time.monotonic() < deadline, "the hub stopped deciding orders"
+                time.sleep(1)
+            assert hub.poll() is None, config.with_name("hub.log").read_text()
+        # And a --once after the hub stopped still runs (the hub's queues and its
+        # version are no obstacle to the --once namespace either).
+        after = cli("sync", "orders", "--once", "--config", str(config), timeout=240)
+        assert after.returncode == 0, after.stdout + after.stderr
+
+
 # --------------------------------------------------------------------------- failure 7
 
 

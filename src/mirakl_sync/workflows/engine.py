@@ -75,7 +75,26 @@ APP_NAME = "mirakl-sync"
 #: dequeues workflows, only for the process's own application (and unclaimed rows), so a
 #: one-off run under this name never takes a hub's queued or scheduled work, nor runs a
 #: hub's schedules, while workflow IDs (the idempotency keys) stay shared by both.
+#:
+#: But queue, schedule and version NAMES are global to the system database: the first
+#: application to register one owns it, and another registering the same name fails
+#: ("Queue 'orders' is already registered by application ..."; DBOS 3.4.0,
+#: ``SystemDatabase._resolve_row_owner``). So a ``--once`` run registers only queues of
+#: its own (:func:`once_queue`), applies no schedule, and its version cannot clash (DBOS
+#: hashes the application name into the computed version). Why a namespace rather than
+#: the hub's name with ``DBOS.listen_queues``: a DBOS process always runs its
+#: application's schedules and always dequeues the internal queue (where unqueued
+#: scheduled ticks such as the shipments poll land), so under the hub's name a
+#: ``sync orders --once`` would fire and run the hub's schedules.
 ONCE_APP_NAME = "mirakl-sync-once"
+#: How :func:`once_queue` marks a queue name as the ``--once`` namespace's.
+ONCE_QUEUE_PREFIX = "once:"
+
+
+def once_queue(name: str) -> str:
+    """The ``--once`` namespace's own queue for the hub's queue ``name``."""
+    return ONCE_QUEUE_PREFIX + name
+
 
 #: Workflow states, as DBOS names them.
 PENDING = "PENDING"
@@ -546,6 +565,37 @@ class Engine:
             polling_interval_sec=polling_interval_seconds,
         )
 
+    def reclaim_queue(self, name: str, *, from_application: str) -> bool:
+        """Take back queue ``name`` from a registration ``from_application`` holds.
+
+        For a registration known to be stale only: releases before the fix of issue 9
+        let a ``--once`` run register the hub's ``orders`` queue, after which no hub
+        could start. The row is deleted so :meth:`register_queue` can take the name;
+        work that namespace still had ENQUEUED on it moves to its own queue
+        (:func:`once_queue`), where the next ``--once`` run finds it. True if reclaimed.
+        """
+        held = [
+            queue
+            for queue in DBOS.list_queues(application_name=from_application)
+            if queue.name == name and queue.application_name == from_application
+        ]
+        if not held:
+            return False
+        waiting = [
+            status.workflow_id
+            for status in DBOS.list_workflows(
+                status=ENQUEUED,
+                queue_name=name,
+                application_name=from_application,
+                load_input=False,
+                load_output=False,
+            )
+            if status.application_name == from_application
+        ]
+        DBOS.delete_queue(name)
+        self.resume_workflows(waiting, once_queue(name))
+        return True
+
     def apply_schedules(self, schedules: Sequence[Schedule]) -> None:
         """Atomically create or replace these schedules."""
         entries: list[ScheduleInput] = []
@@ -578,7 +628,11 @@ class Engine:
         workflow_id_prefix: str | None = None,
         parent_workflow_id: str | None = None,
         load_output: bool = True,
+        every_namespace: bool = False,
     ) -> list[WorkflowInfo]:
+        """Workflows of this process's application, or with ``every_namespace`` those of
+        the hub's and the ``--once`` namespace both (a listing by prefix is otherwise
+        scoped to this application: a hub would not see the attempts of a ``--once``)."""
         kwargs = _list_kwargs(
             status=status,
             executor_id=executor_id,
@@ -589,6 +643,8 @@ class Engine:
             parent_workflow_id=parent_workflow_id,
             load_output=load_output,
         )
+        if every_namespace:
+            kwargs["application_name"] = [APP_NAME, ONCE_APP_NAME]
         return [_info(status) for status in DBOS.list_workflows(**kwargs)]
 
     def list_steps(self, workflow_id: str) -> list[StepRecord]:
@@ -739,6 +795,7 @@ __all__ = [
     "ENQUEUED",
     "ERROR",
     "ONCE_APP_NAME",
+    "ONCE_QUEUE_PREFIX",
     "PENDING",
     "SUCCESS",
     "TERMINAL_STATES",
@@ -759,6 +816,7 @@ __all__ = [
     "engine_config_from_settings",
     "enqueue",
     "enqueue_async",
+    "once_queue",
     "start_workflow",
     "start_workflow_async",
     "step",

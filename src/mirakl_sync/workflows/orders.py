@@ -64,11 +64,13 @@ from mirakl_sync.services.order_pull import (
     pull_orders,
 )
 from mirakl_sync.workflows.engine import (
+    ONCE_APP_NAME,
     TERMINAL_STATES,
     Engine,
     Schedule,
     WorkflowRun,
     enqueue,
+    once_queue,
     step,
     workflow,
 )
@@ -85,6 +87,11 @@ T = TypeVar("T")
 
 #: Where order imports and follow-ups run (any worker).
 ORDER_QUEUE = "orders"
+#: Where a ``sync orders --once`` run puts them instead: a queue name belongs to the
+#: application that registered it first, so a ``--once`` run (its own namespace) that
+#: registered ``orders`` made every later ``mirakl-sync run`` fail at start (see
+#: :data:`~mirakl_sync.workflows.engine.ONCE_APP_NAME`).
+ONCE_ORDER_QUEUE = once_queue(ORDER_QUEUE)
 PULL_QUEUE_PREFIX = "orders-pull:"
 IMPORT_WORKFLOW = "mirakl_sync.order_import"
 FOLLOWUP_WORKFLOW = "mirakl_sync.order_followup"
@@ -321,7 +328,11 @@ def import_workflow_id(marketplace: str, order_id: str) -> str:
 def plan_step(marketplace: str, result: PullResult, cycle: str) -> list[tuple[str, str, str]]:
     """(kind, order id, workflow id) to start: the first import of an order uses its
     plain id, a retry after a finished attempt adds the cycle; an order with an attempt
-    still running is left to it."""
+    still running is left to it.
+
+    Attempts of both namespaces count: a hub that saw only its own would reuse the plain
+    id of an order a ``--once`` run already tried, and so get back that finished run
+    instead of a new attempt (a workflow ID names one run whatever its namespace)."""
     engine = _runtime().engine
     plan: list[tuple[str, str, str]] = []
     for order_id in result.imports:
@@ -329,7 +340,9 @@ def plan_step(marketplace: str, result: PullResult, cycle: str) -> list[tuple[st
         runs = (
             []
             if engine is None
-            else engine.list_workflows(workflow_id_prefix=base, load_output=False)
+            else engine.list_workflows(
+                workflow_id_prefix=base, load_output=False, every_namespace=True
+            )
         )
         if any(run.status not in TERMINAL_STATES for run in runs):
             continue
@@ -342,20 +355,26 @@ def plan_step(marketplace: str, result: PullResult, cycle: str) -> list[tuple[st
     return plan
 
 
+def order_queue() -> str:
+    """The queue this process's pulls put order work on (see :data:`ONCE_ORDER_QUEUE`)."""
+    return ONCE_ORDER_QUEUE if _runtime().once else ORDER_QUEUE
+
+
 @workflow(name=PULL_WORKFLOW)
 def pull_marketplace(marketplace: str, cycle: str, wait: bool = False) -> dict[str, Any]:
     """One pull cycle of one marketplace; ``wait`` runs the started workflows to the end."""
     result = pull_step(marketplace)
+    queue = order_queue()
     runs: list[WorkflowRun[str]] = []
     for kind, order_id, workflow_id in plan_step(marketplace, result, cycle):
         if kind == "import":
             runs.append(
-                enqueue(ORDER_QUEUE, import_order, marketplace, order_id, workflow_id=workflow_id)
+                enqueue(queue, import_order, marketplace, order_id, workflow_id=workflow_id)
             )
         else:
             runs.append(
                 enqueue(
-                    ORDER_QUEUE,
+                    queue,
                     followup_order,
                     marketplace,
                     order_id,
@@ -478,6 +497,8 @@ def register(engine: Engine, settings: Settings) -> None:
     # An order passes both queues on its way in (pull, then import): each poll interval
     # is up to that much latency before acceptance, and each poll is a small write
     # transaction on the system database.
+    if engine.reclaim_queue(ORDER_QUEUE, from_application=ONCE_APP_NAME):
+        logger.warning("queue %s taken back from an earlier `sync orders --once`", ORDER_QUEUE)
     engine.register_queue(
         ORDER_QUEUE,
         worker_concurrency=settings.engine.worker_concurrency,
@@ -583,7 +604,6 @@ def run_orders_once(
     """
     from mirakl_sync.adapters.store.tables import marketplace_orders
     from mirakl_sync.workflows.engine import (
-        ONCE_APP_NAME,
         PENDING,
         engine_config_from_settings,
         start_workflow,
@@ -624,7 +644,7 @@ def run_orders_once(
         try:
             engine.launch()
             engine.register_queue(
-                ORDER_QUEUE,
+                ONCE_ORDER_QUEUE,
                 worker_concurrency=settings.engine.worker_concurrency,
                 polling_interval_seconds=QUEUE_POLL_SECONDS,
             )

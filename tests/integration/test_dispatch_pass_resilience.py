@@ -12,6 +12,7 @@ once it goes through. Every write is idempotent, so the retry sends nothing twic
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ import httpx
 import pytest
 from dispatch_env import Env, run
 
+from mirakl_sync.bootstrap import bootstrap
 from mirakl_sync.domain.exceptions import ExceptionRecord, ExceptionStatus, OwnerTeam
 from mirakl_sync.services.dispatch import DispatchStatus
 from mirakl_sync.workflows import dispatch as dispatch_workflows
@@ -35,13 +37,15 @@ APART = 600.0
 
 class FailingMirakl(httpx.AsyncBaseTransport):
     """Answers HTTP 500 to the Mirakl calls ``(method, path suffix)`` in ``fail`` that name
-    an order of ``orders`` (in the path or the body), without passing them on."""
+    an order of ``orders`` (in the path or the body), without passing them on; with
+    ``after_landing``, Mirakl does them and the answer is lost (a 500 after the fact)."""
 
     def __init__(self) -> None:
         self.inner: httpx.AsyncBaseTransport | None = None
         self.fail: set[tuple[str, str]] = set()
         self.orders: set[str] = set()
         self.failed: list[str] = []
+        self.after_landing = False
 
     def _names_an_order(self, request: httpx.Request) -> bool:
         text = request.url.path + request.content.decode(errors="replace")
@@ -56,6 +60,8 @@ class FailingMirakl(httpx.AsyncBaseTransport):
         )
         if rule is not None and self._names_an_order(request):
             self.failed.append(f"{request.method} {request.url.path}")
+            if self.after_landing:
+                await self.inner.handle_async_request(request)
             return httpx.Response(500, json={"message": "Internal Server Error"})
         return await self.inner.handle_async_request(request)
 
@@ -138,6 +144,38 @@ def test_a_shipment_mirakl_fails_does_not_stop_the_pass_and_ships_on_a_later_one
     if market == "debenhams":
         shipments = env.sandbox.mirakl.market(market).shipments.values()
         assert sorted(s.order_id for s in shipments) == sorted([first, second])
+    env.close()
+
+
+def test_a_shipment_batch_whose_answer_is_lost_ships_each_parcel_once(tmp_path: Path) -> None:
+    env, failing = env_with(tmp_path)
+    skus = env.offer_skus("debenhams")[:2]
+    orders = [run(env.accepted_order("debenhams", [(sku, 1)])) for sku in skus]
+    with env.workflows(), hub_clock(lambda: env.now[0]):
+        env.now[0] += APART
+        for index, (_, shop) in enumerate(orders):
+            env.sandbox.shopify.fulfil_order(shop, "Royal Mail", f"RM55{index}")
+        # ST01 creates both shipments, but its answer is lost (a 500 after the fact).
+        failing.fail, failing.orders = {("POST", "/api/shipments")}, {orders[0][0]}
+        failing.after_landing = True
+
+        results = run_shipments_cycle(env.settings)
+
+        assert failing.failed, "the fault was never injected"
+        # Each order alone re-reads ST11 first: it finds its shipment and creates none.
+        assert {r.status for r in results} <= {
+            DispatchStatus.SHIPPED,
+            DispatchStatus.ALREADY_SHIPPED,
+            DispatchStatus.EXCEPTION,
+        }, results
+        failing.fail = set()
+        env.now[0] += 3600
+        run_shipments_cycle(env.settings)
+        for order_id, _ in orders:
+            assert env.mirakl_order("debenhams", order_id).state.value == "SHIPPED"
+        assert open_exceptions(env, "shipment_not_sent") == []
+    shipments = env.sandbox.mirakl.market("debenhams").shipments.values()
+    assert sorted(s.order_id for s in shipments) == sorted(o for o, _ in orders)
     env.close()
 
 
@@ -253,5 +291,43 @@ def test_a_cancellation_mirakl_fails_does_not_stop_the_shipments_pass(tmp_path: 
         env.now[0] += 3600
         run_shipments_cycle(env.settings)
         assert env.mirakl_order("sportshub", cancelled).state.value == "CANCELED"
+        assert exception_status(env, exception) == ExceptionStatus.RESOLVED
+    env.close()
+
+
+class FailingSupercycle(httpx.AsyncBaseTransport):
+    """Answers HTTP 500 to every Supercycle request while ``down``."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.down = True
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            return httpx.Response(500, json={"error": "Internal Server Error"})
+        return await self.inner.handle_async_request(request)
+
+
+def test_supercycle_down_leaves_the_shop_refunds_going_and_is_an_ops_exception(
+    tmp_path: Path,
+) -> None:
+    env, _ = env_with(tmp_path)
+    with env.workflows(), hub_clock(lambda: env.now[0]):
+        [order_id] = shipped_and_refunded(env, "debenhams", 1)
+        supercycle = FailingSupercycle(env.transport)
+        env.hub.close()
+        env.hub = bootstrap(
+            env.settings,
+            transports=dataclasses.replace(env.hub.transports, supercycle=supercycle),
+            clock=lambda: env.now[0],
+        )
+
+        assert run_refunds_cycle(env.settings) == ["sent"]
+
+        assert len(refunds_on(env, "debenhams", order_id)) == 1
+        [exception] = open_exceptions(env, "poll_source_unreadable")
+        assert exception.owner == OwnerTeam.OPS and "Supercycle returns" in exception.message
+        supercycle.down = False
+        run_refunds_cycle(env.settings)
         assert exception_status(env, exception) == ExceptionStatus.RESOLVED
     env.close()

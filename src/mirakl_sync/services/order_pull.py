@@ -5,8 +5,9 @@ Each cycle reads OR11 by ``start_update_date`` from the stored watermark minus
 page, and deduplicates by ``order_id`` (the newest ``last_updated_date`` wins). The
 watermark then moves to the newest ``last_updated_date`` seen, never beyond the cycle's
 start, so a restart after downtime backfills from where it stopped. A full sweep of
-every open order runs every ``order_full_sweep_hours``, so an
-order the date window missed is still found.
+every open order runs on the first cycle of a marketplace (orders accepted before the
+hub, by hand or by a previous connector, are found at once) and then every
+``order_full_sweep_hours``, so an order the date window missed is still found.
 
 It stores each order (``marketplace_orders``) and returns which orders need an import
 (waiting acceptance, not decided yet) and which need a follow-up (their state changed
@@ -93,17 +94,18 @@ async def pull_orders(
         since = watermark - timedelta(seconds=settings.overlap_seconds)
     else:
         # First cycle: anything older than the acceptance window is decided already;
-        # the full sweep below finds the older orders still open.
+        # the full sweep below (run on this first cycle) finds the older orders still open.
         since = now - timedelta(hours=settings.acceptance_window_hours)
     sweep_text = repository.cursor(SWEEP_FLOW, code)
-    if sweep_text is None:
-        # The first cycle's window already covers every order still awaiting acceptance;
-        # the sweep's clock starts now (each OR11 page costs a slot of a 1/min budget).
-        repository.set_cursor(SWEEP_FLOW, code, now.isoformat(), now)
-        sweep_text = now.isoformat()
     if full_sweep is None:
-        elapsed = now - datetime.fromisoformat(sweep_text)
-        full_sweep = elapsed >= timedelta(hours=settings.full_sweep_hours)
+        # The first cycle on a marketplace sweeps at once: orders a previous connector
+        # accepted (SHIPPING, awaiting debit) may have changed last long before the
+        # window, and they still have to ship (``services.order_adoption`` links them to
+        # their shop orders). Then every ``full_sweep_hours``.
+        since_sweep = None if sweep_text is None else now - datetime.fromisoformat(sweep_text)
+        full_sweep = since_sweep is None or since_sweep >= timedelta(
+            hours=settings.full_sweep_hours
+        )
     latest: dict[str, MarketplaceOrder] = {}
 
     def keep(order: MarketplaceOrder) -> None:

@@ -25,6 +25,11 @@ into events and hands each page to the flow. So:
 
 The first pass (no cursor yet) starts at the creation of the oldest marketplace order that
 has a shop order: no shop order of the hub can have changed before it.
+
+Orders from before the hub (accepted by a previous connector) are linked by
+``services.order_adoption``: at the start of a pass (stored orders with no shop order;
+each one linked is read once, its events being older than the cursor) and on each page
+(a changed shop order the hub does not know that names a marketplace order).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ import structlog
 from mirakl_sync.domain.shipments import OrderRef
 from mirakl_sync.errors import RetryableError
 from mirakl_sync.services.dispatch import Fulfilment
+from mirakl_sync.services.order_adoption import OrderAdoption
 from mirakl_sync.services.ports import Clock, Cursors, MarketplaceOrderIndex, ShopDispatchApi
 from mirakl_sync.services.refunds import RefundSource
 
@@ -159,6 +165,7 @@ class ShopChangeFeed:
         *,
         overlap: timedelta = OVERLAP,
         page_size: int = PAGE_SIZE,
+        adoption: OrderAdoption | None = None,
     ) -> None:
         self._shop = shop
         self._index = index
@@ -166,6 +173,9 @@ class ShopChangeFeed:
         self._clock = clock
         self._overlap = overlap
         self._page_size = page_size
+        #: Orders from before the hub (``services.order_adoption``): linked at the start
+        #: of a pass and on each page; None reads only the orders the hub linked itself.
+        self._adoption = adoption
 
     def _since(self, scope: str) -> datetime | None:
         stored = self._cursors.get(CURSOR_FLOW, scope)
@@ -178,6 +188,16 @@ class ShopChangeFeed:
         """One pass for the flow ``scope``: each page's events go to ``handle``, then the
         cursor moves past the page. An error raised by ``handle`` ends the pass with the
         cursor before that page (its events come again next pass)."""
+        if self._adoption is not None:
+            # Orders linked since the last pass: their fulfilments and refunds may be
+            # older than the cursor, so each is read once here.
+            caught = await self._adoption.catch_up(scope)
+            if caught:
+                events = ShopEvents()
+                for item in caught:
+                    events.add(item.order, item.ref)
+                await handle(events)
+                self._adoption.caught_up(caught)
         since = self._since(scope)
         if since is None:
             return FeedPass(0, 0)  # no marketplace order has a shop order yet
@@ -201,6 +221,9 @@ class ShopChangeFeed:
                 return FeedPass(pages, orders, complete=False, error=str(exc), failure=exc)
             changed = page["orders"]
             refs = self._index.by_shopify_orders(str(o["id"]) for o in changed)
+            unknown = [o for o in changed if str(o["id"]) not in refs]
+            if self._adoption is not None and unknown:
+                refs.update(await self._adoption.adopt_changed(scope, unknown))
             events = ShopEvents()
             for order in changed:
                 ref = refs.get(str(order["id"]))

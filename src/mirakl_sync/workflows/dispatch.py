@@ -68,6 +68,7 @@ from mirakl_sync.services.shop_feed import (
     fulfilment_from_shopify,
     split_shop_refund,
 )
+from mirakl_sync.workflows.adoption import order_adoption
 from mirakl_sync.workflows.engine import (
     Engine,
     Schedule,
@@ -317,6 +318,8 @@ def shop_feed(kit: Kit) -> ShopChangeFeed:
         SqlCursors(kit.hub.store.engine),
         kit.clock,
         page_size=SHOP_PAGE_SIZE,
+        # Orders accepted before the hub are linked on the way (issue 9).
+        adoption=order_adoption(kit.hub, kit.shop, kit.clock),
     )
 
 

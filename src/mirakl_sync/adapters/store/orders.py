@@ -8,6 +8,7 @@ external write.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -131,6 +132,32 @@ class SqlOrderRepository:
             ).all()
         return [_stored(row) for row in rows]
 
+    def unlinked_orders(self, states: Collection[str], *, limit: int = 500) -> list[StoredOrder]:
+        """Orders in one of ``states`` that have no shop order, the hub never decided and
+        did not refuse or cancel, oldest first (``services.order_adoption``): orders
+        accepted before the hub, by hand or by a previous connector."""
+        t = marketplace_orders
+        query = (
+            select(t)
+            .where(t.c.shopify_order_id.is_(None))
+            .where(t.c.state.in_(list(states)))
+            .where(t.c.hub_status.not_in([HubStatus.REFUSED.value, HubStatus.CANCELLED.value]))
+            .order_by(t.c.created_at)
+            .limit(limit)
+        )
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).all()
+        out = []
+        for row in rows:
+            stored = _stored(row)
+            progress = stored.progress
+            # The hub's own imports decide before they make the shop order, and one
+            # accepted while Shopify was down makes it later: none of those is adopted.
+            if progress.decisions or progress.or21_sent or progress.shop_order_pending:
+                continue
+            out.append(stored)
+        return out
+
     def _update(self, marketplace: str, order_id: str, **values: Any) -> None:
         t = marketplace_orders
         with self._engine.begin() as connection:
@@ -225,6 +252,20 @@ class SqlOrderRepository:
                     index_elements=["flow", "scope"], set_={"cursor": value, "updated_at": now}
                 )
             )
+
+    def cursors_of(self, flow: str, scope_prefix: str = "") -> dict[str, str]:
+        """Every cursor of ``flow`` whose scope starts with ``scope_prefix``, by scope."""
+        t = sync_cursors
+        query = select(t.c.scope, t.c.cursor).where(t.c.flow == flow)
+        if scope_prefix:
+            query = query.where(t.c.scope.startswith(scope_prefix, autoescape=True))
+        with self._engine.connect() as connection:
+            return {str(r.scope): str(r.cursor) for r in connection.execute(query)}
+
+    def delete_cursor(self, flow: str, scope: str) -> None:
+        t = sync_cursors
+        with self._engine.begin() as connection:
+            connection.execute(t.delete().where(t.c.flow == flow).where(t.c.scope == scope))
 
 
 def count_orders(engine: Engine) -> int:

@@ -27,6 +27,8 @@ import pytest
 from dispatch_env import Env
 
 from mirakl_sync.adapters.mirakl.marketplace import MiraklMarketplace
+from mirakl_sync.adapters.mirakl.order_lookup import MiraklOrderLookup
+from mirakl_sync.adapters.store.dispatch import SqlCursors
 from mirakl_sync.adapters.store.orders import SqlOrderRepository
 from mirakl_sync.config import SandboxSettings
 from mirakl_sync.domain.exceptions import ExceptionRecord
@@ -129,6 +131,8 @@ def test_a_shipping_order_no_shop_order_names_is_an_ops_exception_once(env: Env)
     found = [r for r in open_exceptions(env, "order_unlinked") if r.entity_id == unlinked.order_id]
     assert len(found) == 1, open_exceptions(env, "order_unlinked")
     [record] = found
+    # Looked up once: the next passes wait for the order to change (or an hour).
+    assert record.count == 1
     assert record.owner.value == "ops"
     assert record.marketplace == unlinked.marketplace
     assert unlinked.order_id in record.message and "sourceIdentifier" in record.message
@@ -183,3 +187,53 @@ def test_web_store_orders_are_left_alone_and_looked_up_at_most_once(env: Env) ->
     for gid in env.sandbox.seeded.web_orders:
         legacy = gid.rsplit("/", 1)[-1]
         assert not [r for r in records if gid in str(r.details) or legacy == r.entity_id]
+
+
+def test_an_adopted_order_is_read_once_even_when_its_events_are_older_than_the_cursor(
+    env: Env,
+) -> None:
+    # A hub already polling (its cursor is now) when it first sees the previous
+    # connector's orders: their fulfilments, hours old, are behind the cursor.
+    stamp = datetime.fromtimestamp(env.now[0], UTC)
+    SqlCursors(env.hub.store.engine).put(
+        "shop-changes", "shipments", stamp.isoformat().replace("+00:00", "Z"), stamp
+    )
+    first_pulls(env)
+    run_shipments_cycle(env.settings)
+    for order in seeded(env, "ship"):
+        assert env.mirakl_order(order.marketplace, order.order_id).state.value == "SHIPPED"
+    # Read once: nothing is left to catch up.
+    assert not SqlOrderRepository(env.hub.store.engine).cursors_of("shop-catch-up", "shipments|")
+
+
+def test_a_shop_order_with_a_source_identifier_no_marketplace_knows_is_asked_about_once(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[tuple[str, tuple[str, ...]]] = []
+    real = MiraklOrderLookup.by_ids
+
+    async def counting(self: Any, marketplace: str, order_ids: Any) -> Any:
+        asked.append((marketplace, tuple(order_ids)))
+        return await real(self, marketplace, order_ids)
+
+    monkeypatch.setattr(MiraklOrderLookup, "by_ids", counting)
+    shopify = env.sandbox.shopify
+    sku = next(iter(env.offer_skus("debenhams")))
+    variant = next(v for v in shopify.data.variants.values() if v.sku == sku)
+    line = {
+        "variant_id": variant.id,
+        "sku": sku,
+        "quantity": 1,
+        "price": 10,
+        "requiresShipping": True,
+    }
+    data = {"sourceName": "another-app", "sourceIdentifier": "EXT-1", "financialStatus": "PAID"}
+    record, error = shopify.create_order(data, [line], "BYPASS")
+    assert record is not None, error
+    first_pulls(env)
+    run_refunds_cycle(env.settings)
+    run_refunds_cycle(env.settings)  # the overlap reads the order again
+    env.now[0] += 600
+    run_shipments_cycle(env.settings)
+    about = [ids for _, ids in asked if "EXT-1" in ids]
+    assert len(about) == len(MARKETPLACES), asked

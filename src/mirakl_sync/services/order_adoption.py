@@ -91,7 +91,7 @@ SHOP_RETRY_FLOW = "shop-adoption-retry"
 #: The polling feeds that read shop orders (``workflows.dispatch``).
 FEED_SCOPES = ("shipments", "refunds")
 RETRY_OPEN = timedelta(hours=1)
-#: Unlinked orders considered per pass (oldest first; the rest wait for the next pass).
+#: Unlinked orders looked up per pass (oldest first; the rest wait for the next pass).
 BATCH = 200
 
 _RANK = {
@@ -250,19 +250,22 @@ class OrderAdoption:
     async def adopt_unlinked(self) -> int:
         """Link the stored orders accepted before the hub (see the module docstring);
         returns how many were linked. Shopify not answering leaves the rest for later."""
-        candidates = self._repository.unlinked_orders(ADOPTABLE_STATES, limit=BATCH)
+        candidates = self._repository.unlinked_orders(ADOPTABLE_STATES)
         if not candidates:
             return 0
         memos = self._repository.cursors_of(MEMO_FLOW)
         now = self._now()
-        linked = 0
+        linked = looked_up = 0
         for stored in candidates:
+            if looked_up >= BATCH:
+                break  # the rest in the next pass
             order = stored.order
             if order.marketplace not in self._marketplaces:
                 continue
             scope = f"{order.marketplace}|{order.order_id}"
             if not self._due(stored, memos.get(scope), now):
                 continue
+            looked_up += 1
             try:
                 found = await self._shop_orders.find(order.order_id)
             except RetryableError as exc:
@@ -341,51 +344,72 @@ class OrderAdoption:
         """``candidates``: shop order id -> sourceIdentifier."""
         now = self._now()
         refs: dict[str, OrderRef] = {}
+        #: Shop orders settled without a link (a marketplace order bound to another shop
+        #: order, or one past saving): never asked about again, like a miss.
+        settled: set[str] = set()
         left = dict(candidates)
-        # Already on file (e.g. swept, not adopted yet): no marketplace call needed.
+
+        async def link(shop_id: str, stored: StoredOrder) -> None:
+            del left[shop_id]
+            if stored.shopify_order_id is not None or stored.hub_status in (
+                HubStatus.REFUSED,
+                HubStatus.CANCELLED,
+            ):
+                settled.add(shop_id)  # another shop order is its; or it never went ahead
+                return
+            if stored.order.state not in ADOPTABLE_STATES:
+                return  # still to be decided: the order flow imports it (and finds it)
+            refs[shop_id] = _ref(
+                self._bind(stored, await self._shop_ref(shop_id, stored), but=scope), shop_id
+            )
+
+        # Already on file (e.g. swept, not linked yet): no marketplace call needed.
         for shop_id, source_id in list(left.items()):
             for code in self._marketplaces:
                 stored = self._repository.get(code, source_id)
-                if stored is not None and stored.shopify_order_id is None:
-                    ref = ShopOrderRef(shop_id, source_id)
-                    refs[shop_id] = _ref(self._bind(stored, ref, but=scope), shop_id)
-                    del left[shop_id]
+                if stored is not None:
+                    await link(shop_id, stored)
                     break
-        unanswered: set[str] = set()
+        unanswered = False
         for code in self._marketplaces:
             if not left:
                 break
-            ids = sorted(set(left.values()))
             try:
-                found = await self._lookup.by_ids(code, ids)
+                found = await self._lookup.by_ids(code, sorted(set(left.values())))
             except RetryableError as exc:
                 log.warning("orders.adoption_lookup_failed", marketplace=code, error=str(exc))
-                unanswered.add(code)
+                unanswered = True
                 continue
             by_id = {o.order_id: o for o in found}
             for shop_id, source_id in list(left.items()):
                 order = by_id.get(source_id)
-                if order is None:
-                    continue
-                stored = self._store(order, now)
-                if stored.shopify_order_id is not None:
-                    # Another shop order is bound to it already: leave that binding.
-                    del left[shop_id]
-                    continue
-                ref = ShopOrderRef(shop_id, source_id)
-                refs[shop_id] = _ref(self._bind(stored, ref, but=scope), shop_id)
-                del left[shop_id]
-        for shop_id, source_id in left.items():
+                if order is not None:
+                    await link(shop_id, self._store(order, now))
+        for shop_id in left.keys() | settled:
             legacy = _legacy(shop_id)
-            if unanswered:
-                self._repository.set_cursor(SHOP_RETRY_FLOW, legacy, f"{shop_id} {source_id}", now)
-            else:
-                # On no marketplace: a web order with an id of its own. Never asked again.
-                self._repository.set_cursor(SHOP_MISS_FLOW, legacy, now.isoformat(), now)
-                self._repository.delete_cursor(SHOP_RETRY_FLOW, legacy)
+            if shop_id in left and unanswered:
+                self._repository.set_cursor(
+                    SHOP_RETRY_FLOW, legacy, f"{shop_id} {candidates[shop_id]}", now
+                )
+                continue
+            # On no marketplace (a web order with an id of its own), or settled: never
+            # asked about again.
+            self._repository.set_cursor(SHOP_MISS_FLOW, legacy, now.isoformat(), now)
+            self._repository.delete_cursor(SHOP_RETRY_FLOW, legacy)
         for shop_id in refs:
             self._repository.delete_cursor(SHOP_RETRY_FLOW, _legacy(shop_id))
         return refs
+
+    async def _shop_ref(self, shop_id: str, stored: StoredOrder) -> ShopOrderRef:
+        """The shop order as ``find`` names it (its name, e.g. ``#1042``); its id alone when
+        Shopify does not answer now (the name is only shown to people)."""
+        try:
+            found = await self._shop_orders.find(stored.order.order_id)
+        except RetryableError:
+            found = None
+        if found is not None and _legacy(found.id) == _legacy(shop_id):
+            return found
+        return ShopOrderRef(shop_id, _legacy(shop_id))
 
     def _store(self, order: MarketplaceOrder, now: datetime) -> StoredOrder:
         window = self._windows.get(order.marketplace, 72.0)

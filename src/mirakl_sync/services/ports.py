@@ -626,7 +626,9 @@ class AdoptionRepository(Protocol):
         self, marketplace: str, order_id: str, shop_order: ShopOrderRef, now: datetime
     ) -> None: ...
 
-    def unlinked_orders(self, states: Collection[str], *, limit: int = 500) -> list[StoredOrder]:
+    def unlinked_orders(
+        self, states: Collection[str], *, limit: int | None = None
+    ) -> list[StoredOrder]:
         """Orders in ``states`` with no shop order that the hub never decided (oldest first)."""
         ...
 

@@ -132,10 +132,13 @@ class SqlOrderRepository:
             ).all()
         return [_stored(row) for row in rows]
 
-    def unlinked_orders(self, states: Collection[str], *, limit: int = 500) -> list[StoredOrder]:
+    def unlinked_orders(
+        self, states: Collection[str], *, limit: int | None = None
+    ) -> list[StoredOrder]:
         """Orders in one of ``states`` that have no shop order, the hub never decided and
         did not refuse or cancel, oldest first (``services.order_adoption``): orders
-        accepted before the hub, by hand or by a previous connector."""
+        accepted before the hub, by hand or by a previous connector. Few: once linked an
+        order leaves this set, and the hub's own orders are never in it."""
         t = marketplace_orders
         query = (
             select(t)
@@ -143,8 +146,9 @@ class SqlOrderRepository:
             .where(t.c.state.in_(list(states)))
             .where(t.c.hub_status.not_in([HubStatus.REFUSED.value, HubStatus.CANCELLED.value]))
             .order_by(t.c.created_at)
-            .limit(limit)
         )
+        if limit is not None:
+            query = query.limit(limit)
         with self._engine.connect() as connection:
             rows = connection.execute(query).all()
         out = []

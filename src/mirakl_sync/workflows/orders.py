@@ -65,9 +65,10 @@ from mirakl_sync.services.order_pull import (
 )
 from mirakl_sync.workflows.engine import (
     ONCE_APP_NAME,
-    TERMINAL_STATES,
+    ONCE_QUEUE_PREFIX,
     Engine,
     Schedule,
+    WorkflowInfo,
     WorkflowRun,
     enqueue,
     once_queue,
@@ -333,8 +334,10 @@ def plan_step(marketplace: str, result: PullResult, cycle: str) -> list[tuple[st
     Attempts of both namespaces count: a hub that saw only its own would reuse the plain
     id of an order a ``--once`` run already tried, and so get back that finished run
     instead of a new attempt (a workflow ID names one run whatever its namespace)."""
-    engine = _runtime().engine
+    runtime = _runtime()
+    engine = runtime.engine
     plan: list[tuple[str, str, str]] = []
+    alive: set[str] | None = None
     for order_id in result.imports:
         base = import_workflow_id(marketplace, order_id)
         runs = (
@@ -344,7 +347,9 @@ def plan_step(marketplace: str, result: PullResult, cycle: str) -> list[tuple[st
                 workflow_id_prefix=base, load_output=False, every_namespace=True
             )
         )
-        if any(run.status not in TERMINAL_STATES for run in runs):
+        if any(not run.is_terminal for run in runs) and not runtime.once and alive is None:
+            alive = _live_executor_ids(runtime)
+        if attempts_in_the_way(runs, alive=alive, once=runtime.once):
             continue
         plan.append(("import", order_id, base if not runs else f"{base}@{cycle}"))
     for order_id, change in result.followups.items():
@@ -353,6 +358,40 @@ def plan_step(marketplace: str, result: PullResult, cycle: str) -> list[tuple[st
             ("followup", order_id, f"order-followup:{marketplace}:{order_id}:{change}{suffix}")
         )
     return plan
+
+
+def _live_executor_ids(runtime: OrdersRuntime) -> set[str]:
+    timeout = runtime.settings.engine.heartbeat_timeout_seconds
+    return {
+        executor_id
+        for executor_id, *_ in live_executors(
+            runtime.hub.store.engine, now=time.time(), timeout_seconds=timeout
+        )
+    }
+
+
+def attempts_in_the_way(
+    runs: list[WorkflowInfo], *, alive: set[str] | None, once: bool
+) -> list[WorkflowInfo]:
+    """The unfinished attempts of an order that a new attempt must leave alone: all of
+    them in a ``--once`` run; for the hub, all but those a dead ``--once`` abandoned."""
+    unfinished = [run for run in runs if not run.is_terminal]
+    if once or alive is None:
+        return unfinished
+    return [run for run in unfinished if not _abandoned_by_once(run, alive)]
+
+
+def _abandoned_by_once(run: WorkflowInfo, alive: set[str]) -> bool:
+    """An unfinished attempt a ``sync orders --once`` run left when it died.
+
+    The hub cannot resume it (DBOS runs only its own namespace's rows, and the next
+    ``--once`` may come days later), yet the order's acceptance deadline runs on. Its
+    steps are guarded for a second run (the shop order is looked up by sourceIdentifier
+    before it is created, OR21 re-reads the order), so the hub starts a new attempt
+    instead of waiting on it; a ``--once`` that later resumes the old one finds the work
+    done."""
+    from_once = (run.queue_name or "").startswith(ONCE_QUEUE_PREFIX)
+    return from_once and run.executor_id not in alive
 
 
 def order_queue() -> str:

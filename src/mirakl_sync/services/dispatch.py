@@ -516,8 +516,11 @@ class DispatchService:
                 results[result.source_id] = result
                 if failed:
                     not_sent.add(result.source_id)
+        failing = (
+            self._failures.open_entities(SHIPMENT_NOT_SENT, OwnerTeam.OPS) if fulfilments else set()
+        )
         for f in fulfilments:
-            if f.source_id not in not_sent:
+            if f.source_id in failing and f.source_id not in not_sent:
                 # Gone through, or now waiting on something else: the failure is over.
                 self._failures.succeeded(self._pass_record(f, self._ref_of(f)))
         return [results[f.source_id] for f in fulfilments]

@@ -185,6 +185,12 @@ class PassFailures:
         self.succeeded(item)
         return result
 
+    def open_entities(self, type_: str, owner: OwnerTeam) -> set[str]:
+        """Entity ids of the open ``type_`` exceptions (one read, so a batch resolves only
+        what is open instead of writing once per record)."""
+        open_ = self._exceptions.list(status=ExceptionStatus.OPEN, owner=owner, limit=OPEN_LIMIT)
+        return {r.entity_id for r in open_ if r.type == type_}
+
     def due(self, type_: str, owner: OwnerTeam) -> list[dict[str, Any]]:
         """The kept records of open ``type_`` exceptions whose retry time has come, oldest
         first, at most ``RETRY_LIMIT``."""

@@ -113,8 +113,13 @@ async def pull_orders(
         if known is None or order.last_updated_at >= known.last_updated_at:
             latest[order.order_id] = order
 
-    async for order in marketplace.updated_since(since):
-        keep(order)
+    # On a first cycle that sweeps, the sweep alone covers the window: every order still
+    # awaiting acceptance is open. Skipping the window's read spares an OR11 slot (one a
+    # minute), so a first ``sync orders --once`` does not wait a minute for the sweep.
+    sweep_only = watermark is None and full_sweep
+    if not sweep_only:
+        async for order in marketplace.updated_since(since):
+            keep(order)
     if full_sweep:
         async for order in marketplace.open_orders():
             keep(order)
@@ -149,6 +154,10 @@ async def pull_orders(
     for stored in repository.with_status(code, [HubStatus.ACCEPTED]):
         if stored.progress.shop_order_pending:
             result.followups.setdefault(stored.order.order_id, "shop-order")
+    if sweep_only:
+        # Every open order as of this cycle is seen; what changes after it is read by the
+        # next cycle from here (minus the overlap), not from the oldest open order's date.
+        newest = now
     if newest is not None:
         repository.set_cursor(WATERMARK_FLOW, code, min(newest, now).isoformat(), now)
     if full_sweep:

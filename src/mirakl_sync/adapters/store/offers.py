@@ -262,35 +262,53 @@ class SqlOfferStates:
         next stock plan sends one, 0 included, since the offer exists there); a known row
         gets its ``marketplace_quantity``.
         """
-        if not quantities:
+        self._set_column(
+            marketplace,
+            "marketplace_quantity",
+            quantities,
+            "listed on the marketplace; no quantity decided by the hub yet",
+            now,
+        )
+
+    def _set_column(
+        self,
+        marketplace: str,
+        column: str,
+        values: Mapping[str, Any],
+        fresh_message: str,
+        now: datetime,
+    ) -> None:
+        """Set ``column`` of each SKU's row; a SKU without a row gets one, ``skipped``
+        (no quantity decided by the hub yet) with ``fresh_message``."""
+        if not values:
             return
         with self._engine.begin() as connection:
             which = select(offer_states.c.shop_sku).where(offer_states.c.marketplace == marketplace)
-            if len(quantities) <= FEW:
-                which = which.where(offer_states.c.shop_sku.in_(sorted(quantities)))
+            if len(values) <= FEW:
+                which = which.where(offer_states.c.shop_sku.in_(sorted(values)))
             known = set(connection.execute(which).scalars())
             fresh = [
                 {
                     "marketplace": marketplace,
                     "shop_sku": sku,
-                    "marketplace_quantity": quantity,
+                    column: value,
                     "status": SKIPPED,
-                    "message": "listed on the marketplace; no quantity decided by the hub yet",
+                    "message": fresh_message,
                     "changed_at": now,
                 }
-                for sku, quantity in quantities.items()
+                for sku, value in values.items()
                 if sku not in known
             ]
             if fresh:
                 connection.execute(insert(offer_states), fresh)
-            seen = [{"k_sku": sku, "seen": q} for sku, q in quantities.items() if sku in known]
-            if seen:
+            rows = [{"k_sku": sku, "k_value": v} for sku, v in values.items() if sku in known]
+            if rows:
                 connection.execute(
                     update(offer_states)
                     .where(offer_states.c.marketplace == marketplace)
                     .where(offer_states.c.shop_sku == _bind("k_sku"))
-                    .values(marketplace_quantity=_bind("seen")),
-                    seen,
+                    .values({column: _bind("k_value")}),
+                    rows,
                 )
 
     def listed_skus(self, marketplace: str, skus: Collection[str] | None = None) -> set[str]:
@@ -331,38 +349,8 @@ class SqlOfferStates:
     def record_desired_prices(
         self, marketplace: str, prices: Mapping[str, str], now: datetime
     ) -> None:
-        if not prices:
-            return
-        with self._engine.begin() as connection:
-            known = set(
-                connection.execute(
-                    select(offer_states.c.shop_sku).where(offer_states.c.marketplace == marketplace)
-                ).scalars()
-            )
-            fresh = [
-                {
-                    "marketplace": marketplace,
-                    "shop_sku": sku,
-                    "desired_price": price,
-                    # No stock decided yet for this offer: nothing for the stock push.
-                    "status": SKIPPED,
-                    "message": "no quantity decided yet",
-                    "changed_at": now,
-                }
-                for sku, price in prices.items()
-                if sku not in known
-            ]
-            if fresh:
-                connection.execute(insert(offer_states), fresh)
-            rows = [{"k_sku": sku, "price": p} for sku, p in prices.items() if sku in known]
-            if rows:
-                connection.execute(
-                    update(offer_states)
-                    .where(offer_states.c.marketplace == marketplace)
-                    .where(offer_states.c.shop_sku == _bind("k_sku"))
-                    .values(desired_price=_bind("price")),
-                    rows,
-                )
+        # A new row has no stock decided yet: ``skipped``, nothing for the stock push.
+        self._set_column(marketplace, "desired_price", prices, "no quantity decided yet", now)
 
     def pending_prices(self, marketplace: str) -> dict[str, str]:
         query = (

@@ -222,6 +222,10 @@ class WebSettings(_Section):
     #: and ``shopify.webhook_secret``, ``run`` subscribes the hub to the Shopify webhooks
     #: it uses; without it the hub relies on polling alone.
     public_url: str | None = None
+    #: The largest Shopify webhook body the receiver reads, in bytes; a larger one is
+    #: answered 413 and recorded (``webhook_body_too_large``). Shopify's payloads are a few
+    #: KB; an order with hundreds of lines stays well under the default 1 MiB.
+    webhook_max_body_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
 
 
 class LoggingSettings(_Section):

@@ -40,6 +40,7 @@ def build_web_app(hub: Hub) -> FastAPI:
         shop=settings.shopify.shop,
         verify_shopify_webhook=verify,
         on_shopify_webhook=route_shopify_webhook,
+        max_webhook_body_bytes=settings.web.webhook_max_body_bytes,
     )
 
 

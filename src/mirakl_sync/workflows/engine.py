@@ -44,7 +44,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Generic, ParamSpec, TypedDict, TypeVar
+from typing import Any, Generic, Literal, ParamSpec, TypedDict, TypeVar
 
 import sqlalchemy as sa
 from dbos import (
@@ -371,16 +371,20 @@ def enqueue(
     deduplication_id: str | None = None,
     partition_key: str | None = None,
     priority: int | None = None,
+    if_active: Literal["reject", "attach"] = "reject",
     **kwargs: Any,
 ) -> WorkflowRun[R]:
     """Put ``fn(*args)`` on ``queue``; any process listening to the queue may run it.
 
-    ``workflow_id`` is the idempotency key; ``deduplication_id`` additionally refuses a
-    second *active* workflow with that ID on the queue (not allowed on partitioned
-    queues); ``partition_key`` is required on a queue with a ``partition_limiter``.
-    ``priority`` (1 and up; lower first) lets it wait behind work enqueued without one,
-    which goes first. Callable from inside a workflow, where the enqueue itself is
-    checkpointed.
+    ``workflow_id`` is the idempotency key; ``deduplication_id`` additionally keeps a
+    second workflow with that ID off the queue while one is *active* (ENQUEUED or
+    PENDING; the ID is free again once it finishes; not allowed on partitioned queues):
+    ``if_active="reject"`` raises, ``"attach"`` enqueues nothing and returns the run
+    already holding the ID, so a queue holds at most one of a kind (one pull per
+    marketplace, issue 10). ``partition_key`` is required on a queue with a
+    ``partition_limiter``. ``priority`` (1 and up; lower first) lets it wait behind work
+    enqueued without one, which goes first. Callable from inside a workflow, where the
+    enqueue itself is checkpointed (an attach too, so a replay attaches to the same run).
     """
     with contextlib.ExitStack() as stack:
         if workflow_id:
@@ -391,6 +395,7 @@ def enqueue(
                     deduplication_id=deduplication_id,
                     queue_partition_key=partition_key,
                     priority=priority,
+                    duplication_policy="return-existing" if if_active == "attach" else None,
                 )
             )
         return WorkflowRun(DBOS.enqueue_workflow(queue, fn, *args, **kwargs))
@@ -614,6 +619,11 @@ class Engine:
                 entry["cron_timezone"] = schedule.timezone
             entries.append(entry)
         DBOS.apply_schedules(entries)
+
+    def trigger_schedule(self, name: str) -> str:
+        """Fire schedule ``name`` now, as its cron would (operators' "pull now", tests);
+        returns the workflow ID of that tick."""
+        return DBOS.trigger_schedule(name).get_workflow_id()
 
     # -- inspection and recovery
 

@@ -411,15 +411,23 @@ def pull_marketplace(marketplace: str, cycle: str, wait: bool = False) -> dict[s
                 enqueue(queue, import_order, marketplace, order_id, workflow_id=workflow_id)
             )
         else:
+            change = workflow_id.rsplit(":", 1)[-1]
             runs.append(
                 enqueue(
                     queue,
                     followup_order,
                     marketplace,
                     order_id,
-                    workflow_id.rsplit(":", 1)[-1],
+                    change,
                     workflow_id=workflow_id,
                     priority=FOLLOWUP_PRIORITY,
+                    # One follow-up per order and change on the queue: a "shop-order"
+                    # change is reported again by every cycle (its workflow ID carries
+                    # the cycle), and under faults hundreds piled up behind the imports.
+                    # Distinct changes keep their own follow-up (each reads the order as
+                    # stored, so none is lost to a run that started before it).
+                    deduplication_id=followup_dedup_id(marketplace, order_id, change),
+                    if_active="attach",
                 )
             )
     outcomes: dict[str, int] = {}
@@ -440,10 +448,43 @@ def pull_marketplace(marketplace: str, cycle: str, wait: bool = False) -> dict[s
     }
 
 
+def pull_dedup_id(marketplace: str) -> str:
+    """The queue deduplication ID every pull of ``marketplace`` shares: at most one is
+    queued or running at a time."""
+    return f"pull:{marketplace}"
+
+
+def followup_dedup_id(marketplace: str, order_id: str, change: str) -> str:
+    return f"followup:{marketplace}:{order_id}:{change.split('@', 1)[0]}"
+
+
+def pull_queue(marketplace: str) -> str:
+    return PULL_QUEUE_PREFIX + marketplace
+
+
+def enqueue_pull(marketplace: str, cycle: str) -> WorkflowRun[dict[str, Any]]:
+    """Put a pull of ``marketplace`` on its queue unless one is queued or running there
+    already; then the run returned is that one (nothing is added)."""
+    return enqueue(
+        pull_queue(marketplace),
+        pull_marketplace,
+        marketplace,
+        cycle,
+        workflow_id=f"order-pull:{marketplace}:{cycle}",
+        deduplication_id=pull_dedup_id(marketplace),
+        if_active="attach",
+    )
+
+
 @workflow(name=SCHEDULED_PULL_WORKFLOW)
 def scheduled_pull(scheduled_time: datetime, context: Any) -> dict[str, Any]:
+    """A schedule's tick: a pull of the marketplace, unless its previous pull is still
+    queued or running (issue 10: under faults a pull outlasted the period and every tick
+    queued one more, 257 to 418 of them). The tick runs on the engine's internal queue
+    and only enqueues, so it never waits behind the pull it guards."""
     marketplace = str(context)
-    return pull_marketplace(marketplace, scheduled_time.strftime("%Y%m%dT%H%M%S"))
+    run = enqueue_pull(marketplace, scheduled_time.strftime("%Y%m%dT%H%M%S"))
+    return {"marketplace": marketplace, "pull": run.workflow_id}
 
 
 def cron_every(seconds: float, *, slot: int = 0, slots: int = 1) -> str:
@@ -528,10 +569,10 @@ def start_pull_monitor(runtime: OrdersRuntime) -> PullMonitor:
     return monitor
 
 
-def register(engine: Engine, settings: Settings) -> None:
+def register(engine: Engine, settings: Settings, *, transports: Transports | None = None) -> None:
     """Queues and one pull schedule per marketplace (called by the runtime after launch),
-    and the monitor that says when pulls stop succeeding."""
-    runtime = configure(settings, engine=engine)
+    and the monitor that says when pulls stop succeeding. ``transports``: tests only."""
+    runtime = configure(settings, engine=engine, transports=transports)
     start_pull_monitor(runtime)
     # An order passes both queues on its way in (pull, then import): each poll interval
     # is up to that much latency before acceptance, and each poll is a small write
@@ -545,25 +586,33 @@ def register(engine: Engine, settings: Settings) -> None:
     )
     for market in settings.marketplaces:
         engine.register_queue(
-            PULL_QUEUE_PREFIX + market.code,
+            pull_queue(market.code),
             concurrency=1,
             worker_concurrency=1,
             polling_interval_seconds=QUEUE_POLL_SECONDS,
         )
     engine.apply_schedules(
         [
+            # No queue_name: the tick runs on the engine's internal queue and enqueues the
+            # pull itself, with the marketplace's deduplication ID (scheduled_pull).
             Schedule(
                 name=f"orders-pull-{market.code}",
                 workflow_fn=scheduled_pull,
                 cron=cron_every(
                     market.order_poll_seconds, slot=index, slots=len(settings.marketplaces)
                 ),
-                queue_name=PULL_QUEUE_PREFIX + market.code,
                 context=market.code,
             )
             for index, market in enumerate(settings.marketplaces)
         ]
     )
+    # Pull every marketplace at start rather than at the next tick: after a restart the
+    # orders that arrived meanwhile are read at once (issue 10: a median 54 s, at worst
+    # 259 s). A pull a previous incarnation left queued or running (recovered at launch,
+    # or handed over by the watchdog) is attached to instead.
+    cycle = "start-" + runtime.clock().strftime("%Y%m%dT%H%M%S%f")
+    for market in settings.marketplaces:
+        enqueue_pull(market.code, cycle)
 
 
 # --------------------------------------------------------------------------- one cycle

@@ -1,0 +1,130 @@
+"""A marketplace's pull queue never holds more than one pull (issue 10, item 6).
+
+Under faults a pull took longer than the schedule's period, and every tick enqueued one
+more pull behind it: 257 to 418 scheduled pulls piled up. Here OR11 of one marketplace
+hangs (a gate the test opens), the schedule fires several times while the first pull is
+stuck, and the queue must still hold that one pull only; once it finishes, the next tick
+pulls again (the guard does not stop pulls for good).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from orders_sandbox import hub_settings
+
+from mirakl_sync.adapters.store.migrations import upgrade_database
+from mirakl_sync.bootstrap import Transports
+from mirakl_sync.config import SandboxSettings, Settings
+from mirakl_sync.sandbox.server import MARKETPLACES, Sandbox, build_sandbox
+from mirakl_sync.workflows import orders
+from mirakl_sync.workflows.engine import Engine, WorkflowInfo, engine_config_from_settings
+
+pytestmark = pytest.mark.timeout(120)
+
+HUNG = "debenhams"
+
+
+class GatedOrders(httpx.AsyncBaseTransport):
+    """The sandbox, except that OR11 (``GET /api/orders``) waits until ``gate`` opens."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.gate = threading.Event()
+        self.waiting = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/api/orders") and request.method == "GET":
+            self.waiting += 1
+            while not self.gate.is_set():
+                await asyncio.sleep(0.05)
+        return await self.inner.handle_async_request(request)
+
+
+@pytest.fixture
+def sandbox() -> Sandbox:
+    return build_sandbox(SandboxSettings(orders_per_hour=0, call_frequency_scale=0))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    settings = hub_settings(tmp_path)
+    upgrade_database(settings.database_url)
+    return settings
+
+
+@pytest.fixture
+def hub(sandbox: Sandbox, settings: Settings) -> Iterator[tuple[Engine, GatedOrders]]:
+    plain = httpx.ASGITransport(app=sandbox.app)
+    gated = GatedOrders(plain)
+    transports = Transports(
+        shopify=plain,
+        supercycle=plain,
+        mirakl={m.code: (gated if m.code == HUNG else plain) for m in MARKETPLACES},
+    )
+    engine = Engine(engine_config_from_settings(settings))
+    try:
+        engine.launch()
+        orders.register(engine, settings, transports=transports)
+        yield engine, gated
+    finally:
+        gated.gate.set()
+        orders.close_runtime()
+        engine.destroy()
+
+
+def _pull_queue_runs(engine: Engine, code: str) -> list[WorkflowInfo]:
+    return engine.list_workflows(queue_name=orders.PULL_QUEUE_PREFIX + code, load_output=False)
+
+
+def _wait(condition: object, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if callable(condition) and condition():
+            return
+        time.sleep(0.1)
+
+
+def test_ticks_while_a_pull_hangs_leave_one_pull_on_the_queue(
+    hub: tuple[Engine, GatedOrders],
+) -> None:
+    engine, gated = hub
+    schedule = f"orders-pull-{HUNG}"
+    engine.trigger_schedule(schedule)
+    _wait(lambda: gated.waiting >= 1)
+    assert gated.waiting >= 1, "the first pull never reached OR11"
+
+    for _ in range(3):
+        engine.trigger_schedule(schedule)
+    # Let the engine take the ticks in (one queue poll is 0.1 s; a tick is one small
+    # workflow): whatever they did is visible once no tick is left unfinished.
+    _wait(
+        lambda: (
+            all(
+                run.is_terminal
+                for run in engine.list_workflows(name=orders.SCHEDULED_PULL_WORKFLOW)
+                if run.queue_name != orders.PULL_QUEUE_PREFIX + HUNG
+            )
+            and len(engine.list_workflows(name=orders.SCHEDULED_PULL_WORKFLOW)) >= 4
+        ),
+        seconds=10,
+    )
+    waiting = [run for run in _pull_queue_runs(engine, HUNG) if not run.is_terminal]
+    assert len(waiting) == 1, [(run.workflow_id, run.status) for run in waiting]
+
+    gated.gate.set()
+    _wait(lambda: all(run.is_terminal for run in _pull_queue_runs(engine, HUNG)))
+    finished = _pull_queue_runs(engine, HUNG)
+    assert [run.status for run in finished] == ["SUCCESS"] * len(finished)
+
+    # The guard holds only while a pull is queued or running: the next tick pulls.
+    before = len(finished)
+    engine.trigger_schedule(schedule)
+    _wait(lambda: len(_pull_queue_runs(engine, HUNG)) > before)
+    assert len(_pull_queue_runs(engine, HUNG)) == before + 1

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+import threading
+from collections.abc import Callable
 from functools import partial
 
 import uvicorn
@@ -15,10 +16,8 @@ from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.adapters.store.views import SqlStatusReader
 from mirakl_sync.bootstrap import Hub, bootstrap
 from mirakl_sync.config import Settings
-from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
 from mirakl_sync.entrypoints.web import create_web_app
-from mirakl_sync.errors import MiraklSyncError
-from mirakl_sync.services.webhook_subscriptions import ensure_subscriptions
+from mirakl_sync.services.webhook_subscriptions import SubscriptionKeeper
 from mirakl_sync.workflows.runtime import start_runtime
 from mirakl_sync.workflows.webhooks import route_shopify_webhook
 
@@ -44,36 +43,82 @@ def build_web_app(hub: Hub) -> FastAPI:
     )
 
 
-def subscribe_webhooks(hub: Hub) -> None:
-    """Subscribe to the Shopify webhooks the flows use, when the hub has a public URL."""
+class WebhookSubscriber:
+    """Keeps ``run`` subscribed to Shopify's webhooks: a try at start, then a background thread.
+
+    The thread sleeps until the keeper's next try (a retry with backoff after a failure, an
+    hourly check once all are in place) and is stopped with the hub. Each try opens its
+    own Shopify client on its own event loop, so it shares nothing with the web server.
+    ``wait(seconds)`` returns True when the subscriber should stop (tests give a fake).
+    """
+
+    def __init__(
+        self,
+        hub: Hub,
+        keeper: SubscriptionKeeper,
+        *,
+        wait: Callable[[float], bool] | None = None,
+    ) -> None:
+        self._hub = hub
+        self._keeper = keeper
+        self._stop = threading.Event()
+        self._wait = wait or self._stop.wait
+        self._next: float | None = None
+        self._thread: threading.Thread | None = None
+
+    def attempt(self) -> float:
+        async def one() -> float:
+            async with self._hub.shopify() as client:
+                return await self._keeper.attempt(ShopifyWebhookSubscriptions(client))
+
+        return asyncio.run(one())
+
+    def start_attempt(self) -> float:
+        """The try at start (in the caller's thread); the seconds until the next one."""
+        self._next = self.attempt()
+        return self._next
+
+    def run(self) -> None:
+        """Try, wait, try again, until stopped (the thread's body)."""
+        if self._next is None:
+            self._next = self.attempt()
+        while not self._wait(self._next):
+            self._next = self.attempt()
+
+    def start(self) -> None:
+        """Try now; then keep trying and checking in a daemon thread."""
+        self.start_attempt()
+        self._thread = threading.Thread(target=self.run, name="webhook-subscriptions", daemon=True)
+        self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        # A try in flight is bounded by the Shopify client's timeouts; the wait ends at once.
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+def subscribe_webhooks(hub: Hub) -> WebhookSubscriber | None:
+    """Subscribe to the Shopify webhooks the flows use, when the hub has a public URL.
+
+    A failed subscription does not stop the hub (it polls meanwhile): it is an exception
+    for ops, tried again in the background until it lands (``SubscriptionKeeper``).
+    """
     settings = hub.settings
     public_url = settings.web.public_url
     if public_url is None or settings.shopify.webhook_secret is None:
         logger.info("no web.public_url or shopify.webhook_secret: Shopify changes are polled")
-        return
-
-    async def subscribe() -> list[str]:
-        async with hub.shopify() as client:
-            return await ensure_subscriptions(ShopifyWebhookSubscriptions(client), public_url)
-
-    try:
-        added = asyncio.run(subscribe())
-    except MiraklSyncError as exc:
-        hub.store.exception_log.record(
-            ExceptionReport(
-                type="webhook_subscription_failed",
-                owner=OwnerTeam.OPS,
-                severity=Severity.WARNING,
-                entity_type="shop",
-                entity_id=settings.shopify.shop,
-                message=f"could not subscribe to Shopify webhooks ({exc}); the hub polls "
-                "instead, which is slower. Check the access token's scopes and web.public_url.",
-            ),
-            datetime.now(UTC),
-        )
-        return
-    if added:
-        logger.info("subscribed to Shopify webhooks: %s", ", ".join(added))
+        return None
+    keeper = SubscriptionKeeper(
+        public_url=public_url, shop=settings.shopify.shop, exception_log=hub.store.exception_log
+    )
+    subscriber = WebhookSubscriber(hub, keeper)
+    subscriber.start()
+    return subscriber
 
 
 def _verify(verifier: object, secret: str, body: bytes, signature: str) -> bool:
@@ -88,8 +133,9 @@ def serve_hub(settings: Settings) -> None:
     upgrade_database(settings.database_url)
     runtime = start_runtime(settings, role="hub")
     hub = bootstrap(settings)
+    subscriber: WebhookSubscriber | None = None
     try:
-        subscribe_webhooks(hub)
+        subscriber = subscribe_webhooks(hub)
         web = build_web_app(hub)
         server = uvicorn.Server(
             uvicorn.Config(web, host=settings.web.host, port=settings.web.port, log_level="warning")
@@ -97,5 +143,7 @@ def serve_hub(settings: Settings) -> None:
         logger.info("status page on http://%s:%d", settings.web.host, settings.web.port)
         server.run()
     finally:
+        if subscriber is not None:
+            subscriber.stop()
         runtime.stop()
         hub.close()

@@ -200,3 +200,29 @@ def test_heartbeat_refreshes_and_stop_marks_stopped(store: sa.Engine) -> None:
     assert row.role == "worker" and row.status == ALIVE
     heartbeat.stop()
     assert _status(store, "w1") == STOPPED
+
+
+def test_a_process_gone_from_this_host_is_claimed_before_the_timeout(store: sa.Engine) -> None:
+    """Issue 10, item 6: a killed hub's PENDING pull held its marketplace's pull slot for
+    the whole heartbeat timeout, and the restarted hub (a new executor ID) pulled that
+    marketplace again only after a median 54 s. A process known to be gone (same host,
+    its pid no longer running) that has missed a beat is dead now, not after the timeout."""
+    _beat(store, "killed", at=NOW - 16)  # missed one beat (interval 10 s), under 30 s
+    _beat(store, "late-but-running", at=NOW - 16)
+    _beat(store, "just-killed", at=NOW - 2)  # has not missed a beat yet
+    recoverer = FakeRecoverer({"killed": ["pull-1"], "late-but-running": ["wf-2"]})
+    gone = {"killed", "just-killed"}
+    dog = Watchdog(
+        store,
+        recoverer,
+        own_executor_id="restarted",
+        timeout_seconds=TIMEOUT,
+        interval_seconds=TIMEOUT / 3,
+        clock=FakeClock(NOW),
+        process_gone=lambda row: row.executor_id in gone,
+    )
+    takeovers = dog.sweep()
+    assert [(t.executor_id, list(t.workflow_ids)) for t in takeovers] == [("killed", ["pull-1"])]
+    assert _status(store, "killed") == DEAD
+    assert _status(store, "late-but-running") == ALIVE
+    assert _status(store, "just-killed") == ALIVE

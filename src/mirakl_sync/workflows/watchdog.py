@@ -13,6 +13,15 @@ stalls too (engine.md §3.3). Every engine process therefore runs this watchdog:
 3. the winner re-enqueues that executor's PENDING workflows on their own queues
    (:meth:`Engine.hand_over`), which also frees the slots they held.
 
+An executor need not stay silent for the whole timeout when its process is known to be
+gone: a row naming this host whose pid no longer runs, and that has missed a beat
+(silent for over 1.5 heartbeat intervals), is dead at once. That is the common restart:
+a killed ``mirakl-sync run`` comes back under a new executor ID (``<host>-<pid>``), and
+its predecessor's PENDING pull would otherwise hold the marketplace's single pull slot
+for the timeout (issue 10: a median 54 s before every marketplace was pulled again). The
+missed beat guards against two hosts sharing one hostname (containers): a live process
+on the other one beats on time, so it is never taken for this host's dead one.
+
 Residual risk, by design: if the claimer itself dies between steps 2 and 3 (a few
 milliseconds), the work stays PENDING until that executor ID is started again or an
 operator resumes the workflows by hand.
@@ -23,7 +32,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,7 +40,7 @@ import sqlalchemy as sa
 
 from mirakl_sync.adapters.store.tables import executors
 from mirakl_sync.services.ports import Clock
-from mirakl_sync.workflows.heartbeat import ALIVE, DEAD, STOPPED
+from mirakl_sync.workflows.heartbeat import ALIVE, DEAD, STOPPED, process_is_gone
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +63,46 @@ class Takeover:
 
     executor_id: str
     workflow_ids: Sequence[str]
+
+
+@dataclass(frozen=True)
+class ExecutorRow:
+    """One process as its heartbeat row describes it."""
+
+    executor_id: str
+    status: str
+    heartbeat_at: float
+    hostname: str
+    pid: int
+
+
+def _process_gone(row: ExecutorRow) -> bool:
+    return process_is_gone(row.hostname, row.pid)
+
+
+def silent_executors(
+    store: sa.Engine, *, now: float, silent_seconds: float, exclude: str | None = None
+) -> list[ExecutorRow]:
+    """Alive or stopped executors that have not beaten for over ``silent_seconds``."""
+    query = (
+        sa.select(
+            executors.c.executor_id,
+            executors.c.status,
+            executors.c.heartbeat_at,
+            executors.c.hostname,
+            executors.c.pid,
+        )
+        .where(executors.c.status.in_([ALIVE, STOPPED]))
+        .where(executors.c.heartbeat_at < now - silent_seconds)
+        .order_by(executors.c.executor_id)
+    )
+    if exclude is not None:
+        query = query.where(executors.c.executor_id != exclude)
+    with store.connect() as connection:
+        return [
+            ExecutorRow(row.executor_id, row.status, row.heartbeat_at, row.hostname, row.pid)
+            for row in connection.execute(query)
+        ]
 
 
 def stale_executors(
@@ -104,8 +153,10 @@ class Watchdog:
         timeout_seconds: float,
         interval_seconds: float,
         clock: Clock = time.time,
+        process_gone: Callable[[ExecutorRow], bool] = _process_gone,
     ) -> None:
         self._store = store
+        self._process_gone = process_gone
         self._recoverer = recoverer
         self._own = own_executor_id
         self._timeout = timeout_seconds
@@ -117,21 +168,29 @@ class Watchdog:
     def sweep(self) -> list[Takeover]:
         """One pass: claim every newly dead executor and hand its work on."""
         now = self._clock()
-        cutoff = now - self._timeout
         takeovers: list[Takeover] = []
-        candidates = stale_executors(
-            self._store, now=now, timeout_seconds=self._timeout, exclude=self._own
-        )
-        for executor_id, status in candidates:
+        # A missed beat (1.5 intervals), never less than a second, and never more than
+        # the timeout itself.
+        missed_beat = min(self._timeout, max(1.0, 1.5 * self._interval))
+        for row in silent_executors(
+            self._store, now=now, silent_seconds=missed_beat, exclude=self._own
+        ):
+            executor_id, status = row.executor_id, row.status
+            timed_out = row.heartbeat_at < now - self._timeout
+            if not timed_out and not self._process_gone(row):
+                continue  # late, but it may still be running: wait for the timeout
             if status == STOPPED and not self._recoverer.pending_workflow_ids(executor_id):
                 continue  # a clean exit with nothing left: leave it "stopped"
+            cutoff = now - (self._timeout if timed_out else missed_beat)
             if not claim_dead_executor(self._store, executor_id, cutoff=cutoff, from_status=status):
                 continue  # another survivor won the claim, or it came back to life
             handed = self._recoverer.hand_over(executor_id)
             logger.warning(
-                "executor %s silent for over %.0f s: marked dead, %d workflow(s) handed on",
+                "executor %s %s: marked dead, %d workflow(s) handed on",
                 executor_id,
-                self._timeout,
+                f"silent for over {self._timeout:.0f} s"
+                if timed_out
+                else f"gone (process {row.pid} on {row.hostname} no longer runs)",
                 len(handed),
             )
             takeovers.append(Takeover(executor_id, tuple(handed)))
@@ -149,9 +208,13 @@ class Watchdog:
             self._thread = None
 
     def _run(self) -> None:
-        while not self._stop.wait(self._interval):
+        # The first sweep at once: a process that starts is often the restart of one that
+        # died, whose work (a marketplace's pull) should not wait an interval more.
+        while True:
             try:
                 self.sweep()
             except Exception:
                 # Keep watching: a failed sweep is retried at the next interval.
                 logger.warning("watchdog sweep failed", exc_info=True)
+            if self._stop.wait(self._interval):
+                return

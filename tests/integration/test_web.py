@@ -142,3 +142,25 @@ def test_status_page_lists_the_latest_marketplace_orders(hub: Hub) -> None:
     assert all(f"D-{i}-A" in page and f"#10{i}" in page for i in range(3))
     orders = client.get("/api/status").json()["orders"]
     assert {o["order_id"] for o in orders} == {"D-0-A", "D-1-A", "D-2-A"}
+
+
+def test_the_hub_app_takes_its_webhook_body_limit_from_the_settings(tmp_path: Path) -> None:
+    settings = settings_from_mapping(
+        {
+            "database_url": f"sqlite:///{tmp_path / 'hub.db'}",
+            "shopify": {"shop": "s.myshopify.com", "access_token": "t", "webhook_secret": SECRET},
+            "web": {"webhook_max_body_bytes": 2048},
+        },
+        env={},
+    )
+    upgrade_database(settings.database_url)
+    small = bootstrap(settings)
+    try:
+        client = TestClient(build_web_app(small))
+        body = json.dumps({"id": 1, "note": "x" * 2048}).encode()
+        assert webhook(client, body, sign(body)).status_code == 413
+        fits = json.dumps({"id": 1, "note": "x" * 1000}).encode()
+        assert webhook(client, fits, sign(fits)).status_code == 200
+        assert [r.type for r in small.store.exception_log.list()] == ["webhook_body_too_large"]
+    finally:
+        small.close()

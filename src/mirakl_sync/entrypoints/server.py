@@ -95,7 +95,7 @@ class WebhookSubscriber:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
         # A try in flight is bounded by the Shopify client's timeouts; the wait ends at once.
         self._stop.set()
         if self._thread is not None:

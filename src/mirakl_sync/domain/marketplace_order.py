@@ -6,10 +6,17 @@ Mirakl's seller API reports an ``order_state`` per logistic order and an
 assembled from the seller OpenAPI (state enums, OR21/OR24/OR28/OR29 descriptions)
 and operator documentation, as summarised in ``shared/reference/mirakl-api.md`` §4.
 The emulator applies it, and the hub can use it to reason about what Mirakl may do next.
+
+**Not yet** (issue 10): before the customer is debited Mirakl takes no shipment, refund
+or cancellation of an accepted line, so such work waits (``NOT_YET_STATES``); an order
+REFUSED or CANCELED will never take one and was never charged (``NEVER_CHARGED_STATES``).
+Mirakl's refusals carry no business code for this, only a text naming the state;
+:func:`state_named_in` reads it (the one place such texts are parsed).
 """
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 
@@ -202,3 +209,47 @@ def order_state_of_lines(states: list[LineState]) -> OrderState:
         key=lambda s: order.index(s.value),
     )
     return OrderState(ranked[0].value)
+
+
+#: Order (or line) states in which Mirakl does not take a shipment, a refund or a
+#: cancellation yet: the order is not accepted, or the customer not debited
+#: (mirakl-api.md §4: WAITING_ACCEPTANCE -> WAITING_DEBIT(_PAYMENT) -> SHIPPING).
+NOT_YET_STATES = frozenset(
+    {
+        OrderState.STAGING.value,
+        OrderState.WAITING_ACCEPTANCE.value,
+        OrderState.WAITING_DEBIT.value,
+        OrderState.WAITING_DEBIT_PAYMENT.value,
+    }
+)
+#: Final states of an order that never shipped: refused (by the seller or the acceptance
+#: window) or canceled (by anyone, or a failed debit). Nothing is left to refund on Mirakl:
+#: a customer debited before a cancellation is refunded by the operator/PSP.
+NEVER_CHARGED_STATES = frozenset({OrderState.REFUSED.value, OrderState.CANCELED.value})
+
+#: The texts in which Mirakl names the state that made it refuse a write. Mirakl documents
+#: no error code for OR23/OR24/ST01/OR28/OR29 state refusals (mirakl-api.md §1: "OR24
+#: 'Current status is ...' -> re-read the order via OR11"); the wordings are those seen
+#: from Mirakl in the soak of issue 10 ("Current status is WAITING_DEBIT_PAYMENT" on
+#: OR23/ST01/OR24, "cannot be refunded in WAITING_ACCEPTANCE" on OR28), which the
+#: emulator reproduces. Add a wording here, nowhere else.
+_STATE_TEXTS = (
+    re.compile(r"Current status is\s+([A-Z_]+)"),
+    re.compile(r"cannot be (?:refunded|canceled|cancelled|shipped) in\s+(?:state\s+)?([A-Z_]+)"),
+)
+_KNOWN = {s.value for s in OrderState} | {s.value for s in LineState}
+
+
+def state_named_in(message: str) -> str | None:
+    """The order or line state a Mirakl refusal names, if it names a known one."""
+    for pattern in _STATE_TEXTS:
+        found = pattern.search(message)
+        if found and found.group(1) in _KNOWN:
+            return found.group(1)
+    return None
+
+
+def not_yet(message: str) -> str | None:
+    """The state a refusal names when it means "not yet" (see ``NOT_YET_STATES``)."""
+    state = state_named_in(message)
+    return state if state in NOT_YET_STATES else None

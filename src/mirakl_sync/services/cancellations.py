@@ -5,6 +5,17 @@ cancels line by line where the operator enabled partial cancellation (Mirakl ans
 403 where not). Anything refused becomes an exception for ops. The stock held for the
 cancelled lines goes back to the pool (``StockLedger.release``). Every call re-reads
 the order first, so a repeated run cancels nothing twice.
+
+**Not yet** (issue 10): an order still WAITING_ACCEPTANCE (or STAGING) cannot be
+cancelled by the seller (Mirakl takes OR29/OR30 once the order is accepted; refusing is
+OR21's, the order flow's). Such a cancellation used to find no cancellable line and be
+dropped as "already". It now WAITS: the workflow sleeps and tries again, a pass keeps an
+INFO ``cancel_waiting`` record (``services.waiting``) and sends it once the order is
+accepted. The stored state (kept by the order pull) is looked at first, so a waiting
+cancellation spends no OR11 call; a refusal naming a waiting state waits too.
+
+**Items** (issue 10, item 5): every cancelled line that had sold a unique Supercycle item
+makes that item available again, once (``services.item_release``).
 """
 
 from __future__ import annotations
@@ -17,13 +28,25 @@ from typing import Any
 
 from mirakl_sync.config import Settings
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
+from mirakl_sync.domain.marketplace_order import OrderState, not_yet
 from mirakl_sync.errors import PermanentError
+from mirakl_sync.services.item_release import ItemRelease
 from mirakl_sync.services.pass_failures import CANCEL_NOT_SENT, PassFailures, PassRecord
-from mirakl_sync.services.ports import Clock, ExceptionLog, MarketplaceDispatchApi, StockLedger
+from mirakl_sync.services.ports import (
+    Clock,
+    ExceptionLog,
+    MarketplaceDispatchApi,
+    MarketplaceOrderIndex,
+    StockLedger,
+)
 from mirakl_sync.services.reference_cache import ReferenceCache
 from mirakl_sync.services.refunds import _dec, lines_for_skus
+from mirakl_sync.services.waiting import CANCELLATION, WaitingWork
 
 CANCELLABLE_LINE_STATES = frozenset({"WAITING_DEBIT", "WAITING_DEBIT_PAYMENT", "SHIPPING"})
+#: Order states in which the seller cannot cancel yet: the order is not accepted (the
+#: seller's answer then is OR21, see mirakl-api.md §2.8). A cancellation waits them out.
+NOT_YET_CANCELLABLE = frozenset({OrderState.STAGING.value, OrderState.WAITING_ACCEPTANCE.value})
 RETRY = "mirakl-sync sync shipments --once"
 #: Line cancellations (shop refunds of unfulfilled units) are sent by the refunds pass.
 RETRY_REFUNDS = "mirakl-sync sync refunds --once"
@@ -33,6 +56,8 @@ class CancelStatus(StrEnum):
     CANCELLED = "cancelled"
     LINES_CANCELLED = "lines_cancelled"
     ALREADY = "already"
+    #: Mirakl cannot take it yet (the order is not accepted yet): tried again.
+    WAITING = "waiting"
     EXCEPTION = "exception"
 
 
@@ -53,6 +78,9 @@ class CancellationService:
         references: ReferenceCache,
         clock: Clock,
         ledger: StockLedger | None = None,
+        *,
+        index: MarketplaceOrderIndex | None = None,
+        items: ItemRelease | None = None,
     ) -> None:
         self._settings = settings
         self._apis = apis
@@ -60,7 +88,12 @@ class CancellationService:
         self._references = references
         self._clock = clock
         self._ledger = ledger
+        #: The stored orders: their state (kept by the pull) says "not yet" for free.
+        self._index = index
+        #: Makes the Supercycle items of cancelled lines available again (once).
+        self._items = items
         self._failures = PassFailures(exceptions, clock)
+        self._waiting = WaitingWork(CANCELLATION, exceptions, clock)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
@@ -104,41 +137,70 @@ class CancellationService:
                 return await self.cancel_order(marketplace, order_id)
             return await self.cancel_skus(marketplace, order_id, skus)
 
-        outcome = await self._failures.attempt(self.pass_record(marketplace, order_id, skus), work)
+        item = self.pass_record(marketplace, order_id, skus)
+        outcome = await self._failures.attempt(item, work)
         if isinstance(outcome, str):
             return CancelResult(CancelStatus.EXCEPTION, marketplace, order_id, outcome)
+        if outcome.status == CancelStatus.WAITING:
+            # Kept for the next passes (INFO, nobody alarmed; escalated past the deadline).
+            self._waiting.wait(item, outcome.detail)
+        else:
+            self._waiting.settled(item)
         return outcome
+
+    def hand_over(
+        self, marketplace: str, order_id: str, skus: dict[str, int] | None, state: str
+    ) -> None:
+        """A workflow stops waiting: the passes keep trying this cancellation from here."""
+        self._waiting.wait(self.pass_record(marketplace, order_id, skus), state)
 
     def due_retries(self, *, lines: bool) -> list[tuple[str, str, dict[str, int] | None]]:
         """(marketplace, order id, SKUs) of the cancellations that failed in an earlier
         pass and are due again: line cancellations (``lines``, the refunds pass) or whole
         orders (the shipments pass)."""
         out: list[tuple[str, str, dict[str, int] | None]] = []
-        for record in self._failures.due(CANCEL_NOT_SENT, OwnerTeam.OPS):
+        records = self._failures.due(CANCEL_NOT_SENT, OwnerTeam.OPS) + self._waiting.due()
+        for record in records:
             skus = record.get("skus")
-            if (skus is not None) == lines:
-                out.append((str(record["marketplace"]), str(record["order_id"]), skus))
+            entry = (str(record["marketplace"]), str(record["order_id"]), skus)
+            if (skus is not None) == lines and entry not in out:
+                out.append(entry)
         return out
 
+    def _not_yet(self, marketplace: str, order_id: str) -> CancelResult | None:
+        """WAITING when the stored order is not accepted yet (no OR11 spent)."""
+        ref = self._index.by_order_id(marketplace, order_id) if self._index else None
+        if ref is not None and ref.state in NOT_YET_CANCELLABLE:
+            return CancelResult(CancelStatus.WAITING, marketplace, order_id, ref.state)
+        return None
+
     async def cancel_order(self, marketplace: str, order_id: str) -> CancelResult:
+        waiting = self._not_yet(marketplace, order_id)
+        if waiting is not None:
+            return waiting
         api = self._apis(marketplace)
         order = await api.order(order_id)
         if order is None:
             return CancelResult(CancelStatus.ALREADY, marketplace, order_id, "unknown to Mirakl")
+        if order.get("order_state") in NOT_YET_CANCELLABLE:
+            return CancelResult(CancelStatus.WAITING, marketplace, order_id, order["order_state"])
         live = [
             ln
             for ln in order.get("order_lines") or []
             if ln.get("order_line_state") in CANCELLABLE_LINE_STATES
         ]
         if not live:
-            self._release(marketplace, order, only_cancelled=True)
+            await self._release(marketplace, order, only_cancelled=True)
             return CancelResult(CancelStatus.ALREADY, marketplace, order_id, order["order_state"])
         if order.get("can_cancel"):
             try:
                 await api.cancel_order(order_id)
             except PermanentError as exc:
+                state = not_yet(str(exc))
+                if state is not None:
+                    return CancelResult(CancelStatus.WAITING, marketplace, order_id, state)
                 return self._exception(marketplace, order_id, f"OR29 refused: {exc}")
-            self._release(marketplace, order, lines=live)
+            await self._release(marketplace, order, lines=live)
             return CancelResult(CancelStatus.CANCELLED, marketplace, order_id)
         return await self._cancel_lines(api, order, [(ln, None) for ln in live])
 
@@ -146,10 +208,15 @@ class CancellationService:
         self, marketplace: str, order_id: str, skus: dict[str, int]
     ) -> CancelResult:
         """OR30 for these quantities (a shop refund of unfulfilled units, restock CANCEL)."""
+        waiting = self._not_yet(marketplace, order_id)
+        if waiting is not None:
+            return waiting
         api = self._apis(marketplace)
         order = await api.order(order_id)
         if order is None:
             return CancelResult(CancelStatus.ALREADY, marketplace, order_id, "unknown to Mirakl")
+        if order.get("order_state") in NOT_YET_CANCELLABLE:
+            return CancelResult(CancelStatus.WAITING, marketplace, order_id, order["order_state"])
         picked = [
             (line, qty)
             for line, qty in lines_for_skus(order, skus)
@@ -199,6 +266,9 @@ class CancellationService:
         try:
             await api.cancel_lines(bodies, order.get("order_tax_mode"))
         except PermanentError as exc:
+            state = not_yet(str(exc))
+            if state is not None:
+                return CancelResult(CancelStatus.WAITING, marketplace, order_id, state)
             return self._exception(
                 marketplace,
                 order_id,
@@ -208,9 +278,21 @@ class CancellationService:
         if self._ledger is not None:
             for body in bodies:
                 self._ledger.release(marketplace, str(body["order_line_id"]), self._now())
+        if self._items is not None:
+            # Only whole lines give their unique item back (a unique item is one unit).
+            whole = [
+                str(line["order_line_id"])
+                for line, wanted in picked
+                if any(
+                    b["order_line_id"] == line["order_line_id"]
+                    and int(b["quantity"]) >= int(line.get("quantity") or 0)
+                    for b in bodies
+                )
+            ]
+            await self._items.release_lines(marketplace, order_id, whole)
         return CancelResult(CancelStatus.LINES_CANCELLED, marketplace, order_id)
 
-    def _release(
+    async def _release(
         self,
         marketplace: str,
         order: dict[str, Any],
@@ -218,13 +300,17 @@ class CancellationService:
         lines: list[dict[str, Any]] | None = None,
         only_cancelled: bool = False,
     ) -> None:
-        if self._ledger is None:
-            return
         chosen = lines if lines is not None else order.get("order_lines") or []
-        for line in chosen:
-            if only_cancelled and line.get("order_line_state") != "CANCELED":
-                continue
-            self._ledger.release(marketplace, str(line["order_line_id"]), self._now())
+        released = [
+            str(line["order_line_id"])
+            for line in chosen
+            if not only_cancelled or line.get("order_line_state") == "CANCELED"
+        ]
+        if self._ledger is not None:
+            for line_id in released:
+                self._ledger.release(marketplace, line_id, self._now())
+        if self._items is not None:
+            await self._items.release_lines(marketplace, str(order["order_id"]), released)
 
     def _exception(self, marketplace: str, order_id: str, message: str) -> CancelResult:
         self._exceptions.record(

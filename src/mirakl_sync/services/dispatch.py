@@ -12,6 +12,15 @@ missing: OR23 is skipped when the order already carries our tracking number, OR2
 the order is already SHIPPED, ST01 when a shipment already names our fulfilment in its
 ``package_reference``. An order still in WAITING_DEBIT(_PAYMENT) is left to wait; the
 workflow tries again later.
+
+**Waiting is never a refusal** (issue 10, item 4): a write refused because the order is
+not accepted or not debited yet ("Current status is WAITING_DEBIT_PAYMENT" on OR23, OR24 or
+a ST01 line; the texts are read by ``domain.marketplace_order.not_yet``) is WAITING, even
+when the order has moved on by the time it could be re-read (the warehouse shipped before
+the acceptance or the debit landed): never ``carrier_rejected`` / ``ship_refused``. In a
+polling pass a waiting fulfilment is kept as an INFO ``shipment_waiting`` record
+(``services.waiting``) that the next pass tries again, so it is not lost when the shop
+feed's cursor moves on; it clears once shipped.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import structlog
 from mirakl_sync.config import Settings
 from mirakl_sync.domain.carriers import CarrierDecision, CarrierMap, CarrierOutcome, decide
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
+from mirakl_sync.domain.marketplace_order import not_yet
 from mirakl_sync.domain.shipments import (
     SHIPPED_STATES,
     WAITING_STATES,
@@ -47,6 +57,7 @@ from mirakl_sync.services.ports import (
     ShopDispatchApi,
 )
 from mirakl_sync.services.reference_cache import ReferenceCache
+from mirakl_sync.services.waiting import SHIPMENT, WaitingWork
 
 log = structlog.get_logger(__name__)
 
@@ -89,6 +100,8 @@ class DispatchResult:
     marketplace: str | None = None
     order_id: str | None = None
     detail: str = ""
+    #: WAITING: the order state Mirakl waits on (for the waiting record).
+    state: str = ""
 
 
 @dataclass
@@ -140,9 +153,20 @@ class DispatchService:
         self._clock = clock
         self._shop = shop
         self._failures = PassFailures(exceptions, clock)
+        self._waiting = WaitingWork(SHIPMENT, exceptions, clock)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
+
+    def _wait(self, fulfilment: Fulfilment, ref: OrderRef, state: str) -> DispatchResult:
+        return DispatchResult(
+            DispatchStatus.WAITING,
+            fulfilment.source_id,
+            ref.marketplace,
+            ref.order_id,
+            f"order is {state}",
+            state,
+        )
 
     # ------------------------------------------------------------------ planning
 
@@ -300,6 +324,9 @@ class DispatchService:
         try:
             await plan.api.update_tracking(ref.order_id, **self._tracking_args(plan))
         except PermanentError as exc:
+            state = not_yet(str(exc))
+            if state is not None:
+                return self._wait(f, ref, state)
             if "Current status" in str(exc):
                 settled = await self._settled(plan)
                 if settled is not None:
@@ -326,12 +353,16 @@ class DispatchService:
         try:
             await api.ship_order(order_id)
         except PermanentError as exc:
+            waiting = not_yet(str(exc))
+            if waiting is not None:
+                # Mirakl said why; the order may have moved on since: try again later.
+                return self._wait(fulfilment, ref, waiting)
             again = await api.order(order_id)
             state = str((again or {}).get("order_state"))
             if state in SHIPPED_STATES:
                 return self._result(DispatchStatus.ALREADY_SHIPPED, fulfilment, ref, state)
             if state in WAITING_STATES:
-                return self._result(DispatchStatus.WAITING, fulfilment, ref, f"order is {state}")
+                return self._wait(fulfilment, ref, state)
             return self._report(
                 "ship_refused",
                 fulfilment,
@@ -456,7 +487,7 @@ class DispatchService:
         again = await plan.api.order(ref.order_id)
         state = str((again or {}).get("order_state"))
         if state in WAITING_STATES:
-            return self._result(DispatchStatus.WAITING, f, ref, f"order is {state}")
+            return self._wait(f, ref, state)
         if state in SHIPPED_STATES:
             return self._result(DispatchStatus.ALREADY_SHIPPED, f, ref, state)
         if state in ("CANCELED", "REFUSED"):
@@ -465,6 +496,9 @@ class DispatchService:
 
     async def _st01_error(self, plan: _Plan, message: str) -> DispatchResult:
         f, ref = plan.fulfilment, plan.ref
+        state = not_yet(message)
+        if state is not None:
+            return self._wait(f, ref, state)
         if "Current status" in message:
             settled = await self._settled(plan)
             if settled is not None:
@@ -519,10 +553,17 @@ class DispatchService:
         failing = (
             self._failures.open_entities(SHIPMENT_NOT_SENT, OwnerTeam.OPS) if fulfilments else set()
         )
+        waiting = self._waiting.waiting_entities() if fulfilments else set()
         for f in fulfilments:
+            result = results[f.source_id]
             if f.source_id in failing and f.source_id not in not_sent:
                 # Gone through, or now waiting on something else: the failure is over.
                 self._failures.succeeded(self._pass_record(f, self._ref_of(f)))
+            if result.status == DispatchStatus.WAITING:
+                # Kept for the next passes (INFO: nobody alarmed; escalated past the deadline).
+                self._waiting.wait(self._pass_record(f, self._ref_of(f)), result.state or "?")
+            elif f.source_id in waiting and f.source_id not in not_sent:
+                self._waiting.settled(self._pass_record(f, self._ref_of(f)))
         return [results[f.source_id] for f in fulfilments]
 
     async def _ship_market(
@@ -591,8 +632,13 @@ class DispatchService:
             message,
         )
 
+    def hand_over(self, fulfilment: Fulfilment, state: str) -> None:
+        """A workflow stops waiting: the passes keep trying this fulfilment from here."""
+        self._waiting.wait(self._pass_record(fulfilment, self._ref_of(fulfilment)), state)
+
     def due_retries(self) -> list[Fulfilment]:
-        """Fulfilments that failed in an earlier pass and are due to be tried again."""
-        return [
-            Fulfilment(**record) for record in self._failures.due(SHIPMENT_NOT_SENT, OwnerTeam.OPS)
-        ]
+        """Fulfilments that failed, or waited for the order's state, in an earlier pass
+        and are due to be tried again (each once)."""
+        records = self._failures.due(SHIPMENT_NOT_SENT, OwnerTeam.OPS) + self._waiting.due()
+        unique = {Fulfilment(**r).source_id: Fulfilment(**r) for r in records}
+        return list(unique.values())

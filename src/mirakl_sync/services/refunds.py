@@ -9,6 +9,17 @@ call) is first looked for on the order (OR11 ``refunds[]``: same line, reason an
 quantity, not bound to another source); only when it is not there is it sent again.
 A rejection (e.g. "insufficient payable balance") removes the pending mark and opens an
 exception for finance with Mirakl's message.
+
+**Not yet** (issue 10): before the order is accepted and debited Mirakl takes no refund
+(OR28 answers 400 "cannot be refunded in WAITING_ACCEPTANCE"). Such a refund is WAITING,
+not a failure: the stored state (kept by the order pull) is looked at first, so a waiting
+refund spends no OR11 call; then OR11's ``order_state``; then the state Mirakl's refusal
+names (``domain.marketplace_order.not_yet``). The workflow sleeps and tries again; a pass
+keeps it as an INFO ``refund_waiting`` record (``services.waiting``), escalated to
+``refund_blocked`` past the deadline. An order the marketplace REFUSED or CANCELED needs
+no refund on Mirakl (the customer was never charged there, or the operator refunds a
+cancelled debit itself): the source is bound as settled (``none:<state>``) and an INFO
+``refund_not_needed`` tells finance, for the reconciliation.
 """
 
 from __future__ import annotations
@@ -24,6 +35,12 @@ import structlog
 
 from mirakl_sync.config import Settings
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
+from mirakl_sync.domain.marketplace_order import (
+    NEVER_CHARGED_STATES,
+    NOT_YET_STATES,
+    not_yet,
+    state_named_in,
+)
 from mirakl_sync.domain.refunds import (
     LineRefund,
     LineTax,
@@ -33,13 +50,22 @@ from mirakl_sync.domain.refunds import (
 )
 from mirakl_sync.errors import PermanentError, RetryableError
 from mirakl_sync.services.pass_failures import REFUND_NOT_SENT, PassFailures, PassRecord
-from mirakl_sync.services.ports import Bindings, Clock, ExceptionLog, MarketplaceDispatchApi
+from mirakl_sync.services.ports import (
+    Bindings,
+    Clock,
+    ExceptionLog,
+    MarketplaceDispatchApi,
+    MarketplaceOrderIndex,
+)
 from mirakl_sync.services.reference_cache import ReferenceCache
+from mirakl_sync.services.waiting import REFUND, WaitingWork
 
 log = structlog.get_logger(__name__)
 
 ENTITY = "refund"
 PENDING = "pending:"
+#: A source settled without a refund on Mirakl: ``none:<order state>``.
+SETTLED = "none:"
 RETRY_REFUNDS = "mirakl-sync sync refunds --once"
 REFUNDED = "REFUNDED"
 
@@ -48,6 +74,10 @@ class RefundStatus(StrEnum):
     SENT = "sent"
     ALREADY_SENT = "already_sent"
     NOTHING_TO_REFUND = "nothing_to_refund"
+    #: Mirakl cannot take it yet (the order is not accepted or not debited): tried again.
+    WAITING = "waiting"
+    #: The marketplace refused or cancelled the order: nothing was charged there.
+    NOT_ON_MARKETPLACE = "not_on_marketplace"
     EXCEPTION = "exception"
 
 
@@ -128,6 +158,7 @@ class RefundService:
         exceptions: ExceptionLog,
         references: ReferenceCache,
         clock: Clock,
+        index: MarketplaceOrderIndex | None = None,
     ) -> None:
         self._settings = settings
         self._apis = apis
@@ -135,7 +166,10 @@ class RefundService:
         self._exceptions = exceptions
         self._references = references
         self._clock = clock
+        #: The stored orders: their state (kept by the pull) says "not yet" for free.
+        self._index = index
         self._failures = PassFailures(exceptions, clock)
+        self._waiting = WaitingWork(REFUND, exceptions, clock)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
@@ -163,19 +197,27 @@ class RefundService:
         slot within the bound, an unexpected refusal) is a ``refund_not_sent`` exception for
         finance, tried again by later passes (``due_retries``; the pending binding makes the
         retry look on the order before sending), instead of ending the pass."""
-        outcome = await self._failures.attempt(
-            self.pass_record(source), lambda: self.refund(source)
-        )
+        item = self.pass_record(source)
+        outcome = await self._failures.attempt(item, lambda: self.refund(source))
         if isinstance(outcome, str):
             return RefundResult(RefundStatus.EXCEPTION, source.key, detail=outcome)
+        if outcome.status == RefundStatus.WAITING:
+            # Kept for the next passes (INFO, nobody alarmed; escalated past the deadline).
+            self._waiting.wait(item, outcome.detail)
+        else:
+            self._waiting.settled(item)
         return outcome
 
+    def hand_over(self, source: RefundSource, state: str) -> None:
+        """A workflow stops waiting for ``source``: the passes keep trying it from here."""
+        self._waiting.wait(self.pass_record(source), state)
+
     def due_retries(self) -> list[RefundSource]:
-        """Refund sources that failed in an earlier pass and are due to be tried again."""
-        return [
-            RefundSource(**record)
-            for record in self._failures.due(REFUND_NOT_SENT, OwnerTeam.FINANCE)
-        ]
+        """Refund sources that failed, or waited for the order's state, in an earlier pass
+        and are due to be tried again (each once)."""
+        records = self._failures.due(REFUND_NOT_SENT, OwnerTeam.FINANCE) + self._waiting.due()
+        unique = {RefundSource(**record).key: RefundSource(**record) for record in records}
+        return list(unique.values())
 
     @staticmethod
     def system(marketplace: str) -> str:
@@ -192,17 +234,32 @@ class RefundService:
         )
         if value is None or value.startswith(PENDING):
             return None
+        if value.startswith(SETTLED):
+            return ()
         return tuple(v for v in value.split(",") if v)
 
     async def refund(self, source: RefundSource) -> RefundResult:
         system, internal = self.system(source.marketplace), self.internal_id(source)
         bound = self._bindings.get(system, ENTITY, internal)
+        if bound is not None and bound.startswith(SETTLED):
+            return self._not_on_marketplace_result(source, bound[len(SETTLED) :])
         if bound is not None and not bound.startswith(PENDING):
             return RefundResult(RefundStatus.ALREADY_SENT, source.key, tuple(bound.split(",")))
+        stored = (
+            self._index.by_order_id(source.marketplace, source.order_id) if self._index else None
+        )
+        if bound is None and stored is not None and stored.state in NOT_YET_STATES:
+            # The pull keeps this state fresh (every minute): no OR11 spent while it waits.
+            return RefundResult(RefundStatus.WAITING, source.key, detail=stored.state)
         api = self._apis(source.marketplace)
         order = await api.order(source.order_id)
         if order is None:
             return self._finance(source, f"order {source.order_id} is unknown to Mirakl")
+        state = str(order.get("order_state") or "")
+        if bound is None and state in NOT_YET_STATES:
+            return RefundResult(RefundStatus.WAITING, source.key, detail=state)
+        if bound is None and state in NEVER_CHARGED_STATES:
+            return self._not_on_marketplace(source, state)
         reason = await self._reason(api, source)
         if reason is None:
             return self._finance(
@@ -223,11 +280,16 @@ class RefundService:
             created = await api.refund([r.body for r in requests], order.get("order_tax_mode"))
         except PermanentError as exc:
             self._bindings.delete(system, ENTITY, internal)
+            named = state_named_in(str(exc))
+            if not_yet(str(exc)):
+                # The order (or the line) moved back or the stored state was stale.
+                return RefundResult(RefundStatus.WAITING, source.key, detail=str(named))
+            if named in NEVER_CHARGED_STATES:
+                return self._not_on_marketplace(source, str(named))
             return self._finance(
                 source,
                 f"{source.marketplace} rejected the refund of order {source.order_id}: {exc}. "
-                f"Settle it with the marketplace (e.g. top up the payable balance), then run "
-                f"`{RETRY_REFUNDS}`",
+                f"{_remedy(str(exc))}, then run `{RETRY_REFUNDS}`",
                 {"mirakl": str(exc)},
             )
         except RetryableError as exc:
@@ -310,6 +372,47 @@ class RefundService:
             found.append(match)
         return tuple(found)
 
+    def _not_on_marketplace(self, source: RefundSource, state: str) -> RefundResult:
+        """The marketplace refused or cancelled the order: settle the source without OR28."""
+        self._bindings.put(
+            self.system(source.marketplace),
+            ENTITY,
+            self.internal_id(source),
+            SETTLED + state,
+            self._now(),
+        )
+        self._exceptions.resolve(self._fingerprint(source), self._now())
+        skus = ", ".join(f"{q} x {sku}" for sku, q in sorted(source.skus.items()))
+        self._exceptions.record(
+            ExceptionReport(
+                type="refund_not_needed",
+                owner=OwnerTeam.FINANCE,
+                severity=Severity.INFO,
+                entity_type=ENTITY,
+                entity_id=source.key,
+                marketplace=source.marketplace,
+                message=(
+                    f"The refund {source.key} ({skus}) of {source.marketplace} order "
+                    f"{source.order_id} was not sent to Mirakl: the order is {state} there, "
+                    "so the customer was never charged for it on the marketplace (or, for a "
+                    "debited order cancelled by the operator, the operator refunds it). "
+                    "Nothing to do; for the reconciliation only (resolve it when noted)."
+                ),
+                details={"order_id": source.order_id, "state": state, "skus": source.skus},
+            ),
+            self._now(),
+        )
+        log.info("refund.not_on_marketplace", source=source.key, order_id=source.order_id)
+        return self._not_on_marketplace_result(source, state)
+
+    @staticmethod
+    def _not_on_marketplace_result(source: RefundSource, state: str) -> RefundResult:
+        return RefundResult(
+            RefundStatus.NOT_ON_MARKETPLACE,
+            source.key,
+            detail=f"order is {state} on the marketplace: nothing to refund there",
+        )
+
     def _fingerprint(self, source: RefundSource) -> str:
         return "|".join(("refund_failed", source.marketplace, ENTITY, source.key))
 
@@ -342,3 +445,15 @@ class RefundService:
                 if str(r.get("id")) in ids:
                     states[str(r["id"])] = str(r.get("refund_state") or r.get("state") or "")
         return states
+
+
+def _remedy(message: str) -> str:
+    """What finance does about a refund Mirakl rejected, by Mirakl's words. The payable
+    balance is the one cause with its own remedy (the hub cannot fix it); otherwise the
+    message itself says what is wrong (amounts, reason, the order's lines)."""
+    if "balance" in message.lower():
+        return "Top up the shop's payable balance with the marketplace"
+    return (
+        "Fix what Mirakl's message names (the refund reason, the amounts, or the order "
+        "in the back office)"
+    )

@@ -189,3 +189,39 @@ def test_the_subscriber_thread_stops_promptly(tmp_path: Path, emulator: ShopifyE
         assert [r.type for r in hub.store.exception_log.list()] == [SUBSCRIPTION_FAILED]
     finally:
         hub.close()
+
+
+class BrokenLog:
+    """An exception log whose database is gone: every write fails."""
+
+    def record(self, report: object, now: object) -> None:
+        raise RuntimeError("database is locked")
+
+    def resolve(self, fingerprint: str, now: object) -> bool:
+        raise RuntimeError("database is locked")
+
+    def list(self, **kwargs: object) -> list[object]:
+        return []
+
+
+def test_a_try_that_cannot_even_record_its_failure_does_not_end_the_retries(
+    world: tuple[Hub, FlakyShop, FakeTime], emulator: ShopifyEmulator
+) -> None:
+    hub, shop, time = world
+    keeper = SubscriptionKeeper(
+        public_url="https://hub.example.com",
+        shop=hub.settings.shopify.shop,
+        exception_log=BrokenLog(),
+        clock=time,
+        random=lambda: 0.5,
+    )
+
+    def wait(seconds: float) -> bool:
+        time.waits.append(seconds)
+        return shop.failures == 0 and len(subscribed(emulator)) == len(TOPICS)
+
+    sub = WebhookSubscriber(hub, keeper, wait=wait)
+    assert sub.start_attempt() == 30.0  # the failure could not be recorded: tried again
+    sub.run()
+    assert shop.refused == 6
+    assert subscribed(emulator) == {(t, URI) for t in TOPICS}

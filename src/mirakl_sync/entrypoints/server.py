@@ -71,7 +71,14 @@ class WebhookSubscriber:
             async with self._hub.shopify() as client:
                 return await self._keeper.attempt(ShopifyWebhookSubscriptions(client))
 
-        return asyncio.run(one())
+        try:
+            return asyncio.run(one())
+        except Exception:
+            # The keeper records Shopify's failures itself; this is anything else (the
+            # exception log unwritable, say). The thread must live on to try again.
+            delay = self._keeper.backoff.first_seconds
+            logger.exception("webhook subscription check failed; trying again in %.0f s", delay)
+            return delay
 
     def start_attempt(self) -> float:
         """The try at start (in the caller's thread); the seconds until the next one."""

@@ -2,8 +2,9 @@
 
 The web receiver has already checked the body's size, verified the HMAC signature and
 checked the payload carries the fields its topic's handler reads
-(``adapters.shopify.webhook_payloads``); this only decides who starts what. Work is started as durable workflows (or recorded as dirty stock), never done in
-the request, so Shopify's 5-second delivery timeout is never at risk.
+(``adapters.shopify.webhook_payloads``); this only decides who starts what. Work is
+started as durable workflows (or recorded as dirty stock), never done in the request, so
+Shopify's 5-second delivery timeout is never at risk.
 """
 
 from __future__ import annotations

@@ -74,3 +74,49 @@ def test_the_hub_ships_what_the_actor_fulfilled(tmp_path: Path) -> None:
     unmapped = [s for s in by_order.values() if s == DispatchStatus.EXCEPTION]
     assert len(unmapped) == len(fulfilled) - len(mapped)
     env.close()
+
+
+async def _waiting_order(env: Env, sku: str) -> tuple[str, str]:
+    """A marketplace order still WAITING_ACCEPTANCE whose shop order already exists (the
+    hub created it and has not accepted yet); returns (Mirakl order id, Shopify GID)."""
+    order_id = env.sandbox.mirakl.place_order("sportshub", [(sku, 1)])
+    async with env.hub.shopify() as shop:
+        created = await shop.order_create(
+            {
+                "sourceIdentifier": order_id,
+                "currency": "GBP",
+                "lineItems": [
+                    {
+                        "sku": sku,
+                        "title": sku,
+                        "quantity": 1,
+                        "priceSet": {"shopMoney": {"amount": "10.00", "currencyCode": "GBP"}},
+                    }
+                ],
+            }
+        )
+    return order_id, str(created.id)
+
+
+def test_early_fates_act_before_the_hub_accepted_and_say_so(tmp_path: Path) -> None:
+    env = Env(tmp_path)
+    skus = env.offer_skus("sportshub")
+    waiting = [run(_waiting_order(env, sku)) for sku in skus[:6]]
+    # A long delay: only the early fates act on this first pass.
+    early = ActorSettings(delay_seconds=3600, early_share=1.0, seed=3)
+    actor = FulfilmentActor(env.sandbox, early, clock=lambda: env.now[0])
+    fates = actor.step()
+    assert len(fates) == 6, fates
+    assert {f.split(" ")[0] for _, f in fates} <= {"cancelled", "refunded", "fulfilled"}
+    assert all(f.endswith("(early)") for _, f in fates), fates
+    assert sorted(actor.before_acceptance) == sorted(gid for _, gid in waiting)
+    orders = env.sandbox.shopify.data.orders
+    for gid, fate in fates:
+        order = orders[int(gid.rsplit("/", 1)[-1])]
+        assert bool(order.cancelled_at) == fate.startswith("cancelled")
+        assert bool(order.refund_ids) == fate.startswith("refunded")
+        assert bool(order.fulfillment_ids) == fate.startswith("fulfilled")
+    # Without early_share the same orders wait for the delay, as before.
+    late = FulfilmentActor(env.sandbox, ActorSettings(delay_seconds=3600, seed=3))
+    assert late.step() == []
+    env.close()

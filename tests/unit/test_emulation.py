@@ -108,9 +108,7 @@ def _send(app: object, requests: list[tuple[str, str, str]]) -> list[httpx.Respo
     async def go() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-            return [
-                await c.request(method, path, content=body) for method, path, body in requests
-            ]
+            return [await c.request(method, path, content=body) for method, path, body in requests]
 
     return asyncio.run(go())
 
@@ -150,6 +148,7 @@ def test_lost_replies_can_be_switched_off_at_run_time() -> None:
     faults = FaultInjection(app, error_rate=1.0, timeout_rate=1.0, lost_reply_rate=1.0)
     faults.set_rates(error_rate=0.0, timeout_rate=0.0, lost_reply_rate=0.0)
     assert [r.status_code for r in _send(faults, [("PUT", "/a", "x")])] == [200]
+    assert landed == ["PUT x"] and faults.lost_replies == 0
     with pytest.raises(ValueError, match="lost_reply_rate"):
         faults.set_rates(lost_reply_rate=1.5)
 

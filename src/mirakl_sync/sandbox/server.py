@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import uvicorn
@@ -30,6 +30,9 @@ from mirakl_sync.config import SandboxSettings
 from mirakl_sync.sandbox.existing_shop import SEED_NAME, ExistingShop, seed_existing_shop
 from mirakl_sync.sandbox.offers import initial_offers
 from mirakl_sync.sandbox.state_view import sandbox_state
+
+if TYPE_CHECKING:
+    from mirakl_sync.sandbox.fulfilment import FulfilmentActor
 
 SHOP_DOMAIN = "fjellrev.myshopify.com"
 #: GraphQL Admin restore rate (points a second) per Shopify plan, as Shopify publishes it.
@@ -84,6 +87,16 @@ class Sandbox:
     settings: SandboxSettings
     #: What the ``existing-shop`` seed put where (None for the default seed).
     seeded: ExistingShop | None = None
+    #: The fault injection in front of each system (Mirakl, Supercycle, Shopify).
+    faults: dict[str, FaultInjection] = field(default_factory=dict)
+
+    def set_faults(self, *, error_rate: float, timeout_rate: float, lost_reply_rate: float) -> None:
+        """Change the fault rates of every system while serving (a soak's drain turns them
+        off); requests already hanging keep hanging."""
+        for faults in self.faults.values():
+            faults.set_rates(
+                error_rate=error_rate, timeout_rate=timeout_rate, lost_reply_rate=lost_reply_rate
+            )
 
 
 def build_sandbox(settings: SandboxSettings, *, clock: Any = time.time) -> Sandbox:
@@ -143,14 +156,19 @@ def build_sandbox(settings: SandboxSettings, *, clock: Any = time.time) -> Sandb
             rng_seed=settings.seed,
         )
 
-    def faults(app: Any) -> Any:
-        return FaultInjection(
+    fault_injections: dict[str, FaultInjection] = {}
+
+    def faults(app: Any, system: str) -> Any:
+        fault_injections[system] = FaultInjection(
             app,
             error_rate=settings.error_rate,
             latency_ms=settings.latency_ms,
             timeout_rate=settings.timeout_rate,
+            timeout_seconds=settings.timeout_seconds,
+            lost_reply_rate=settings.lost_reply_rate,
             seed=settings.seed,
         )
+        return fault_injections[system]
 
     async def index(request: Request) -> HTMLResponse:
         return HTMLResponse(_index_html(str(request.base_url).rstrip("/")))
@@ -187,23 +205,37 @@ def build_sandbox(settings: SandboxSettings, *, clock: Any = time.time) -> Sandb
             Route("/sandbox/stats", stats),
             Route("/sandbox/seed", seed),
             Route("/sandbox/state", state),
-            Mount("/mirakl", app=faults(mirakl.asgi_app())),
-            Mount("/supercycle", app=faults(supercycle.asgi_app())),
-            Mount("/", app=faults(shopify.asgi_app())),
+            Mount("/mirakl", app=faults(mirakl.asgi_app(), "mirakl")),
+            Mount("/supercycle", app=faults(supercycle.asgi_app(), "supercycle")),
+            Mount("/", app=faults(shopify.asgi_app(), "shopify")),
         ]
     )
-    return Sandbox(app, catalogue, mirakl, shopify, supercycle, settings, seeded)
+    return Sandbox(app, catalogue, mirakl, shopify, supercycle, settings, seeded, fault_injections)
 
 
-def start_traffic(sandbox: Sandbox, stop: threading.Event) -> threading.Thread | None:
+def start_traffic(
+    sandbox: Sandbox,
+    stop: threading.Event,
+    *,
+    actor: FulfilmentActor | None = None,
+    actor_stop: threading.Event | None = None,
+    actor_interval_seconds: float = 5.0,
+) -> threading.Thread | None:
     """Generated customers place orders at ``orders_per_hour`` until ``stop`` is set, and
     the brand's warehouse fulfils, cancels and refunds some of the hub's shop orders, so
-    every path (dispatch, unmapped carrier, cancellation, refund, return) shows up."""
+    every path (dispatch, unmapped carrier, cancellation, refund, return) shows up.
+
+    A soak passes its own ``actor`` (to read what it did) and ``actor_stop`` (the
+    warehouse keeps working through a drain after the customers stopped)."""
     if sandbox.settings.orders_per_hour <= 0:
         return None
     from mirakl_sync.sandbox.fulfilment import ActorSettings, start_fulfilment_actor
 
-    if sandbox.seeded is None:
+    if actor is not None:
+        start_fulfilment_actor(
+            sandbox, actor_stop or stop, interval_seconds=actor_interval_seconds, actor=actor
+        )
+    elif sandbox.seeded is None:
         start_fulfilment_actor(sandbox, stop)
     else:
         # An existing shop's warehouse works in batches: every pass ships (and refunds)

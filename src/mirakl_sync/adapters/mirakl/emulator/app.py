@@ -42,6 +42,17 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
+class CallRecord:
+    """One call answered by the emulator (see :attr:`MiraklEmulator.request_log`)."""
+
+    at: float
+    market: str
+    op_id: str
+    status: int
+    path: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Endpoint:
     op_id: str
     method: str
@@ -174,6 +185,11 @@ class MiraklEmulator:
         #: Authenticated calls answered per marketplace and operation (429s included), for
         #: the sandbox's stats and tests that check nothing was sent twice.
         self.calls: dict[str, Counter[str]] = {code: Counter() for code in self._markets}
+        #: Every authenticated call as it reached the emulator (behind any fault injection,
+        #: so a call whose reply was lost shows its real status): when, marketplace,
+        #: operation, status, path parameters. For soaks that read what landed (e.g. OR11
+        #: answered per shop after a restart, OR21 per order); grows with the traffic.
+        self.request_log: list[CallRecord] = []
 
     # ---- seeding and scripting --------------------------------------------------------------
 
@@ -354,8 +370,18 @@ class MiraklEmulator:
             self._tick_locked()
             call.now = self.clock()
             self.calls[cfg.code][endpoint.op_id] += 1
-            self._enforce_budget(market, endpoint.op_id, call)
-            return endpoint.handler(call)
+            try:
+                self._enforce_budget(market, endpoint.op_id, call)
+                response = endpoint.handler(call)
+            except ApiError as exc:
+                self.request_log.append(
+                    CallRecord(call.now, cfg.code, endpoint.op_id, exc.status, params)
+                )
+                raise
+            self.request_log.append(
+                CallRecord(call.now, cfg.code, endpoint.op_id, response.status_code, params)
+            )
+            return response
 
     def _route(self, method: str, path: str) -> tuple[Endpoint, dict[str, str]]:
         allowed = False

@@ -312,15 +312,17 @@ def test_supercycle_down_leaves_the_shop_refunds_going_and_is_an_ops_exception(
     tmp_path: Path,
 ) -> None:
     env, _ = env_with(tmp_path)
+    supercycle = FailingSupercycle(env.transport)
+    supercycle.down = False
+    env.hub.close()
+    env.hub = bootstrap(
+        env.settings,
+        transports=dataclasses.replace(env.hub.transports, supercycle=supercycle),
+        clock=lambda: env.now[0],
+    )
     with env.workflows(), hub_clock(lambda: env.now[0]):
         [order_id] = shipped_and_refunded(env, "debenhams", 1)
-        supercycle = FailingSupercycle(env.transport)
-        env.hub.close()
-        env.hub = bootstrap(
-            env.settings,
-            transports=dataclasses.replace(env.hub.transports, supercycle=supercycle),
-            clock=lambda: env.now[0],
-        )
+        supercycle.down = True
 
         assert run_refunds_cycle(env.settings) == ["sent"]
 

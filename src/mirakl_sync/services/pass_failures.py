@@ -50,6 +50,10 @@ REFUND_NOT_SENT = "refund_not_sent"
 #: A source a pass reads (Shopify's changed orders, Supercycle's cycles or returns) that
 #: did not answer; its cursor stayed, the next pass reads it again (ops).
 SOURCE_UNREADABLE = "poll_source_unreadable"
+#: A unit of a scheduled pass (a page of the shop feed, a source, the retries) that
+#: raised something no service handles, even after its step's retries: the pass skipped
+#: it and carried on; the next pass runs it again (ops).
+POLL_STEP_FAILED = "poll_step_failed"
 #: How long a record Mirakl rejected waits before a pass tries it again.
 PERMANENT_RETRY = timedelta(hours=1)
 #: Records tried again per pass and type, oldest first (the rest wait for later passes).
@@ -169,6 +173,22 @@ class PassFailures:
             error=str(exc),
             retry_at=retry_at.isoformat(),
         )
+        return message
+
+    def crashed(self, item: PassRecord, error: str) -> str:
+        """Record that ``item`` (a unit of a pass, not one record) raised ``error``, an
+        error no service turns into a record's exception (a bug, or a fault outside the
+        external systems' errors); returns the exception's message."""
+        now = self._now()
+        message = (
+            f"{item.doing[:1].upper()}{item.doing[1:]} failed ({error}). The pass skipped "
+            f"it and carried on with the rest; the next pass (every 5 minutes while the hub "
+            f"runs, or `{item.retry}`) runs it again and this clears itself once it goes "
+            "through. If it stays open, the hub's log has the traceback: report it."
+        )
+        details = {"error": error, "retry": item.retry, "retry_at": now.isoformat()}
+        self._exceptions.record(item.report(message, Severity.ERROR, details), now)
+        log.error("pass.unit_failed", type=item.type, entity=item.entity_id, error=error)
         return message
 
     def succeeded(self, item: PassRecord) -> None:

@@ -144,6 +144,18 @@ class FeedPass:
     failure: RetryableError | None = field(default=None, compare=False)
 
 
+@dataclass(frozen=True)
+class FeedPage:
+    """One page of a pass: where the next page starts (``after``), whether it was the
+    last, the hub orders on it, and the read's error when Shopify did not answer (then
+    ``last`` is True and the cursor did not move)."""
+
+    after: str | None
+    last: bool
+    orders: int
+    failure: RetryableError | None = field(default=None, compare=False)
+
+
 def _shopify_time(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
@@ -184,60 +196,90 @@ class ShopChangeFeed:
         earliest = self._index.earliest_with_shop_order()
         return None if earliest is None else earliest - self._overlap
 
-    async def run(self, scope: str, handle: Callable[[ShopEvents], Awaitable[None]]) -> FeedPass:
-        """One pass for the flow ``scope``: each page's events go to ``handle``, then the
-        cursor moves past the page. An error raised by ``handle`` ends the pass with the
-        cursor before that page (its events come again next pass)."""
-        if self._adoption is not None:
-            # Orders linked since the last pass: their fulfilments and refunds may be
-            # older than the cursor, so each is read once here.
-            caught = await self._adoption.catch_up(scope)
-            if caught:
-                events = ShopEvents()
-                for item in caught:
-                    events.add(item.order, item.ref)
-                await handle(events)
-                self._adoption.caught_up(caught)
+    async def catch_up(self, scope: str, handle: Callable[[ShopEvents], Awaitable[None]]) -> int:
+        """Orders linked since the last pass (``services.order_adoption``): their
+        fulfilments and refunds may be older than the cursor, so each is read once here
+        and handed to ``handle``. Returns how many were read."""
+        if self._adoption is None:
+            return 0
+        caught = await self._adoption.catch_up(scope)
+        if caught:
+            events = ShopEvents()
+            for item in caught:
+                events.add(item.order, item.ref)
+            await handle(events)
+            self._adoption.caught_up(caught)
+        return len(caught)
+
+    def start(self, scope: str) -> str | None:
+        """Where a pass of ``scope`` reads from (Shopify's ``updated_at`` form): the
+        cursor minus the overlap; None when no marketplace order has a shop order yet.
+        A pass keeps this one ``since`` for all its pages (a page's ``after`` is only
+        valid for the query it came from)."""
         since = self._since(scope)
+        return None if since is None else _shopify_time(since)
+
+    async def page(
+        self,
+        scope: str,
+        since: str,
+        after: str | None,
+        handle: Callable[[ShopEvents], Awaitable[None]],
+    ) -> FeedPage:
+        """One page of the pass ``(since, after)``: its events go to ``handle``, then the
+        cursor moves to the page's last change (never back). A page Shopify does not
+        answer (after the client's retries) is returned as failed, the cursor unchanged;
+        an error raised by ``handle`` propagates, the cursor unchanged (the page comes
+        again next pass)."""
+        try:
+            page = await self._shop.changed_orders(since, after=after, page_size=self._page_size)
+        except RetryableError as exc:
+            stored = self._cursors.get(CURSOR_FLOW, scope)
+            log.warning("shop_feed.page_failed", scope=scope, cursor=stored, error=str(exc))
+            return FeedPage(after=after, last=True, orders=0, failure=exc)
+        changed = page["orders"]
+        refs = self._index.by_shopify_orders(str(o["id"]) for o in changed)
+        unknown = [o for o in changed if str(o["id"]) not in refs]
+        if self._adoption is not None and unknown:
+            refs.update(await self._adoption.adopt_changed(scope, unknown))
+        events = ShopEvents()
+        orders = 0
+        for order in changed:
+            ref = refs.get(str(order["id"]))
+            if ref is not None:
+                events.add(order, ref)
+                orders += 1
+        await handle(events)
+        if changed:
+            last = max(_parse(str(o["updated_at"])) for o in changed)
+            stored = self._cursors.get(CURSOR_FLOW, scope)
+            if stored is None or last > _parse(stored):
+                now = datetime.fromtimestamp(self._clock(), UTC)
+                self._cursors.put(CURSOR_FLOW, scope, _shopify_time(last), now)
+        end = page.get("end_cursor")
+        done = not page["has_next_page"] or not end
+        return FeedPage(after=None if done else str(end), last=done, orders=orders)
+
+    async def run(self, scope: str, handle: Callable[[ShopEvents], Awaitable[None]]) -> FeedPass:
+        """A whole pass in one go (catch-up, then every page): each page's events go to
+        ``handle``, then the cursor moves past the page. An error raised by ``handle``
+        ends the pass with the cursor before that page (its events come again next pass).
+        The scheduled passes run the same units as separate durable steps instead
+        (``workflows.safety_net``)."""
+        await self.catch_up(scope, handle)
+        since = self.start(scope)
         if since is None:
             return FeedPass(0, 0)  # no marketplace order has a shop order yet
-        stored = self._cursors.get(CURSOR_FLOW, scope)
-        cursor = _parse(stored) if stored is not None else None
         after: str | None = None
         pages = orders = 0
         while True:
-            try:
-                page = await self._shop.changed_orders(
-                    _shopify_time(since), after=after, page_size=self._page_size
+            page = await self.page(scope, since, after, handle)
+            if page.failure is not None:
+                return FeedPass(
+                    pages, orders, complete=False, error=str(page.failure), failure=page.failure
                 )
-            except RetryableError as exc:
-                log.warning(
-                    "shop_feed.page_failed",
-                    scope=scope,
-                    pages_done=pages,
-                    cursor=None if cursor is None else cursor.isoformat(),
-                    error=str(exc),
-                )
-                return FeedPass(pages, orders, complete=False, error=str(exc), failure=exc)
-            changed = page["orders"]
-            refs = self._index.by_shopify_orders(str(o["id"]) for o in changed)
-            unknown = [o for o in changed if str(o["id"]) not in refs]
-            if self._adoption is not None and unknown:
-                refs.update(await self._adoption.adopt_changed(scope, unknown))
-            events = ShopEvents()
-            for order in changed:
-                ref = refs.get(str(order["id"]))
-                if ref is not None:
-                    events.add(order, ref)
-                    orders += 1
-            await handle(events)
             pages += 1
-            if changed:
-                last = max(_parse(str(o["updated_at"])) for o in changed)
-                if cursor is None or last > cursor:
-                    cursor = last
-                    now = datetime.fromtimestamp(self._clock(), UTC)
-                    self._cursors.put(CURSOR_FLOW, scope, _shopify_time(cursor), now)
-            if not page["has_next_page"] or not page.get("end_cursor"):
+            orders += page.orders
+            if page.last:
                 return FeedPass(pages, orders)
-            after = page["end_cursor"]
+            after = page.after

@@ -10,19 +10,43 @@ guarantee them (and none arrive while the hub is down), so two scheduled passes 
 * ``refunds-poll``: the refunds and line cancellations of the changed shop orders,
   Supercycle returns per the trigger (``services.return_feed``), then the due retries.
 
-Every write they make re-reads Mirakl first or is keyed by its source, so nothing is sent
-twice. ``run_shipments_once`` / ``run_refunds_once`` run one such pass for
-``mirakl-sync sync shipments|refunds --once``.
+**A pass is a chain of small units, each a durable step** (issue 10): the adoption
+catch-up; one unit per page of the shop feed (the feed's cursor moves past each page
+handled); one per other source (Supercycle cycles or returns); the due retries. So:
+
+* a record that fails is an exception its service records, kept for a later pass; a
+  page Shopify does not answer ends the feed for this pass (its cursor stays: the next
+  pass reads from there) and the other units still run;
+* a unit that raises anything else (a bug, a fault no service handles) is retried by
+  its step, then recorded as ``poll_step_failed`` and skipped: the pass carries on and
+  ends cleanly (a page skipped so leaves the cursor before it, so the next pass reads it
+  again);
+* a pass killed mid-way resumes from its last finished unit (DBOS replays the finished
+  steps' results, the cursor is in the store): a kill costs one unit's retry;
+* at most one pass of each kind runs: a tick that finds an older pass of its kind still
+  queued or running (a slow pass, or one resumed after a restart) ends at once,
+  ``skipped``, so passes never pile up behind one another.
+
+Every write the units make re-reads Mirakl first or is keyed by its source (OR28 bound
+per refund source, dispatch re-reads the order, OR29/OR30 re-read it), so a unit run
+twice sends nothing twice. ``run_shipments_once`` / ``run_refunds_once`` run the same
+units in order, directly (no engine), for ``mirakl-sync sync shipments|refunds --once``.
 
 The kit (clients and services over the process's hub) is ``workflows.dispatch``'s; it is
 imported inside the functions because ``workflows.dispatch`` imports this module (so every
-engine process registers these workflows before it launches).
+engine process registers these workflows before it launches). A pass never reconfigures
+the process (closing the hub other steps use): ``run_*_cycle`` with other settings than
+the process's builds a hub of its own for that pass and closes only that one.
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import AsyncExitStack, contextmanager
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -33,23 +57,50 @@ from mirakl_sync.adapters.supercycle.returns_api import SupercycleReturnsApi
 from mirakl_sync.config import Settings
 from mirakl_sync.domain.exceptions import OwnerTeam
 from mirakl_sync.services.cycle_feed import cycle_fulfilments
-from mirakl_sync.services.dispatch import RETRY_SHIPMENTS, DispatchResult, Fulfilment
-from mirakl_sync.services.pass_failures import SOURCE_UNREADABLE, PassFailures, PassRecord
+from mirakl_sync.services.dispatch import (
+    RETRY_SHIPMENTS,
+    DispatchResult,
+    DispatchStatus,
+    Fulfilment,
+)
+from mirakl_sync.services.pass_failures import (
+    POLL_STEP_FAILED,
+    SOURCE_UNREADABLE,
+    PassFailures,
+    PassRecord,
+)
 from mirakl_sync.services.refunds import RETRY_REFUNDS, RefundSource
 from mirakl_sync.services.return_feed import due_refunds
 from mirakl_sync.services.shop_feed import PAGE_SIZE as SHOP_FEED_PAGE_SIZE
-from mirakl_sync.services.shop_feed import FeedPass, ShopChangeFeed, ShopEvents
+from mirakl_sync.services.shop_feed import ShopChangeFeed, ShopEvents
 from mirakl_sync.workflows.adoption import order_adoption
-from mirakl_sync.workflows.engine import Engine, Schedule, step, workflow
+from mirakl_sync.workflows.engine import (
+    ENQUEUED,
+    PENDING,
+    Engine,
+    Schedule,
+    current_workflow_id,
+    step,
+    workflow,
+)
 
 if TYPE_CHECKING:
+    from mirakl_sync.bootstrap import Hub
     from mirakl_sync.workflows.dispatch import Kit
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
+SHIPMENTS = "shipments"
+REFUNDS = "refunds"
+#: The scheduled workflows' names, per kind of pass.
+POLL_WORKFLOWS = {SHIPMENTS: "mirakl_sync.shipments_poll", REFUNDS: "mirakl_sync.refunds_poll"}
+_RETRY = {SHIPMENTS: RETRY_SHIPMENTS, REFUNDS: RETRY_REFUNDS}
 #: Shop orders per page of the safety-net poll (``services.shop_feed``; tests shrink it).
 SHOP_PAGE_SIZE = SHOP_FEED_PAGE_SIZE
+#: Pages one pass reads at most; a longer backlog goes on in the next pass, from the
+#: cursor (10 orders a page: 10,000 changed orders a pass).
+MAX_PAGES = 1000
 #: Fulfilled cycles are read from the last pass minus this overlap (a cycle updated
 #: while a pass ran is read again; dispatch ships nothing twice).
 CYCLES_OVERLAP = timedelta(hours=1)
@@ -57,6 +108,16 @@ CYCLES_OVERLAP = timedelta(hours=1)
 RETURNS_OVERLAP = timedelta(hours=1)
 #: How far back the first pass reads fulfilled cycles.
 CYCLES_FIRST_LOOKBACK = timedelta(days=7)
+#: Retries of a unit's step (a fault no service handles) before the pass skips it.
+UNIT_RETRIES = 2
+UNIT_RETRY_SECONDS = 5.0
+#: Test hook: when set to N, the process dies (``os._exit``) right after a scheduled
+#: pass's N-th page step is checkpointed, so a test can kill a real worker mid-pass.
+#: Never set it in production.
+CRASH_AFTER_PAGES_ENV = "MIRAKL_SYNC_TEST_CRASH_AFTER_POLL_PAGES"
+
+
+# --------------------------------------------------------------------------- the kit
 
 
 def _run(body: Callable[[Kit], Coroutine[Any, Any, T]]) -> T:
@@ -66,16 +127,7 @@ def _run(body: Callable[[Kit], Coroutine[Any, Any, T]]) -> T:
     return dispatch._run(body)
 
 
-def _configure(settings: Settings) -> None:
-    from mirakl_sync.workflows import dispatch
-
-    dispatch.configure(settings)
-
-
-def _settings() -> Settings | None:
-    from mirakl_sync.workflows import dispatch
-
-    return dispatch._CONFIG.settings
+# --------------------------------------------------------------------------- sources
 
 
 def shop_feed(kit: Kit) -> ShopChangeFeed:
@@ -89,20 +141,6 @@ def shop_feed(kit: Kit) -> ShopChangeFeed:
         # Orders accepted before the hub are linked on the way (issue 9).
         adoption=order_adoption(kit.hub, kit.shop, kit.clock),
     )
-
-
-def _log_pass(scope: str, done: FeedPass) -> None:
-    if done.complete:
-        log.info("shop_feed.pass", scope=scope, pages=done.pages, orders=done.orders)
-    else:
-        log.warning(
-            "shop_feed.pass_stopped",
-            scope=scope,
-            pages=done.pages,
-            orders=done.orders,
-            error=done.error,
-            advice="the next pass resumes from the last page handled",
-        )
 
 
 async def collect_cycle_fulfilments(kit: Kit) -> list[Fulfilment]:
@@ -165,15 +203,20 @@ def _source(name: str, scope: str, what: str, retry: str) -> PassRecord:
     )
 
 
-def _shop_feed_read(kit: Kit, scope: str, done: FeedPass, retry: str) -> None:
-    """Log the shop feed's pass; record (or resolve) its source exception."""
-    _log_pass(scope, done)
-    failures = PassFailures(kit.hub.store.exception_log, kit.clock)
-    item = _source("shopify-changes", scope, "the shop's changed orders (Shopify)", retry)
-    if done.failure is not None:
-        failures.failed(item, done.failure)
-    elif done.complete:
-        failures.succeeded(item)
+def _shop_source(kind: str) -> PassRecord:
+    return _source("shopify-changes", kind, "the shop's changed orders (Shopify)", _RETRY[kind])
+
+
+def _unit_record(kind: str, unit: str) -> PassRecord:
+    """A unit of a pass, as the exception recorded when it raised (``poll_step_failed``)."""
+    return PassRecord(
+        type=POLL_STEP_FAILED,
+        owner=OwnerTeam.OPS,
+        doing=f"the {unit} of the {kind} pass",
+        retry=_RETRY[kind],
+        entity_type="poll",
+        entity_id=f"{kind}:{unit.split(' ', 1)[0]}",
+    )
 
 
 async def _read_source(
@@ -185,97 +228,356 @@ async def _read_source(
     return [] if isinstance(outcome, str) else outcome
 
 
-def run_shipments_cycle(settings: Settings) -> list[DispatchResult]:
-    """One polling pass: the fulfilments of every shop order changed since the last pass
-    (page by page, see ``services.shop_feed``) and fulfilled Supercycle cycles, ST01 in
-    batches; whole-order cancellations seen in the shop on the way; then the records of
-    earlier passes that failed and are due again (``services.pass_failures``). A record
-    that fails is an exception for ops and does not stop the others."""
+# --------------------------------------------------------------------------- what a unit does
 
-    _configure(settings)
 
-    async def body(kit: Kit) -> list[DispatchResult]:
-        results: list[DispatchResult] = []
-        shipped: set[str] = set()
-        cancelled: set[tuple[str, str]] = set()
+@dataclass
+class _Work:
+    """What one unit did: results for the pass's summary, and the keys it handled (so a
+    later unit of the same pass does not send them again: the pass's own dedupe)."""
 
-        async def cancel(marketplace: str, order_id: str) -> None:
-            if (marketplace, order_id) not in cancelled:
-                cancelled.add((marketplace, order_id))
-                await kit.cancellations.cancel_in_pass(marketplace, order_id)
+    kit: Kit
+    handled: set[str]
+    results: list[Any] = field(default_factory=list)
+    new: list[str] = field(default_factory=list)
 
-        async def ship(fulfilments: list[Fulfilment]) -> None:
-            fresh = list(
-                {f.source_id: f for f in fulfilments if f.source_id not in shipped}.values()
-            )
-            shipped.update(f.source_id for f in fresh)
-            if fresh:
-                results.extend(await kit.dispatch.dispatch_many(fresh))
+    def fresh(self, key: str) -> bool:
+        if key in self.handled:
+            return False
+        self.handled.add(key)
+        self.new.append(key)
+        return True
 
-        async def page(events: ShopEvents) -> None:
+    # -- shipments
+
+    async def ship(self, fulfilments: list[Fulfilment]) -> None:
+        batch = list({f.source_id: f for f in fulfilments}.values())
+        batch = [f for f in batch if self.fresh(f"fulfilment:{f.source_id}")]
+        if batch:
+            for result in await self.kit.dispatch.dispatch_many(batch):
+                self.results.append({**asdict(result), "status": result.status.value})
+
+    async def cancel_order(self, marketplace: str, order_id: str) -> None:
+        if self.fresh(f"cancel:{marketplace}:{order_id}"):
+            await self.kit.cancellations.cancel_in_pass(marketplace, order_id)
+
+    # -- refunds
+
+    async def cancel_lines(self, marketplace: str, order_id: str, skus: dict[str, int]) -> None:
+        if self.fresh(f"cancel:{marketplace}:{order_id}:{sorted(skus.items())!r}"):
+            await self.kit.cancellations.cancel_in_pass(marketplace, order_id, skus)
+
+    async def refund(self, source: RefundSource) -> str:
+        if not self.fresh(f"refund:{source.key}"):
+            return "already_handled"
+        status = (await self.kit.refunds.refund_in_pass(source)).status.value
+        self.results.append(status)
+        return status
+
+    async def events(self, kind: str, events: ShopEvents) -> None:
+        if kind == SHIPMENTS:
             for marketplace, order_id in events.order_cancels:
-                await cancel(marketplace, order_id)
-            await ship(events.fulfilments)
+                await self.cancel_order(marketplace, order_id)
+            await self.ship(events.fulfilments)
+            return
+        for marketplace, order_id, skus in events.line_cancels:
+            await self.cancel_lines(marketplace, order_id, skus)
+        for source in events.refunds:
+            await self.refund(source)
 
-        done = await shop_feed(kit).run("shipments", page)
-        _shop_feed_read(kit, "shipments", done, RETRY_SHIPMENTS)
-        cycles = _source(
-            "supercycle-cycles", "shipments", "fulfilled Supercycle cycles", RETRY_SHIPMENTS
-        )
-        await ship(await _read_source(kit, cycles, lambda: collect_cycle_fulfilments(kit)))
+    def out(self, **extra: Any) -> dict[str, Any]:
+        return {"results": self.results, "handled": self.new, **extra}
+
+
+# --------------------------------------------------------------------------- units
+
+
+async def catch_up_unit(kit: Kit, kind: str, handled: list[str]) -> dict[str, Any]:
+    """Orders adopted since the last pass, read once (``services.order_adoption``)."""
+    work = _Work(kit, set(handled))
+    await shop_feed(kit).catch_up(kind, lambda events: work.events(kind, events))
+    return work.out()
+
+
+async def start_unit(kit: Kit, kind: str) -> str | None:
+    """Where this pass reads the shop feed from (fixed for all its pages)."""
+    return shop_feed(kit).start(kind)
+
+
+async def page_unit(
+    kit: Kit, kind: str, since: str, after: str | None, handled: list[str]
+) -> dict[str, Any]:
+    """One page of the shop feed: its events sent, then the cursor moved past it. A page
+    Shopify does not answer is an ops exception (``poll_source_unreadable``), resolved by
+    the next pass that reads the feed to its end."""
+    work = _Work(kit, set(handled))
+    page = await shop_feed(kit).page(kind, since, after, lambda ev: work.events(kind, ev))
+    failures = PassFailures(kit.hub.store.exception_log, kit.clock)
+    if page.failure is not None:
+        failures.failed(_shop_source(kind), page.failure)
+    elif page.last:
+        failures.succeeded(_shop_source(kind))
+    return work.out(
+        after=page.after,
+        last=page.last,
+        orders=page.orders,
+        failed=None if page.failure is None else str(page.failure),
+    )
+
+
+async def source_unit(kit: Kit, kind: str, handled: list[str]) -> dict[str, Any]:
+    """The pass's other source: fulfilled Supercycle cycles (shipments) or Supercycle
+    returns per the trigger (refunds); one that does not answer is an ops exception."""
+    work = _Work(kit, set(handled))
+    if kind == SHIPMENTS:
+        item = _source("supercycle-cycles", kind, "fulfilled Supercycle cycles", RETRY_SHIPMENTS)
+        await work.ship(await _read_source(kit, item, lambda: collect_cycle_fulfilments(kit)))
+    else:
+        item = _source("supercycle-returns", kind, "Supercycle returns", RETRY_REFUNDS)
+        await _read_source(kit, item, lambda: refund_supercycle_returns(kit, work.refund))
+    return work.out()
+
+
+async def retries_unit(kit: Kit, kind: str, handled: list[str]) -> dict[str, Any]:
+    """The records of earlier passes that failed and are due again, except those this
+    pass already tried."""
+    work = _Work(kit, set(handled))
+    if kind == SHIPMENTS:
         for marketplace, order_id, _ in kit.cancellations.due_retries(lines=False):
-            await cancel(marketplace, order_id)
-        await ship(kit.dispatch.due_retries())
-        return results
+            await work.cancel_order(marketplace, order_id)
+        await work.ship(kit.dispatch.due_retries())
+    else:
+        for marketplace, order_id, skus in kit.cancellations.due_retries(lines=True):
+            await work.cancel_lines(marketplace, order_id, skus or {})
+        for source in kit.refunds.due_retries():
+            await work.refund(source)
+    return work.out()
 
-    return _run(body)
+
+async def unit_failed(kit: Kit, kind: str, unit: str, error: str) -> None:
+    PassFailures(kit.hub.store.exception_log, kit.clock).crashed(_unit_record(kind, unit), error)
+
+
+async def pass_done(kit: Kit, kind: str, summary: dict[str, Any]) -> None:
+    """The pass's log line; the ``poll_step_failed`` exceptions of units that went
+    through this time are resolved."""
+    failures = PassFailures(kit.hub.store.exception_log, kit.clock)
+    for unit in ("catch-up", "start", "page", "source", "retries"):
+        if unit not in summary["failed_units"]:
+            failures.succeeded(_unit_record(kind, unit))
+    event = "safety_net.pass" if summary["complete"] else "safety_net.pass_incomplete"
+    log.info(event, **{k: v for k, v in summary.items() if k != "results"})
+
+
+# --------------------------------------------------------------------------- the pass
+
+
+#: How a pass runs a unit: a durable step (scheduled passes) or a direct call (``--once``).
+Call = Callable[..., Any]
+
+
+def _drive(kind: str, call: Call, *, crash_after_pages: int = 0) -> dict[str, Any]:
+    """The units of one pass, in order; ``call(name, *args)`` runs unit ``name``. Must
+    stay deterministic (it is a workflow's body): all I/O is in the units."""
+    results: list[Any] = []
+    handled: list[str] = []
+    failed: list[str] = []
+
+    def unit(name: str, label: str, *args: Any) -> Any:
+        try:
+            out = call(name, kind, *args)
+        except Exception as exc:
+            failed.append(label.split(" ", 1)[0])
+            call("unit_failed", kind, label, f"{type(exc).__name__}: {exc}")
+            return None
+        if isinstance(out, dict):
+            results.extend(out.get("results", []))
+            handled.extend(out.get("handled", []))
+        return out
+
+    unit("catch_up", "catch-up", list(handled))
+    since = unit("start", "start")
+    pages = orders = 0
+    # Complete: the feed was read to its last page (or there is nothing to read yet).
+    complete = "start" not in failed
+    after: str | None = None
+    while since is not None:
+        if pages >= MAX_PAGES:
+            complete = False  # the rest of the backlog: the next pass, from the cursor
+            break
+        page = unit("page", f"page {pages + 1}", since, after, list(handled))
+        pages += 1
+        if crash_after_pages and pages >= crash_after_pages:
+            os._exit(87)
+        if page is None or page["failed"] is not None:
+            complete = False  # the cursor stays before this page: the next pass reads it
+            break
+        orders += page["orders"]
+        if page["last"]:
+            break
+        after = page["after"]
+    unit("source", "source", list(handled))
+    unit("retries", "retries", list(handled))
+    summary = {
+        "kind": kind,
+        "skipped": False,
+        "pages": pages,
+        "orders": orders,
+        "checked": len(results),
+        "complete": complete and not failed,
+        "failed_units": failed,
+        "results": results,
+    }
+    try:
+        call("pass_done", kind, {**summary, "results": []})
+    except Exception:
+        log.warning("safety_net.pass_done_failed", kind=kind, exc_info=True)
+    return summary
+
+
+_UNITS: dict[str, Callable[..., Coroutine[Any, Any, Any]]] = {
+    "catch_up": catch_up_unit,
+    "start": start_unit,
+    "page": page_unit,
+    "source": source_unit,
+    "retries": retries_unit,
+    "unit_failed": unit_failed,
+    "pass_done": pass_done,
+}
+
+
+# --------------------------------------------------------------------------- scheduled passes
+
+
+def _step_of(name: str, *, retries: int = UNIT_RETRIES) -> Callable[..., Any]:
+    @step(name=f"mirakl_sync.poll.{name}", retries=retries, interval_seconds=UNIT_RETRY_SECONDS)
+    def run_unit(kind: str, *args: Any) -> Any:
+        return _run(lambda kit: _UNITS[name](kit, kind, *args))
+
+    return run_unit
+
+
+_STEPS: dict[str, Callable[..., Any]] = {
+    name: _step_of(name, retries=0 if name in ("unit_failed", "pass_done") else UNIT_RETRIES)
+    for name in _UNITS
+}
+
+#: The engine of this process (``register``): the claim reads its workflow list.
+_ENGINE: list[Engine] = []
+
+
+@step(name="mirakl_sync.poll.claim")
+def claim_step(kind: str, workflow_id: str) -> bool:
+    """Whether this pass may run: no older pass of its kind is queued or running."""
+    if not _ENGINE:
+        return True
+    engine = _ENGINE[0]
+    live = engine.list_workflows(
+        status=[PENDING, ENQUEUED], name=POLL_WORKFLOWS[kind], load_output=False
+    )
+    own = next((w for w in live if w.workflow_id == workflow_id), None)
+    mine = (own.created_at_ms or 0, workflow_id) if own is not None else None
+    older = [
+        w.workflow_id
+        for w in live
+        if w.workflow_id != workflow_id
+        and (mine is None or (w.created_at_ms or 0, w.workflow_id) < mine)
+    ]
+    if older:
+        log.info("safety_net.pass_skipped", kind=kind, running=older[0])
+    return not older
+
+
+def _scheduled_pass(kind: str) -> dict[str, Any]:
+    workflow_id = current_workflow_id() or ""
+    if not claim_step(kind, workflow_id):
+        return {"kind": kind, "skipped": True, "checked": 0, "complete": False}
+    crash = int(os.environ.get(CRASH_AFTER_PAGES_ENV) or 0)
+    summary = _drive(kind, lambda name, *args: _STEPS[name](*args), crash_after_pages=crash)
+    # The per-record results stay in the steps' checkpoints; the workflow keeps the counts.
+    summary["statuses"] = dict(Counter(_status(r) for r in summary.pop("results")))
+    return summary
+
+
+def _status(result: Any) -> str:
+    return str(result["status"]) if isinstance(result, dict) else str(result)
+
+
+@workflow(name=POLL_WORKFLOWS[SHIPMENTS])
+def shipments_poll(scheduled_time: datetime, context: Any) -> dict[str, Any]:
+    return _scheduled_pass(SHIPMENTS)
+
+
+@workflow(name=POLL_WORKFLOWS[REFUNDS])
+def refunds_poll(scheduled_time: datetime, context: Any) -> dict[str, Any]:
+    return _scheduled_pass(REFUNDS)
+
+
+def register(engine: Engine) -> None:
+    """Schedule the polling safety nets (every 5 minutes; ``workflows.dispatch.register``)."""
+    _ENGINE[:] = [engine]
+    engine.apply_schedules(
+        [
+            Schedule("shipments-poll", shipments_poll, "0 */5 * * * *"),
+            Schedule("refunds-poll", refunds_poll, "30 */5 * * * *"),
+        ]
+    )
+
+
+# --------------------------------------------------------------------------- direct passes
+
+
+@contextmanager
+def _pass_hub(settings: Settings) -> Iterator[Hub]:
+    """The process's hub when it is configured with ``settings``; else a hub of this pass
+    alone, closed after it (the process's hub, which other steps may be using, is never
+    closed by a pass)."""
+    from mirakl_sync.workflows import dispatch
+
+    if dispatch._CONFIG.settings == settings:
+        yield dispatch._hub()
+        return
+    hub = dispatch._CONFIG.hub_factory(settings)
+    try:
+        yield hub
+    finally:
+        hub.close()
+
+
+def _direct_pass(kind: str, settings: Settings) -> dict[str, Any]:
+    """One pass's units called in order on one kit (no engine, nothing checkpointed)."""
+    from mirakl_sync.workflows import dispatch
+
+    with _pass_hub(settings) as hub:
+        loop = asyncio.new_event_loop()
+        try:
+            stack = AsyncExitStack()
+            kit = loop.run_until_complete(
+                stack.enter_async_context(dispatch.open_kit(hub, dispatch._CONFIG.clock))
+            )
+            try:
+                return _drive(
+                    kind,
+                    lambda name, *args: loop.run_until_complete(_UNITS[name](kit, *args)),
+                )
+            finally:
+                loop.run_until_complete(stack.aclose())
+        finally:
+            loop.close()
+
+
+def run_shipments_cycle(settings: Settings) -> list[DispatchResult]:
+    """One shipments pass (see the module docstring), run directly: every fulfilment it
+    checked, in order."""
+    return [
+        DispatchResult(**{**r, "status": DispatchStatus(r["status"])})
+        for r in _direct_pass(SHIPMENTS, settings)["results"]
+    ]
 
 
 def run_refunds_cycle(settings: Settings) -> list[str]:
-    """One polling pass: refunds (and refunded unfulfilled units, OR30) of every shop order
-    changed since the last pass, shipped or not; then Supercycle returns per the trigger;
-    then the records of earlier passes that failed and are due again. A record that fails
-    is an exception (finance for refunds, ops for cancellations) and does not stop the
-    others."""
-
-    _configure(settings)
-
-    async def body(kit: Kit) -> list[str]:
-        out: list[str] = []
-        refunded: set[str] = set()
-        cancelled: set[tuple[str, str, str]] = set()
-
-        async def cancel(marketplace: str, order_id: str, skus: dict[str, int]) -> None:
-            key = (marketplace, order_id, repr(sorted(skus.items())))
-            if key not in cancelled:
-                cancelled.add(key)
-                await kit.cancellations.cancel_in_pass(marketplace, order_id, skus)
-
-        async def refund(source: RefundSource) -> str:
-            if source.key in refunded:
-                return "already_handled"
-            refunded.add(source.key)
-            status = (await kit.refunds.refund_in_pass(source)).status.value
-            out.append(status)
-            return status
-
-        async def page(events: ShopEvents) -> None:
-            for marketplace, order_id, skus in events.line_cancels:
-                await cancel(marketplace, order_id, skus)
-            for source in events.refunds:
-                await refund(source)
-
-        done = await shop_feed(kit).run("refunds", page)
-        _shop_feed_read(kit, "refunds", done, RETRY_REFUNDS)
-        returns = _source("supercycle-returns", "refunds", "Supercycle returns", RETRY_REFUNDS)
-        await _read_source(kit, returns, lambda: refund_supercycle_returns(kit, refund))
-        for marketplace, order_id, skus in kit.cancellations.due_retries(lines=True):
-            await cancel(marketplace, order_id, skus or {})
-        for source in kit.refunds.due_retries():
-            await refund(source)
-        return out
-
-    return _run(body)
+    """One refunds pass, run directly: the status of every refund source it checked."""
+    return [str(r) for r in _direct_pass(REFUNDS, settings)["results"]]
 
 
 def _summary(what: str, statuses: list[str]) -> str:
@@ -301,32 +603,3 @@ def run_refunds_once(settings: Settings) -> None:
     ``refund_state`` is followed by the scheduled workflows, not by this one pass.
     """
     print(_summary("refund sources", run_refunds_cycle(settings)))
-
-
-@workflow(name="mirakl_sync.shipments_poll")
-def shipments_poll(scheduled_time: datetime, context: Any) -> int:
-    return len(_poll_step("shipments"))
-
-
-@workflow(name="mirakl_sync.refunds_poll")
-def refunds_poll(scheduled_time: datetime, context: Any) -> int:
-    return len(_poll_step("refunds"))
-
-
-@step(name="mirakl_sync.dispatch.poll")
-def _poll_step(kind: str) -> list[str]:
-    settings = _settings()
-    assert settings is not None
-    if kind == "shipments":
-        return [r.status.value for r in run_shipments_cycle(settings)]
-    return run_refunds_cycle(settings)
-
-
-def register(engine: Engine) -> None:
-    """Schedule the polling safety nets (every 5 minutes; ``workflows.dispatch.register``)."""
-    engine.apply_schedules(
-        [
-            Schedule("shipments-poll", shipments_poll, "0 */5 * * * *"),
-            Schedule("refunds-poll", refunds_poll, "30 */5 * * * *"),
-        ]
-    )

@@ -30,15 +30,18 @@ from mirakl_sync.adapters.mirakl.dispatch_api import MiraklDispatchApi
 from mirakl_sync.adapters.shopify.dispatch_api import ShopifyDispatchApi
 from mirakl_sync.adapters.store.call_budget import SqlClaims
 from mirakl_sync.adapters.store.dispatch import SqlBindings, SqlCursors, SqlMarketplaceOrderIndex
+from mirakl_sync.adapters.store.orders import SqlOrderRepository
 from mirakl_sync.adapters.store.stock_ledger import SqlStockLedger
+from mirakl_sync.adapters.supercycle.inventory import SupercycleInventory
 from mirakl_sync.bootstrap import Hub, bootstrap
 from mirakl_sync.config import Settings
-from mirakl_sync.services.cancellations import CancellationService
+from mirakl_sync.services.cancellations import CancellationService, CancelStatus
 from mirakl_sync.services.dispatch import (
     DispatchService,
     DispatchStatus,
     Fulfilment,
 )
+from mirakl_sync.services.item_release import ItemRelease
 from mirakl_sync.services.reference_cache import ReferenceCache
 from mirakl_sync.services.refunds import (
     REFUNDED,
@@ -145,6 +148,16 @@ async def open_kit(hub: Hub, clock: Callable[[], float] = time.time) -> AsyncIte
     bindings = SqlBindings(engine)
     shop = ShopifyDispatchApi(shopify)
     log_ = hub.store.exception_log
+    ledger = SqlStockLedger(engine)
+    # A cancelled line's unique Supercycle item is made available again, once (issue 10).
+    supercycle = hub.supercycle()
+    items = (
+        None
+        if supercycle is None
+        else ItemRelease.on_clock(
+            SupercycleInventory(supercycle), SqlOrderRepository(engine), ledger, clock
+        )
+    )
     try:
         yield Kit(
             hub=hub,
@@ -152,7 +165,7 @@ async def open_kit(hub: Hub, clock: Callable[[], float] = time.time) -> AsyncIte
             refunds=RefundService(settings, api, bindings, log_, references, clock, index),
             # The ledger: a cancelled line's hold goes back to the pool.
             cancellations=CancellationService(
-                settings, api, log_, references, clock, SqlStockLedger(engine)
+                settings, api, log_, references, clock, ledger, index=index, items=items
             ),
             shop=shop,
             index=index,
@@ -163,6 +176,8 @@ async def open_kit(hub: Hub, clock: Callable[[], float] = time.time) -> AsyncIte
         for c in clients.values():
             await c.aclose()
         await shopify.aclose()
+        if supercycle is not None:
+            await supercycle.aclose()
 
 
 def _hub() -> Hub:
@@ -199,6 +214,14 @@ def ship_step(fulfilment: dict[str, Any], marketplace: str, order_id: str) -> di
     return asdict(_run(lambda kit: kit.dispatch.ship_phase(f, marketplace, order_id)))
 
 
+@step(name="mirakl_sync.dispatch.hand_over", retries=5, interval_seconds=5.0)
+def dispatch_hand_over_step(fulfilment: dict[str, Any], state: str) -> None:
+    async def body(kit: Kit) -> None:
+        kit.dispatch.hand_over(Fulfilment(**fulfilment), state)
+
+    _run(body)
+
+
 @workflow(name="mirakl_sync.dispatch_fulfilment")
 def dispatch_fulfilment(fulfilment: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {}
@@ -212,10 +235,14 @@ def dispatch_fulfilment(fulfilment: dict[str, Any]) -> dict[str, Any]:
                 if result["status"] != DispatchStatus.WAITING:
                     return result
                 durable_sleep(_CONFIG.wait_seconds)
-            return result
+            break
         if result["status"] != DispatchStatus.WAITING:
             return result
         durable_sleep(_CONFIG.wait_seconds)
+    if result.get("status") == DispatchStatus.WAITING:
+        # Waited WAIT_TRIES tries: the passes keep it from here (issue 10: it used to end
+        # here, lost), and tell ops if it is still blocked past the deadline.
+        dispatch_hand_over_step(fulfilment, str(result.get("state") or ""))
     return result
 
 
@@ -240,9 +267,27 @@ def refund_states_step(marketplace: str, order_id: str, ids: list[str]) -> dict[
     return _run(lambda kit: kit.refunds.refund_states(marketplace, order_id, tuple(ids)))
 
 
+@step(name="mirakl_sync.refund.hand_over", retries=5, interval_seconds=10.0)
+def refund_hand_over_step(source: dict[str, Any], state: str) -> None:
+    async def body(kit: Kit) -> None:
+        kit.refunds.hand_over(RefundSource(**source), state)
+
+    _run(body)
+
+
 @workflow(name="mirakl_sync.refund_source")
 def refund_source(source: dict[str, Any]) -> dict[str, Any]:
     result = refund_step(source)
+    # Not accepted or not debited yet (issue 10): sleep durably and try again; the step
+    # reads the stored state first, so a wait spends no Mirakl call.
+    for _ in range(WAIT_TRIES):
+        if result["status"] != RefundStatus.WAITING:
+            break
+        durable_sleep(_CONFIG.wait_seconds)
+        result = refund_step(source)
+    if result["status"] == RefundStatus.WAITING:
+        refund_hand_over_step(source, str(result["detail"]))  # the passes go on with it
+        return result
     if result["status"] not in (RefundStatus.SENT, RefundStatus.ALREADY_SENT):
         return result
     states: dict[str, str] = {}
@@ -273,9 +318,28 @@ def cancel_step(marketplace: str, order_id: str, skus: dict[str, int] | None) ->
     return asdict(_run(body))
 
 
+@step(name="mirakl_sync.cancel.hand_over", retries=5, interval_seconds=10.0)
+def cancel_hand_over_step(
+    marketplace: str, order_id: str, skus: dict[str, int] | None, state: str
+) -> None:
+    async def body(kit: Kit) -> None:
+        kit.cancellations.hand_over(marketplace, order_id, skus or None, state)
+
+    _run(body)
+
+
 @workflow(name="mirakl_sync.cancel_order")
 def cancel_order(marketplace: str, order_id: str, skus: dict[str, int] | None) -> dict[str, Any]:
-    return cancel_step(marketplace, order_id, skus)
+    result = cancel_step(marketplace, order_id, skus)
+    # Not accepted yet (issue 10: it used to be dropped as "already"): sleep, try again.
+    for _ in range(WAIT_TRIES):
+        if result["status"] != CancelStatus.WAITING:
+            break
+        durable_sleep(_CONFIG.wait_seconds)
+        result = cancel_step(marketplace, order_id, skus)
+    if result["status"] == CancelStatus.WAITING:
+        cancel_hand_over_step(marketplace, order_id, skus, str(result["detail"]))
+    return result
 
 
 # --------------------------------------------------------------------------- polling

@@ -213,6 +213,9 @@ class EngineSettings(_Section):
     #: An executor whose heartbeat is older than this is presumed dead; the watchdog
     #: hands its unfinished workflows to the living.
     heartbeat_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    #: On SIGTERM/Ctrl+C, how long the steps in flight may take to finish before the
+    #: process exits anyway (their workflows then resume at the next start).
+    shutdown_grace_seconds: Annotated[float, Field(gt=0, le=600)] = 10.0
 
 
 class WebSettings(_Section):

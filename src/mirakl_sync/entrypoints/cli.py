@@ -198,7 +198,7 @@ def run(config: ConfigOption = None) -> None:
     from mirakl_sync.entrypoints.shutdown import run_until_stopped
 
     settings = _settings(config)
-    run_until_stopped(lambda: serve_hub(settings))
+    run_until_stopped(lambda: serve_hub(settings), grace_seconds=_exit_bound(settings))
 
 
 @app.command()
@@ -223,7 +223,17 @@ def worker(
         )
     from mirakl_sync.entrypoints.shutdown import run_until_stopped
 
-    run_until_stopped(lambda: run_worker(settings, executor_id=executor_id))
+    run_until_stopped(
+        lambda: run_worker(settings, executor_id=executor_id),
+        grace_seconds=_exit_bound(settings),
+    )
+
+
+def _exit_bound(settings: Settings) -> float:
+    """How long a signalled run/worker may take to stop: its drain, plus a margin."""
+    from mirakl_sync.workflows.runtime import EXIT_MARGIN_SECONDS
+
+    return settings.engine.shutdown_grace_seconds + EXIT_MARGIN_SECONDS
 
 
 @app.command()

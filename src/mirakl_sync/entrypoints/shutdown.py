@@ -6,13 +6,18 @@ uvicorn's, the sandbox's. Python waits for every non-daemon thread before a proc
 exits, so one such thread kept the demo alive after Ctrl+C, and a second Ctrl+C did
 nothing (issue 9, failure 8). Here:
 
-* the first signal starts the clean shutdown (the servers stop, the engine is destroyed,
-  the heartbeat row says ``stopped``), bounded by :data:`GRACE_SECONDS`;
+* the first signal starts the clean shutdown: the servers stop, then the engine DRAINS
+  (issue 10, item 7: no more dequeuing nor schedule ticks, the steps in flight get
+  ``DRAIN_SECONDS`` to finish and be checkpointed, the unfinished workflows go back on
+  their queues; see :mod:`mirakl_sync.workflows.runtime`), the heartbeat row says
+  ``stopped``; all of it bounded by :data:`GRACE_SECONDS`;
 * a second signal, or the end of the grace period, exits at once;
 * when the clean shutdown is done the process exits with ``os._exit``, without waiting
-  for threads that are still asleep. Unfinished workflows stay PENDING in the engine's
-  database: this executor resumes them at its next start, or another process's watchdog
-  hands them on after ``engine.heartbeat_timeout_seconds``.
+  for threads that are still asleep or parked at the drain's gate (the engine is never
+  destroyed under them). Exit code: 0 after SIGTERM with a clean drain, 130 after Ctrl+C,
+  :data:`HANDED_BACK` when steps were still running at the drain's bound (their workflows
+  stay PENDING: the next start resumes them, or another process's watchdog hands them
+  on).
 """
 
 from __future__ import annotations
@@ -28,11 +33,21 @@ from types import FrameType
 from typing import NoReturn
 
 from mirakl_sync.errors import ConfigError, MiraklSyncError
+from mirakl_sync.workflows.runtime import (
+    DRAIN_SECONDS,
+    EXIT_MARGIN_SECONDS,
+    exit_after_stop,
+    last_drain,
+)
 
-#: How long the clean shutdown may take before the process exits anyway.
-GRACE_SECONDS = 15.0
+#: How long the clean shutdown may take before the process exits anyway: the engine's
+#: drain plus the web server's shutdown and the last heartbeat write.
+GRACE_SECONDS = DRAIN_SECONDS + EXIT_MARGIN_SECONDS
 #: The exit code of a process stopped by a signal (128 + SIGINT, as shells report it).
 INTERRUPTED = 130
+#: The exit code when steps were still running at the drain's bound and were cut off
+#: (EX_TEMPFAIL: their workflows resume at the next start).
+HANDED_BACK = 75
 
 
 def leave(code: int) -> NoReturn:
@@ -50,6 +65,7 @@ class _Signals:
         self._grace = grace_seconds
         self._received = 0
         self._lock = threading.Lock()
+        self.first_signal: int | None = None
 
     def handle(self, signum: int, frame: FrameType | None) -> None:
         with self._lock:
@@ -58,9 +74,11 @@ class _Signals:
         if not first:
             print("mirakl-sync: stopping now", file=sys.stderr, flush=True)
             leave(INTERRUPTED)
+        self.first_signal = signum
+        exit_after_stop()  # the engine drains rather than being destroyed under its steps
         print(
-            f"mirakl-sync: stopping (press Ctrl+C again to stop at once; at most "
-            f"{self._grace:.0f} s)",
+            f"mirakl-sync: stopping: letting the steps in flight finish (press Ctrl+C "
+            f"again to stop at once; at most {self._grace:.0f} s)",
             file=sys.stderr,
             flush=True,
         )
@@ -97,4 +115,9 @@ def run_until_stopped(
     except Exception:  # an unexpected failure still ends the process, with its traceback
         traceback.print_exc()
         code = 1
+    drained = last_drain()
+    if drained is not None and not drained.clean:
+        code = HANDED_BACK
+    elif code == INTERRUPTED and handler.first_signal == signal.SIGTERM:
+        code = 0  # asked to stop, and stopped cleanly: what a service manager expects
     leave(code)

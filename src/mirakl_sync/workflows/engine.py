@@ -35,12 +35,17 @@ fixture) or PostgreSQL database; then no ``reset_system_database`` is needed.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
+import inspect
+import logging
 import os
 import socket
+import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -285,6 +290,132 @@ class WorkflowRunAsync(Generic[R]):
         return await self._handle.get_result()
 
 
+# --------------------------------------------------------------------------- the drain gate
+
+
+class _Gate:
+    """Counts the engine operations in flight (steps, sleeps, enqueues, starts) and, once
+    closed by :meth:`Engine.drain`, keeps new ones from starting.
+
+    A thread that reaches a closed gate parks there for good: the process is about to
+    exit, its workflow stays PENDING at its last checkpoint and the next process resumes
+    it. Parking (rather than raising) records nothing, so no workflow is marked failed,
+    and nothing touches the system database once the drain has begun.
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._in_flight: dict[int, str | None] = {}
+        self._next = 0
+        self._local = threading.local()
+        self.closed = False
+
+    def _enter(self, *, nested: bool = True) -> int | None:
+        depth = getattr(self._local, "depth", 0) if nested else 0
+        with self._condition:
+            # An operation inside one already let through (a step that enqueues) goes on:
+            # parking it would keep the outer one in flight for good.
+            if self.closed and depth == 0:
+                return None
+            if nested:
+                self._local.depth = depth + 1
+            self._next += 1
+            self._in_flight[self._next] = DBOS.workflow_id
+            return self._next
+
+    def _leave(self, token: int, *, nested: bool = True) -> None:
+        if nested:
+            self._local.depth = max(0, getattr(self._local, "depth", 1) - 1)
+        with self._condition:
+            self._in_flight.pop(token, None)
+            self._condition.notify_all()
+
+    @contextlib.contextmanager
+    def operation(self) -> Iterator[None]:
+        token = self._enter()
+        if token is None:
+            threading.Event().wait()  # parked until the process exits
+        assert token is not None
+        try:
+            yield
+        finally:
+            self._leave(token)
+
+    async def enter_async(self) -> int:
+        # Coroutines share a thread, so an async step is never taken for a nested one.
+        token = self._enter(nested=False)
+        if token is None:
+            await asyncio.Event().wait()  # parked, without blocking the event loop
+        assert token is not None
+        return token
+
+    def leave_async(self, token: int) -> None:
+        self._leave(token, nested=False)
+
+    def close(self) -> None:
+        with self._condition:
+            self.closed = True
+
+    def wait_idle(self, timeout_seconds: float) -> bool:
+        """Wait until no operation is in flight; False if some still are at the deadline."""
+        deadline = time.monotonic() + timeout_seconds
+        with self._condition:
+            while self._in_flight:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._condition.wait(left)
+            return True
+
+    def busy_workflows(self) -> set[str]:
+        with self._condition:
+            return {wid for wid in self._in_flight.values() if wid is not None}
+
+    def in_flight(self) -> int:
+        with self._condition:
+            return len(self._in_flight)
+
+
+_GATE = _Gate()
+
+
+def _gated(fn: Callable[P, R]) -> Callable[P, R]:
+    """``fn`` (a DBOS-decorated step), counted by the drain gate and held at a closed one."""
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def run_async(*args: Any, **kwargs: Any) -> Any:
+            token = await _GATE.enter_async()
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                _GATE.leave_async(token)
+
+        gated_async: Callable[P, R] = run_async  # type: ignore[assignment]
+        return gated_async
+
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        with _GATE.operation():
+            return fn(*args, **kwargs)
+
+    return run
+
+
+@dataclass(frozen=True)
+class DrainReport:
+    """What :meth:`Engine.drain` achieved."""
+
+    #: Every operation in flight finished (and was checkpointed) within the bound.
+    clean: bool
+    #: Operations still running at the deadline (their workflows stay PENDING).
+    still_running: int
+    #: The workflows those operations belong to.
+    busy: tuple[str, ...]
+    #: This executor's PENDING workflows put back on their queues for the next process.
+    handed_back: tuple[str, ...]
+
+
 # --------------------------------------------------------------------------- flow-side API
 
 
@@ -318,7 +449,7 @@ def step(
     ``retries`` extra attempts follow exponential backoff; to honour a server's
     Retry-After, catch the error in the workflow and :func:`durable_sleep` instead.
     """
-    decorator: Callable[[Callable[P, R]], Callable[P, R]] = DBOS.step(
+    dbos_step: Callable[[Callable[P, R]], Callable[P, R]] = DBOS.step(
         name=name,
         retries_allowed=retries > 0,
         max_attempts=retries + 1,
@@ -326,11 +457,22 @@ def step(
         backoff_rate=backoff_rate,
         should_retry=should_retry,
     )
+
+    def decorator(fn: Callable[P, R]) -> Callable[P, R]:
+        # The gate sits outside DBOS's wrapper: a step held at a closed gate has not
+        # begun as far as the engine knows, and a step let through is counted until its
+        # checkpoint is written.
+        return _gated(dbos_step(fn))
+
     return decorator
 
 
 def durable_sleep(seconds: float) -> None:
     """Sleep inside a workflow; the wake-up time is stored, so a resumed run does not restart it."""
+    with _GATE.operation():
+        # Only the recording of the wake-up time is counted as in flight (a sleep of a
+        # day must not hold a drain); after the sleep the next operation meets the gate.
+        pass
     DBOS.sleep(seconds)
 
 
@@ -359,7 +501,10 @@ def start_workflow(
     ``workflow_id`` is the idempotency key: starting it again returns the existing run
     (and, once it has finished, its stored result) instead of running anything twice.
     """
-    with SetWorkflowID(workflow_id) if workflow_id else contextlib.nullcontext():
+    with (
+        _GATE.operation(),
+        SetWorkflowID(workflow_id) if workflow_id else contextlib.nullcontext(),
+    ):
         return WorkflowRun(DBOS.start_workflow(fn, *args, **kwargs))
 
 
@@ -387,6 +532,7 @@ def enqueue(
     enqueue itself is checkpointed (an attach too, so a replay attaches to the same run).
     """
     with contextlib.ExitStack() as stack:
+        stack.enter_context(_GATE.operation())
         if workflow_id:
             stack.enter_context(SetWorkflowID(workflow_id))
         if deduplication_id or partition_key or priority is not None:
@@ -435,6 +581,24 @@ async def enqueue_async(
 
 
 # --------------------------------------------------------------------------- in-process engine
+
+
+class _RetryWithoutTraceback(logging.Filter):
+    """DBOS logs every automatic step retry as a warning WITH the error's traceback.
+    A retried step is routine (a 500, a timeout: the clients already log each failed call
+    in one line), and under faults the tracebacks buried everything else and read as
+    crashes (a stop during a retry printed one). Keep the warning, in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and str(record.msg).startswith("Step being automatically retried"):
+            error = record.exc_info[1]
+            record.msg = f"{record.msg}: {type(error).__name__}: {error}"
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+_RETRY_FILTER = _RetryWithoutTraceback()
 
 _ACTIVE: list[Engine] = []  # at most one: DBOS is a process-global singleton
 
@@ -496,9 +660,13 @@ class Engine:
             # WAL and a sync per checkpoint instead of per commit: see SQLITE_PRAGMAS.
             self._sqlite_engine = create_engine_system_database(config.system_database_url)
             dbos_config["system_database_engine"] = self._sqlite_engine
-        DBOS(config=dbos_config)
+        self._dbos = DBOS(config=dbos_config)
+        dbos_logger = logging.getLogger("dbos")
+        if _RETRY_FILTER not in dbos_logger.filters:
+            dbos_logger.addFilter(_RETRY_FILTER)
         _ACTIVE.append(self)
         self._launched = False
+        _GATE.closed = False  # a new engine in this process (tests) starts open
 
     @property
     def executor_id(self) -> str:
@@ -521,6 +689,42 @@ class Engine:
         self._launched = False
 
     shutdown = destroy
+
+    def drain(self, timeout_seconds: float) -> DrainReport:
+        """Stop taking work and let what is in flight finish, for a process about to exit.
+
+        1. No more dequeuing nor schedule ticks here: DBOS's queue and scheduler threads
+           are told to stop (the same stop events :meth:`destroy` sets first; DBOS 3.4.0
+           keeps them in ``background_thread_stop_events``).
+        2. The drain gate closes: a workflow reaching its next step, sleep, enqueue or
+           start parks there, at its last checkpoint.
+        3. Steps in flight get ``timeout_seconds`` to finish and write their checkpoint.
+        4. This executor's PENDING workflows, except those whose step is still running,
+           go back ENQUEUED on their queues, so the next process (or another worker)
+           continues them at once rather than after the heartbeat timeout.
+
+        The engine is NOT destroyed: parked and still-running threads would then reach a
+        system database that is gone ("System database accessed before DBOS was
+        launched", issue 10). The caller ends the process (``os._exit``); a step still
+        running then is cut off like a crash, its workflow PENDING for the next start.
+        """
+        for event in list(self._dbos.background_thread_stop_events):
+            event.set()
+        _GATE.close()
+        clean = _GATE.wait_idle(timeout_seconds)
+        busy = _GATE.busy_workflows()
+        pending = [info for info in self._pending(self.executor_id) if info.workflow_id not in busy]
+        by_queue: dict[str | None, list[str]] = defaultdict(list)
+        for info in pending:
+            by_queue[info.queue_name].append(info.workflow_id)
+        for queue, ids in by_queue.items():
+            self.resume_workflows(ids, queue)
+        return DrainReport(
+            clean=clean,
+            still_running=_GATE.in_flight(),
+            busy=tuple(sorted(busy)),
+            handed_back=tuple(info.workflow_id for info in pending),
+        )
 
     def __enter__(self) -> Engine:
         try:
@@ -809,6 +1013,7 @@ __all__ = [
     "PENDING",
     "SUCCESS",
     "TERMINAL_STATES",
+    "DrainReport",
     "Engine",
     "EngineClient",
     "EngineConfig",

@@ -6,6 +6,14 @@ module create its queues and schedules, then starts the heartbeat and the watchd
 ``run_worker`` (``mirakl-sync worker``) and ``run_hub`` (``mirakl-sync run``) block on it
 until SIGTERM/SIGINT or ``stop`` is set.
 
+Stopping. In a process that goes on (tests), :meth:`Runtime.stop` destroys the engine.
+In a process about to exit (a signal arrived: :func:`exit_after_stop`), it DRAINS
+instead (issue 10, item 7): no more dequeuing nor schedule ticks, the steps in flight get
+:data:`DRAIN_SECONDS` to finish and be checkpointed, the unfinished workflows go back on
+their queues for the next process, the heartbeat row says ``stopped``, and the engine is
+left as it is for the process to end (destroying it under running steps is what made
+them fail with "System database accessed before DBOS was launched").
+
 A flow module listed in :data:`FLOW_MODULES` may define
 ``register(engine: Engine, settings: Settings) -> None``; it is called after launch.
 
@@ -20,6 +28,7 @@ import importlib
 import logging
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -34,7 +43,7 @@ from mirakl_sync.adapters.store.database import create_store_engine
 from mirakl_sync.adapters.store.tables import executors
 from mirakl_sync.config import Settings, load_settings
 from mirakl_sync.errors import ConfigError
-from mirakl_sync.workflows.engine import Engine, engine_config_from_settings
+from mirakl_sync.workflows.engine import DrainReport, Engine, engine_config_from_settings
 from mirakl_sync.workflows.heartbeat import Heartbeat, heartbeat_interval
 from mirakl_sync.workflows.watchdog import Watchdog
 
@@ -50,6 +59,29 @@ FLOW_MODULES: tuple[str, ...] = (
 )
 
 
+#: How long a stopping process lets the steps in flight finish before it exits anyway
+#: (their workflows then stay PENDING, resumed by the next start like after a crash):
+#: ``engine.shutdown_grace_seconds``, whose default this is.
+DRAIN_SECONDS = 10.0
+#: What a signal's hard bound adds to the drain: the web server's own shutdown before it,
+#: the heartbeat's last write after it.
+EXIT_MARGIN_SECONDS = 5.0
+
+_EXITING = threading.Event()
+_DRAINS: list[DrainReport] = []
+
+
+def exit_after_stop() -> None:
+    """Say that this process ends once its runtime stops (a signal arrived): from now on
+    :meth:`Runtime.stop` drains instead of destroying the engine."""
+    _EXITING.set()
+
+
+def last_drain() -> DrainReport | None:
+    """The outcome of this process's last drain, if it drained."""
+    return _DRAINS[-1] if _DRAINS else None
+
+
 @dataclass
 class Runtime:
     """A running engine process; :meth:`stop` shuts it down cleanly."""
@@ -58,6 +90,10 @@ class Runtime:
     heartbeat: Heartbeat
     watchdog: Watchdog
     store: sa.Engine
+    #: Set once :meth:`drain` has run.
+    drained: DrainReport | None = None
+    #: The drain's bound (``engine.shutdown_grace_seconds``).
+    drain_seconds: float = DRAIN_SECONDS
 
     @property
     def executor_id(self) -> str:
@@ -68,13 +104,48 @@ class Runtime:
 
         Workflows still running stay PENDING; this executor ID resumes them when it
         starts again, or the watchdogs of the others hand them on after the timeout.
+        In a process about to exit (:func:`exit_after_stop`) this drains instead.
         """
+        if _EXITING.is_set():
+            self.drain(self.drain_seconds)
+            return
         self.watchdog.stop()
         try:
             self.engine.destroy(wait_seconds=wait_seconds)
         finally:
             self.heartbeat.stop()
             self.store.dispose()
+
+    def drain(self, timeout_seconds: float = DRAIN_SECONDS) -> DrainReport:
+        """Stop taking work, let the steps in flight finish, hand the rest back, for a
+        process that exits next (see the module docstring). A second call returns the
+        first one's outcome."""
+        if self.drained is not None:
+            return self.drained
+        self.watchdog.stop()
+        report = self.engine.drain(timeout_seconds)
+        self.heartbeat.stop()
+        self.store.dispose()
+        self.drained = report
+        _DRAINS.append(report)
+        if report.clean:
+            logger.info(
+                "engine %s drained: every step in flight finished; %d workflow(s) handed "
+                "back to the queues",
+                self.executor_id,
+                len(report.handed_back),
+            )
+        else:
+            logger.warning(
+                "engine %s: %d step(s) still running after %.0f s are cut off; their "
+                "workflows stay PENDING and resume at the next start (a step may run "
+                "twice): %s",
+                self.executor_id,
+                report.still_running,
+                timeout_seconds,
+                ", ".join(report.busy) or "outside workflows",
+            )
+        return report
 
 
 def _check_store(store: sa.Engine, database_url: str) -> None:
@@ -126,11 +197,17 @@ def start_runtime(
         store.dispose()
         raise
     logger.info("engine %s ready (%s)", config.executor_id, role)
-    return Runtime(engine=engine, heartbeat=heartbeat, watchdog=watchdog, store=store)
+    return Runtime(
+        engine=engine,
+        heartbeat=heartbeat,
+        watchdog=watchdog,
+        store=store,
+        drain_seconds=settings.engine.shutdown_grace_seconds,
+    )
 
 
 @contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+def _stop_on_signals(stop: threading.Event, drain_seconds: float = DRAIN_SECONDS) -> Iterator[None]:
     """SIGTERM/SIGINT set ``stop`` (only possible from the main thread); a second signal
     while the shutdown runs ends the process at once (a stuck thread must not keep it)."""
     if threading.current_thread() is not threading.main_thread():
@@ -140,6 +217,18 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
     def handler(signum: int, frame: FrameType | None) -> None:
         if stop.is_set():
             os._exit(128 + signum)
+        # The process ends after this stop: drain, and never take longer than the
+        # drain's bound (before, a worker ignored SIGTERM for over 15 s).
+        exit_after_stop()
+        print(
+            f"mirakl-sync: stopping: letting the steps in flight finish (at most "
+            f"{drain_seconds:.0f} s; signal again to stop at once)",
+            file=sys.stderr,
+            flush=True,
+        )
+        timer = threading.Timer(DRAIN_SECONDS + EXIT_MARGIN_SECONDS, os._exit, args=(128 + signum,))
+        timer.daemon = True
+        timer.start()
         stop.set()
 
     previous: dict[signal.Signals, Any] = {}
@@ -156,7 +245,7 @@ def _run(
     settings: Settings, *, role: str, executor_id: str | None, stop: threading.Event | None
 ) -> None:
     stop_event = stop if stop is not None else threading.Event()
-    with _stop_on_signals(stop_event):
+    with _stop_on_signals(stop_event, settings.engine.shutdown_grace_seconds):
         runtime = start_runtime(settings, role=role, executor_id=executor_id)
         try:
             stop_event.wait()

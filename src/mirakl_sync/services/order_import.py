@@ -40,6 +40,7 @@ from mirakl_sync.domain.orders import (
 )
 from mirakl_sync.domain.stock_pool import LineHold
 from mirakl_sync.errors import PermanentError, RetryableError
+from mirakl_sync.services.item_release import ItemRelease
 from mirakl_sync.services.ports import (
     ExceptionLog,
     ItemInventory,
@@ -431,7 +432,8 @@ async def undo_import(services: OrderServices, order_id: str) -> None:
         if found is not None and not found.cancelled:
             await services.shop.cancel(found.id)
     if services.items is not None:
-        for item_id in stored.progress.sold_items:
-            await services.items.make_available(item_id)
+        # Once per item and order, shared with the shop-side cancellation (issue 10).
+        release = ItemRelease(services.items, services.repository, services.ledger, services.clock)
+        await release.release_items(services.rules.code, order_id, stored.progress.sold_items)
     for line in stored.order.lines:
         services.ledger.release(services.rules.code, line.line_id, now)

@@ -8,6 +8,7 @@ import pytest
 
 from mirakl_sync.config import RefundSettings
 from mirakl_sync.domain.carriers import CarrierMap, CarrierOutcome, decide, normalise
+from mirakl_sync.domain.marketplace_order import not_yet, state_named_in
 from mirakl_sync.domain.refunds import LineTax, RefundableLine, line_refund, resolve_reason
 from mirakl_sync.domain.shipments import MarketLine, ShipmentLine, batches, lines_to_ship
 from mirakl_sync.services.return_feed import triggered
@@ -170,3 +171,31 @@ def test_reason_resolution(
 def test_supercycle_triggers(trigger: str, line: dict[str, str], expected: bool) -> None:
     settings = RefundSettings(supercycle_trigger=trigger)  # type: ignore[arg-type]
     assert triggered(line, settings) is expected
+
+
+@pytest.mark.parametrize(
+    ("message", "named", "waiting"),
+    [
+        # OR23 / OR24 / a ST01 line, as Mirakl words them (issue 10's soak) and the emulator.
+        ("mirakl HTTP 400: Current status is WAITING_DEBIT_PAYMENT", "WAITING_DEBIT_PAYMENT", True),
+        (
+            "Current status is WAITING_ACCEPTANCE: tracking needs SHIPPING",
+            "WAITING_ACCEPTANCE",
+            True,
+        ),
+        ("Current status is WAITING_DEBIT", "WAITING_DEBIT", True),
+        ("Current status is STAGING", "STAGING", True),
+        # OR28 on a line not debited yet.
+        ("Order line 1-1 cannot be refunded in WAITING_ACCEPTANCE", "WAITING_ACCEPTANCE", True),
+        # States that are not "not yet": final, or further along.
+        ("Current status is CANCELED: the order cannot be canceled", "CANCELED", False),
+        ("Current status is SHIPPED", "SHIPPED", False),
+        ("Order line 1-1 cannot be refunded in CLOSED", "CLOSED", False),
+        # No state named, or not a Mirakl state.
+        ("Carrier code XX is unknown", None, False),
+        ("Current status is SOMETHING_ELSE", None, False),
+    ],
+)
+def test_the_state_a_mirakl_refusal_names(message: str, named: str | None, waiting: bool) -> None:
+    assert state_named_in(message) == named
+    assert (not_yet(message) is not None) is waiting

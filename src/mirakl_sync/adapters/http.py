@@ -8,6 +8,25 @@ from typing import Any, Self
 
 import httpx
 
+#: Seconds to open a connection, and to wait for each read (or write) of a request,
+#: before it fails with a timeout and the client's own policy retries it (reads) or
+#: looks first (writes). A server that says nothing for this long is hung: under faults
+#: 5% of requests hung 30 s, and a 30 s timeout held a slot of the order flow for the
+#: whole hang (issue 10). A read timeout is per read, not per response: a large answer
+#: that keeps streaming is not cut off.
+CONNECT_TIMEOUT_SECONDS = 5.0
+READ_TIMEOUT_SECONDS = 10.0
+
+
+def default_timeout() -> httpx.Timeout:
+    """The timeout of every API client unless it is given one."""
+    return httpx.Timeout(
+        READ_TIMEOUT_SECONDS,
+        connect=CONNECT_TIMEOUT_SECONDS,
+        read=READ_TIMEOUT_SECONDS,
+        write=READ_TIMEOUT_SECONDS,
+    )
+
 
 @cache
 def shared_ssl_context() -> ssl.SSLContext:

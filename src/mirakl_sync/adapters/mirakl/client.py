@@ -50,7 +50,7 @@ import structlog
 from pydantic import BaseModel
 
 from mirakl_sync.adapters.call_budget import InMemoryCallBudget
-from mirakl_sync.adapters.http import HttpApiClient, async_client
+from mirakl_sync.adapters.http import HttpApiClient, async_client, default_timeout
 from mirakl_sync.adapters.mirakl.budgets import PAGES_EXEMPT, budget_key, budgets_for
 from mirakl_sync.adapters.mirakl.csv_files import (
     ErrorReportRow,
@@ -130,7 +130,7 @@ class MiraklClient(HttpApiClient):
         call_budget: CallBudget | None = None,
         budget_scale: float = 1.0,
         max_budget_wait: float = DEFAULT_MAX_BUDGET_WAIT,
-        timeout: float = 30.0,
+        timeout: float | httpx.Timeout | None = None,
         max_retries: int = 4,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -153,7 +153,7 @@ class MiraklClient(HttpApiClient):
         self._http = async_client(
             base_url=self.base_url,
             transport=transport,
-            timeout=timeout,
+            timeout=timeout if timeout is not None else default_timeout(),
             headers={"Authorization": api_key, "Accept": "application/json"},
         )
         self._log = log.bind(marketplace=marketplace, shop_id=shop_id)

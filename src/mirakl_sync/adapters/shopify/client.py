@@ -32,7 +32,7 @@ from typing import Any, cast
 import httpx
 from graphql import OperationDefinitionNode, OperationType, parse
 
-from mirakl_sync.adapters.http import HttpApiClient, async_client
+from mirakl_sync.adapters.http import HttpApiClient, async_client, default_timeout
 from mirakl_sync.adapters.shopify import documents
 from mirakl_sync.adapters.shopify.cost import (
     CostBucket,
@@ -104,7 +104,7 @@ class ShopifyClient(HttpApiClient):
         access_token: str,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
-        timeout: float = 30.0,
+        timeout: float | httpx.Timeout | None = None,
         max_retries: int = 3,
         max_throttle_retries: int = 5,
         backoff_seconds: float = 0.5,
@@ -120,7 +120,7 @@ class ShopifyClient(HttpApiClient):
         self._background = background
         self._http = async_client(
             transport=transport,
-            timeout=timeout,
+            timeout=timeout if timeout is not None else default_timeout(),
             headers={
                 "X-Shopify-Access-Token": access_token,
                 "Content-Type": "application/json",

@@ -31,7 +31,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from mirakl_sync.adapters.call_budget import InMemoryCallBudget
-from mirakl_sync.adapters.http import HttpApiClient, async_client
+from mirakl_sync.adapters.http import HttpApiClient, async_client, default_timeout
 from mirakl_sync.adapters.supercycle.errors import SYSTEM, retry_after_seconds, translate
 from mirakl_sync.adapters.supercycle.models import (
     AvailabilityTimeline,
@@ -82,7 +82,7 @@ class SupercycleClient(HttpApiClient):
         api_key: str,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
-        timeout: float = 30.0,
+        timeout: float | httpx.Timeout | None = None,
         max_retries: int = 3,
         backoff: float = 1.0,
         max_retry_after: float = 120.0,
@@ -97,7 +97,7 @@ class SupercycleClient(HttpApiClient):
         self._http = async_client(
             base_url=base_url.rstrip("/") + "/",
             transport=transport,
-            timeout=timeout,
+            timeout=timeout if timeout is not None else default_timeout(),
             headers={
                 "Authorization": f"Bearer {api_key}",
                 "Accept": "application/json",

@@ -110,7 +110,7 @@ RETURNS_OVERLAP = timedelta(hours=1)
 CYCLES_FIRST_LOOKBACK = timedelta(days=7)
 #: Retries of a unit's step (a fault no service handles) before the pass skips it.
 UNIT_RETRIES = 2
-UNIT_RETRY_SECONDS = 5.0
+UNIT_RETRY_SECONDS = 2.0
 #: Test hook: when set to N, the process dies (``os._exit``) right after a scheduled
 #: pass's N-th page step is checkpointed, so a test can kill a real worker mid-pass.
 #: Never set it in production.
@@ -207,15 +207,16 @@ def _shop_source(kind: str) -> PassRecord:
     return _source("shopify-changes", kind, "the shop's changed orders (Shopify)", _RETRY[kind])
 
 
-def _unit_record(kind: str, unit: str) -> PassRecord:
-    """A unit of a pass, as the exception recorded when it raised (``poll_step_failed``)."""
+def _unit_record(kind: str, name: str, label: str = "") -> PassRecord:
+    """A unit of a pass, as the exception recorded when it raised (``poll_step_failed``);
+    one exception per kind and unit (every page shares one)."""
     return PassRecord(
         type=POLL_STEP_FAILED,
         owner=OwnerTeam.OPS,
-        doing=f"the {unit} of the {kind} pass",
+        doing=f"{label or name} of the {kind} pass",
         retry=_RETRY[kind],
         entity_type="poll",
-        entity_id=f"{kind}:{unit.split(' ', 1)[0]}",
+        entity_id=f"{kind}:{name}",
     )
 
 
@@ -354,17 +355,18 @@ async def retries_unit(kit: Kit, kind: str, handled: list[str]) -> dict[str, Any
     return work.out()
 
 
-async def unit_failed(kit: Kit, kind: str, unit: str, error: str) -> None:
-    PassFailures(kit.hub.store.exception_log, kit.clock).crashed(_unit_record(kind, unit), error)
+async def unit_failed(kit: Kit, kind: str, name: str, label: str, error: str) -> None:
+    item = _unit_record(kind, name, label)
+    PassFailures(kit.hub.store.exception_log, kit.clock).crashed(item, error)
 
 
 async def pass_done(kit: Kit, kind: str, summary: dict[str, Any]) -> None:
     """The pass's log line; the ``poll_step_failed`` exceptions of units that went
     through this time are resolved."""
     failures = PassFailures(kit.hub.store.exception_log, kit.clock)
-    for unit in ("catch-up", "start", "page", "source", "retries"):
-        if unit not in summary["failed_units"]:
-            failures.succeeded(_unit_record(kind, unit))
+    for name in _UNIT_NAMES:
+        if name not in summary["failed_units"]:
+            failures.succeeded(_unit_record(kind, name))
     event = "safety_net.pass" if summary["complete"] else "safety_net.pass_incomplete"
     log.info(event, **{k: v for k, v in summary.items() if k != "results"})
 
@@ -387,16 +389,16 @@ def _drive(kind: str, call: Call, *, crash_after_pages: int = 0) -> dict[str, An
         try:
             out = call(name, kind, *args)
         except Exception as exc:
-            failed.append(label.split(" ", 1)[0])
-            call("unit_failed", kind, label, f"{type(exc).__name__}: {exc}")
+            failed.append(name)
+            call("unit_failed", kind, name, label, _cause(exc))
             return None
         if isinstance(out, dict):
             results.extend(out.get("results", []))
             handled.extend(out.get("handled", []))
         return out
 
-    unit("catch_up", "catch-up", list(handled))
-    since = unit("start", "start")
+    unit("catch_up", "the catch-up of adopted orders", list(handled))
+    since = unit("start", "the start of the shop feed")
     pages = orders = 0
     # Complete: the feed was read to its last page (or there is nothing to read yet).
     complete = "start" not in failed
@@ -405,7 +407,7 @@ def _drive(kind: str, call: Call, *, crash_after_pages: int = 0) -> dict[str, An
         if pages >= MAX_PAGES:
             complete = False  # the rest of the backlog: the next pass, from the cursor
             break
-        page = unit("page", f"page {pages + 1}", since, after, list(handled))
+        page = unit("page", f"page {pages + 1} of the shop feed", since, after, list(handled))
         pages += 1
         if crash_after_pages and pages >= crash_after_pages:
             os._exit(87)
@@ -416,8 +418,8 @@ def _drive(kind: str, call: Call, *, crash_after_pages: int = 0) -> dict[str, An
         if page["last"]:
             break
         after = page["after"]
-    unit("source", "source", list(handled))
-    unit("retries", "retries", list(handled))
+    unit("source", "the Supercycle source", list(handled))
+    unit("retries", "the due retries", list(handled))
     summary = {
         "kind": kind,
         "skipped": False,
@@ -434,6 +436,20 @@ def _drive(kind: str, call: Call, *, crash_after_pages: int = 0) -> dict[str, An
         log.warning("safety_net.pass_done_failed", kind=kind, exc_info=True)
     return summary
 
+
+def _cause(exc: Exception) -> str:
+    """What a unit raised: the last error of its step's attempts when the step gave up
+    (the engine wraps them), else the error itself."""
+    attempts = getattr(exc, "errors", None)
+    if isinstance(attempts, list) and attempts and isinstance(attempts[-1], BaseException):
+        exc_ = attempts[-1]
+        tries = len(attempts)
+        return f"{type(exc_).__name__}: {exc_}, after {tries} attempts"
+    return f"{type(exc).__name__}: {exc}"
+
+
+#: The units a pass is made of, by name (``poll_step_failed`` names one).
+_UNIT_NAMES = ("catch_up", "start", "page", "source", "retries")
 
 _UNITS: dict[str, Callable[..., Coroutine[Any, Any, Any]]] = {
     "catch_up": catch_up_unit,
@@ -466,6 +482,12 @@ _STEPS: dict[str, Callable[..., Any]] = {
 _ENGINE: list[Engine] = []
 
 
+def use_engine(engine: Engine) -> None:
+    """The engine whose workflows a pass's claim looks at (``register`` sets it; a test
+    that starts passes itself, without their schedules, too)."""
+    _ENGINE[:] = [engine]
+
+
 @step(name="mirakl_sync.poll.claim")
 def claim_step(kind: str, workflow_id: str) -> bool:
     """Whether this pass may run: no older pass of its kind is queued or running."""
@@ -476,12 +498,15 @@ def claim_step(kind: str, workflow_id: str) -> bool:
         status=[PENDING, ENQUEUED], name=POLL_WORKFLOWS[kind], load_output=False
     )
     own = next((w for w in live if w.workflow_id == workflow_id), None)
-    mine = (own.created_at_ms or 0, workflow_id) if own is not None else None
+    mine = own.created_at_ms or 0 if own is not None else None
+    # A pass started no later than this one goes on and this one skips. Creation times
+    # may have whole-second resolution (SQLite), so two ticks started in the same second
+    # would both skip; ticks of one schedule are minutes apart, and a pass resumed after
+    # a restart was created long before the tick that finds it.
     older = [
         w.workflow_id
         for w in live
-        if w.workflow_id != workflow_id
-        and (mine is None or (w.created_at_ms or 0, w.workflow_id) < mine)
+        if w.workflow_id != workflow_id and (mine is None or (w.created_at_ms or 0) <= mine)
     ]
     if older:
         log.info("safety_net.pass_skipped", kind=kind, running=older[0])
@@ -515,7 +540,7 @@ def refunds_poll(scheduled_time: datetime, context: Any) -> dict[str, Any]:
 
 def register(engine: Engine) -> None:
     """Schedule the polling safety nets (every 5 minutes; ``workflows.dispatch.register``)."""
-    _ENGINE[:] = [engine]
+    use_engine(engine)
     engine.apply_schedules(
         [
             Schedule("shipments-poll", shipments_poll, "0 */5 * * * *"),

@@ -22,6 +22,7 @@ import httpx
 from dispatch_env import Env, run, with_kit
 from sqlalchemy import update
 
+from mirakl_sync.adapters.mirakl.dispatch_api import MiraklDispatchApi
 from mirakl_sync.adapters.store.tables import marketplace_orders
 from mirakl_sync.domain.exceptions import ExceptionStatus, Severity
 from mirakl_sync.services.cancellations import CancelStatus
@@ -403,5 +404,47 @@ def test_a_shipment_waiting_for_the_debit_in_a_pass_is_kept_for_the_next_pass(
     [retry] = kept(env, lambda kit: kit.dispatch.due_retries())
     assert dispatch(env, retry).status == DispatchStatus.SHIPPED
     assert env.mirakl_order("sportshub", order_id).state.value == "SHIPPED"
+    assert open_exceptions(env) == []
+    env.close()
+
+
+def test_an_st24_error_naming_a_waiting_state_waits(tmp_path: Path) -> None:
+    """A shipment created earlier (ST01 without ``shipped``) is confirmed with ST24; its
+    per-shipment error names a waiting state: WAITING, never ``ship_refused``."""
+    lazy = Lazy()
+    env = Env(tmp_path, mirakl_transport=lazy)
+    lazy.inner = env.transport
+    sku = env.offer_skus("debenhams")[5]
+    order_id, shop = run(env.accepted_order("debenhams", [(sku, 1)]))
+    f = fulfilment(env, shop, "Royal Mail", "RM20000005GB")
+    [line] = env.mirakl_order("debenhams", order_id).lines
+
+    async def create() -> Any:
+        item = {
+            "order_id": order_id,
+            "shipment_lines": [
+                {"order_line_id": line.line_id, "quantity": 1, "package_reference": f.source_id}
+            ],
+            "shipped": False,
+        }
+        async with env.hub.mirakl(env.settings.marketplace("debenhams")) as client:
+            return await MiraklDispatchApi(client, "debenhams").create_shipments([item])
+
+    success, errors = run(create())
+    assert len(success) == 1 and errors == []
+    report = {
+        "shipment_success": [],
+        "shipment_errors": [
+            {"id": success[0]["id"], "message": "Current status is WAITING_DEBIT_PAYMENT"}
+        ],
+    }
+    reply = httpx.Response(200, content=json.dumps(report).encode())
+    lazy.inner = RefuseOnce(env.transport, "PUT", "/api/shipments/ship", reply)
+    first = dispatch(env, f)
+    assert first.status == DispatchStatus.WAITING, first
+    assert not [r for r in open_exceptions(env) if r.severity != Severity.INFO]
+    [retry] = kept(env, lambda kit: kit.dispatch.due_retries())
+    assert dispatch(env, retry).status == DispatchStatus.SHIPPED
+    assert env.mirakl_order("debenhams", order_id).state.value == "SHIPPED"
     assert open_exceptions(env) == []
     env.close()

@@ -468,7 +468,10 @@ class DispatchService:
             failed_ids = {str(e.get("id")): str(e.get("message") or "") for e in errors}
             for sid, plan in to_ship.items():
                 f = plan.fulfilment
-                if sid in failed_ids and "SHIPPED" not in failed_ids[sid]:
+                waiting = not_yet(failed_ids.get(sid, ""))
+                if waiting is not None:
+                    results[f.source_id] = self._wait(f, plan.ref, waiting)
+                elif sid in failed_ids and "SHIPPED" not in failed_ids[sid]:
                     results[f.source_id] = self._report(
                         "ship_refused",
                         f,

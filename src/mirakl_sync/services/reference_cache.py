@@ -21,7 +21,10 @@ SH21 calls, and two of them slept for tomorrow's slot):
   known list, however old, is used and the log says so (``references.stale``, with its
   age and when the next slot opens); with nothing known, None. This cache then asks no
   more before that slot opens;
-- any other failure of Mirakl: None.
+- any other failure of Mirakl (5xx after the client's retries, a timeout): the last known
+  list too, else None; this cache then asks no more for ``FAILURE_BACKOFF_SECONDS``, so a
+  pass of many parcels sends one failing request, not one per parcel (issue 10). Under
+  the real once-a-day budget the failed request used the day's slot anyway.
 
 None means "unknown": callers then trust the configuration and let Mirakl's answer to the
 write decide (dispatch sends the configured carrier code; refunds and cancellations send
@@ -50,6 +53,8 @@ DAY_SECONDS = 86_400.0
 #: live holder is never overtaken; a dead one's claim lapses after it.
 CLAIM_LEASE_SECONDS = 900.0
 CLAIM_PREFIX = "references:"
+#: After a read that failed (5xx, timeout), this cache asks no more for this long.
+FAILURE_BACKOFF_SECONDS = 300.0
 
 Entry = tuple[float, Any]  # (read at, data)
 
@@ -179,8 +184,19 @@ class ReferenceCache:
             self._spent_until[scope] = self._clock() + exc.wait_seconds
             return self._stale(scope, last, exc)
         except ExternalSystemError as exc:
-            log.warning("references.unreadable", scope=scope, error=str(exc))
-            return None
+            # Issue 10: a failed read (5xx, timeout) is not asked again by every parcel of
+            # a pass; the last known list serves meanwhile, as when the budget is spent.
+            self._spent_until[scope] = self._clock() + FAILURE_BACKOFF_SECONDS
+            log.warning(
+                "references.unreadable",
+                scope=scope,
+                error=str(exc),
+                detail=(
+                    "using the last known list" if last else "no list known: trusting the config"
+                ),
+                retry_in_seconds=FAILURE_BACKOFF_SECONDS,
+            )
+            return last[1] if last else None
         self._store(scope, data)
         return data
 

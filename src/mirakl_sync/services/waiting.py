@@ -51,19 +51,23 @@ class WaitKind:
     #: The ERROR exception once it waited past ``BLOCKED_AFTER``.
     blocked: str
     owner: OwnerTeam
-    #: What Mirakl must do first, for people ("accepts and debits the order").
+    #: What must happen first, for people ("the order is accepted and debited").
     needs: str
 
 
 SHIPMENT = WaitKind(
-    "shipment_waiting", "shipment_blocked", OwnerTeam.OPS, "accepts and debits the order"
+    "shipment_waiting",
+    "shipment_blocked",
+    OwnerTeam.OPS,
+    "the order is accepted and the customer debited",
 )
 REFUND = WaitKind(
-    "refund_waiting", "refund_blocked", OwnerTeam.FINANCE, "accepts and debits the order"
+    "refund_waiting",
+    "refund_blocked",
+    OwnerTeam.FINANCE,
+    "the order is accepted and the customer debited",
 )
-CANCELLATION = WaitKind(
-    "cancel_waiting", "cancel_blocked", OwnerTeam.OPS, "shows the order as accepted"
-)
+CANCELLATION = WaitKind("cancel_waiting", "cancel_blocked", OwnerTeam.OPS, "the order is accepted")
 
 
 class WaitingWork:
@@ -89,7 +93,7 @@ class WaitingWork:
         order = f"order {item.order_id}" if item.order_id else "the order"
         head = f"{item.doing[:1].upper()}{item.doing[1:]}{where}"
         message = (
-            f"{head} waits: Mirakl takes it only once it {self._kind.needs}, and {order} is "
+            f"{head} waits: Mirakl takes it only once {self._kind.needs}, and {order} is "
             f"{state}. Nothing to do: the hub sends it as soon as the order allows it "
             f"(every pass, or `{item.retry}`)."
         )
@@ -115,7 +119,7 @@ class WaitingWork:
         hours = int((now - since).total_seconds() // 3600)
         blocked = (
             f"{head} has waited {hours} h for Mirakl: {order} is still {state} (since "
-            f"{since:%Y-%m-%d %H:%M} UTC), and Mirakl takes it only once it "
+            f"{since:%Y-%m-%d %H:%M} UTC), and Mirakl takes it only once "
             f"{self._kind.needs}. Check the order in the {item.marketplace or 'marketplace'} "
             "back office (stuck in acceptance or payment? ask the operator) and that the "
             "hub still pulls orders (no order_pull_stale exception). The hub keeps trying "

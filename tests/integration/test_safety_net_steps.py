@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +24,7 @@ from typing import Any
 
 import httpx
 import pytest
-from dispatch_env import CallCounter, Env, run
+from dispatch_env import CallCounter, Env, run, served
 
 from mirakl_sync.adapters.supercycle.models import MethodType
 from mirakl_sync.bootstrap import bootstrap
@@ -96,6 +99,10 @@ def open_exceptions(env: Env, type_: str) -> list[Any]:
 
 def refunds_on(env: Env, market: str, order_id: str) -> list[Any]:
     return [r for ln in env.mirakl_order(market, order_id).lines for r in ln.refunds]
+
+
+def refund_counts(env: Env, *order_ids: str) -> tuple[int, ...]:
+    return tuple(len(refunds_on(env, "debenhams", order_id)) for order_id in order_ids)
 
 
 def shop_order(env: Env, gid: str) -> Any:
@@ -313,4 +320,128 @@ def test_under_shopify_faults_every_pass_ends_and_nothing_is_lost_or_sent_twice(
     for order_id, _ in refunded:
         assert len(refunds_on(env, "debenhams", order_id)) == 1, order_id
     assert env.mirakl_order("debenhams", cancelled[0]).state.value == "CANCELED"
+    env.close()
+
+
+# --------------------------------------------------------------------------- killed mid-pass
+
+# A worker running one refunds pass under its own engine, so it can die for real
+# (os._exit, after the pass's first page is checkpointed) and be restarted with the same
+# executor id, which resumes the pass.
+WORKER = """
+import json
+import sys
+from datetime import UTC, datetime
+
+from mirakl_sync.config import settings_from_mapping
+from mirakl_sync.workflows import dispatch, safety_net
+from mirakl_sync.workflows.engine import Engine, engine_config_from_settings, start_workflow
+
+CONFIG, MODE = sys.argv[1:3]
+settings = settings_from_mapping(json.loads(open(CONFIG).read()), env={})
+dispatch.configure(settings)
+safety_net.SHOP_PAGE_SIZE = 1  # one order a page, so the pass has pages to resume
+with Engine(engine_config_from_settings(settings, executor_id="solo")) as engine:
+    safety_net.use_engine(engine)
+    if MODE == "recover":
+        # Launch already resumed this executor's PENDING pass: wait for it.
+        result = engine.retrieve("refunds-pass").result()
+    else:
+        run = start_workflow(
+            safety_net.refunds_poll, datetime.now(UTC), None, workflow_id="refunds-pass"
+        )
+        result = run.result()
+    steps = [s.name for s in engine.list_steps("refunds-pass")]
+    print(json.dumps({"result": result, "steps": steps}))
+"""
+
+
+class PageLog:
+    """An ASGI wrapper noting the ``after`` of every changed-orders page asked for."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.afters: list[str | None] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].endswith("/graphql.json"):
+            await self.app(scope, receive, send)
+            return
+        messages, body, more = [], b"", True
+        while more:
+            message = await receive()
+            messages.append(message)
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        if b"OrdersChangedSince" in body:
+            self.afters.append(json.loads(body)["variables"].get("after"))
+        replay = iter(messages)
+
+        async def again() -> Any:
+            return next(replay, {"type": "http.disconnect"})
+
+        await self.app(scope, again, send)
+
+
+def _worker(script: Path, config: Path, mode: str, *, crash: bool) -> Any:
+    env = {k: v for k, v in os.environ.items() if k != safety_net.CRASH_AFTER_PAGES_ENV}
+    if crash:
+        env[safety_net.CRASH_AFTER_PAGES_ENV] = "1"
+    return subprocess.run(
+        [sys.executable, str(script), str(config), mode],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, "PYTHONUNBUFFERED": "1"},
+        check=False,
+    )
+
+
+def test_a_refunds_pass_killed_mid_way_resumes_after_its_last_page_and_sends_each_once(
+    tmp_path: Path,
+) -> None:
+    env = Env(tmp_path)
+    pages = PageLog(env.sandbox.app)
+    first, first_shop = run(env.accepted_order("debenhams", [(env.offer_skus("debenhams")[0], 1)]))
+    second, second_shop = run(
+        env.accepted_order("debenhams", [(env.offer_skus("debenhams")[1], 1)])
+    )
+    env.sandbox.shopify.fulfil_order(first_shop, "Royal Mail", "RM801")
+    env.sandbox.shopify.fulfil_order(second_shop, "Royal Mail", "RM802")
+    with env.workflows():
+        run_shipments_cycle(env.settings)
+        run_refunds_cycle(env.settings)  # the refunds cursor is set
+    # While the hub is down, the shop refunds both orders (no webhook reaches it).
+    env.now[0] += 3600
+    env.sandbox.shopify.refund_order(first_shop, restock_type="RETURN")
+    env.now[0] += 60
+    env.sandbox.shopify.refund_order(second_shop, restock_type="RETURN")
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER, encoding="utf-8")
+    config = tmp_path / "hub.json"
+    with served(pages) as base:
+        config.write_text(json.dumps(env.raw_for(base)), encoding="utf-8")
+        env.forget_call_budgets()
+
+        crashed = _worker(script, config, "start", crash=True)
+        assert crashed.returncode == 87, crashed.stderr[-3000:]
+        assert pages.afters == [None]  # the pass read its first page, then died
+        assert refund_counts(env, first, second) == (1, 0)
+
+        updated_again(env, first_shop)  # and the first order is edited meanwhile
+        recovered = _worker(script, config, "recover", crash=False)
+        assert recovered.returncode == 0, recovered.stderr[-3000:]
+        outcome = json.loads(recovered.stdout.strip().splitlines()[-1])
+        assert outcome["result"]["complete"] is True, outcome
+        # Resumed after page 1: the pass's first page is not read again, its steps not run
+        # again; the second order's refund goes, the first's is not sent twice.
+        assert None not in pages.afters[1:] and len(pages.afters) > 1, pages.afters
+        steps = outcome["steps"]
+        assert steps.count("mirakl_sync.poll.catch_up") == 1, steps
+        assert steps.count("mirakl_sync.poll.start") == 1, steps
+        assert refund_counts(env, first, second) == (1, 1)
+    with env.workflows():
+        env.now[0] += 600
+        assert set(run_refunds_cycle(env.settings)) <= {"already_sent"}
+    assert refund_counts(env, first, second) == (1, 1)
     env.close()

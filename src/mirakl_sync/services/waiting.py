@@ -19,7 +19,8 @@ by then the marketplace should have accepted or refused the order (acceptance wi
 are 3 to 5 days, this hub decides within minutes) and debited or cancelled it (an unpaid
 WAITING_DEBIT is cancelled after 72 h on one operator, see ``mirakl-api.md`` §3). The
 record is kept and tried hourly from then on, so the work still goes out once Mirakl
-allows it. "First waited" is the INFO record's ``first_seen_at``.
+allows it. "First waited" is the INFO record's ``first_seen_at``: for work a workflow handed
+over (after waiting a day itself, ``workflows.dispatch``), the time of the hand-over.
 """
 
 from __future__ import annotations

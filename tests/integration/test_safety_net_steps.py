@@ -214,6 +214,27 @@ def test_a_tick_while_a_pass_of_its_kind_runs_is_skipped(tmp_path: Path) -> None
     env.close()
 
 
+def test_a_pass_while_shopify_is_down_ends_recorded_and_the_next_one_runs(
+    tmp_path: Path,
+) -> None:
+    env = Env(tmp_path)
+    order_id, shop = run(env.accepted_order("maisonhome", [(env.offer_skus("maisonhome")[0], 1)]))
+    env.sandbox.shopify.fulfil_order(shop, "DPD UK", "15501234")
+    env.sandbox.faults["shopify"].set_rates(error_rate=1.0)
+    with env.workflows(), engine_for(env):
+        down = start_pass("shipments", "down").result()
+        assert (down["skipped"], down["complete"], down["pages"]) == (False, False, 1), down
+        [unreadable] = open_exceptions(env, "poll_source_unreadable")
+        assert unreadable.entity_id == "shopify-changes:shipments"
+        assert env.mirakl_order("maisonhome", order_id).state.value == "SHIPPING"
+        env.sandbox.faults["shopify"].set_rates(error_rate=0.0)
+        back = start_pass("shipments", "back").result()
+        assert (back["skipped"], back["complete"]) == (False, True), back
+        assert env.mirakl_order("maisonhome", order_id).state.value == "SHIPPED"
+        assert open_exceptions(env, "poll_source_unreadable") == []
+    env.close()
+
+
 # --------------------------------------------------------------------------- late events
 
 

@@ -18,6 +18,7 @@ from mirakl_sync.domain.exceptions import (
 from mirakl_sync.errors import CallBudgetExhaustedError, PermanentError, RetryableError
 from mirakl_sync.services.pass_failures import (
     PERMANENT_RETRY,
+    POLL_STEP_FAILED,
     REFUND_NOT_SENT,
     PassFailures,
     PassRecord,
@@ -176,3 +177,28 @@ def test_an_error_that_is_no_external_failure_is_a_bug_and_propagates(
 
     with pytest.raises(KeyError):
         asyncio.run(failures(MemoryLog(), clock).attempt(item(), broken))
+
+
+def test_a_unit_that_crashed_is_an_ops_error_with_no_record_to_retry_and_clears_on_success(
+    clock: list[float],
+) -> None:
+    log = MemoryLog()
+    passes = failures(log, clock)
+    unit = PassRecord(
+        type=POLL_STEP_FAILED,
+        owner=OwnerTeam.OPS,
+        doing="page 3 of the shop feed of the refunds pass",
+        retry="mirakl-sync sync refunds --once",
+        entity_type="poll",
+        entity_id="refunds:page",
+    )
+    message = passes.crashed(unit, "KeyError: 'legacy_id', after 3 attempts")
+    clock[0] += 300
+    passes.crashed(replace(unit, doing="page 4 of the shop feed of the refunds pass"), "again")
+    [row] = log.list()  # every page of a pass shares one exception
+    assert (row.owner, row.severity, row.count) == (OwnerTeam.OPS, Severity.ERROR, 2)
+    assert message.startswith("Page 3 of the shop feed of the refunds pass failed (KeyError")
+    assert "skipped it and carried on" in message and "sync refunds --once" in message
+    assert passes.due(POLL_STEP_FAILED, OwnerTeam.OPS) == []  # the next pass runs it anyway
+    passes.succeeded(unit)
+    assert log.list() == []

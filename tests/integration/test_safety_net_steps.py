@@ -278,6 +278,58 @@ def test_a_cancellation_made_while_the_hub_was_down_is_sent_once_even_after_late
     env.close()
 
 
+def test_cancellations_on_a_page_whose_step_raised_are_sent_by_the_next_pass_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(safety_net, "SHOP_PAGE_SIZE", 1)
+    env = Env(tmp_path)
+    counter = CallCounter(env.sandbox.app)
+    shopify = ScriptedShopify(env.transport)
+    env.hub.close()
+    env.hub = bootstrap(
+        env.settings,
+        transports=dataclasses.replace(
+            env.hub.transports,
+            shopify=shopify,
+            mirakl={code: httpx.ASGITransport(app=counter) for code in env.hub.transports.mirakl},
+        ),
+        clock=lambda: env.now[0],
+    )
+    skus = env.offer_skus("debenhams")
+    _, plain_shop = run(env.accepted_order("debenhams", [(skus[0], 1)]))
+    whole, whole_shop = run(env.accepted_order("debenhams", [(skus[1], 1)]))
+    lines, lines_shop = run(env.accepted_order("debenhams", [(skus[2], 1), (skus[3], 1)]))
+    with env.workflows(), engine_for(env):
+        start_pass("shipments", "warm-s").result()
+        start_pass("refunds", "warm-r").result()
+        # While the hub is down: an edit, a cancellation, a line cancelled by a refund.
+        env.now[0] += 3600
+        updated_again(env, plain_shop)
+        env.now[0] += 60
+        env.sandbox.shopify.cancel_order(whole_shop)
+        env.now[0] += 60
+        env.sandbox.shopify.refund_order(lines_shop, {skus[3]: 1}, restock_type="CANCEL")
+        # Each pass's second page raises (its step too, when retried): the pass goes on.
+        shopify.raise_after_first_page = True
+        assert start_pass("shipments", "faulty-s").result()["failed_units"] == ["page"]
+        assert start_pass("refunds", "faulty-r").result()["failed_units"] == ["page"]
+        assert counter.count("PUT", f"/orders/{whole}/cancel") == 0
+        shopify.raise_after_first_page = False
+        for index in range(2):
+            start_pass("shipments", f"healed-s{index}").result()
+            start_pass("refunds", f"healed-r{index}").result()
+            updated_again(env, whole_shop)
+            updated_again(env, lines_shop)
+    assert env.mirakl_order("debenhams", whole).state.value == "CANCELED"
+    cancelled = {
+        ln.offer_sku: len(ln.cancelations) for ln in env.mirakl_order("debenhams", lines).lines
+    }
+    assert cancelled == {skus[2]: 0, skus[3]: 1}
+    assert counter.count("PUT", f"/orders/{whole}/cancel") == 1
+    assert counter.count("PUT", "/orders/cancel") == 1
+    env.close()
+
+
 def test_a_refund_on_an_order_older_than_the_cursor_overlap_is_seen_and_sent_once(
     tmp_path: Path,
 ) -> None:

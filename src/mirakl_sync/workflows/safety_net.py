@@ -364,8 +364,9 @@ async def pass_done(kit: Kit, kind: str, summary: dict[str, Any]) -> None:
     """The pass's log line; the ``poll_step_failed`` exceptions of units that went
     through this time are resolved."""
     failures = PassFailures(kit.hub.store.exception_log, kit.clock)
+    open_ = failures.open_entities(POLL_STEP_FAILED, OwnerTeam.OPS)  # one read, not 5 writes
     for name in _UNIT_NAMES:
-        if name not in summary["failed_units"]:
+        if name not in summary["failed_units"] and f"{kind}:{name}" in open_:
             failures.succeeded(_unit_record(kind, name))
     event = "safety_net.pass" if summary["complete"] else "safety_net.pass_incomplete"
     log.info(event, **{k: v for k, v in summary.items() if k != "results"})

@@ -11,6 +11,9 @@ it, and reads the order only when Mirakl says it no longer waits.
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -21,6 +24,8 @@ from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.bootstrap import Transports
 from mirakl_sync.config import SandboxSettings
 from mirakl_sync.sandbox.server import MARKETPLACES, build_sandbox
+from mirakl_sync.workflows import orders
+from mirakl_sync.workflows.engine import Engine, engine_config_from_settings
 from mirakl_sync.workflows.orders import run_orders_once
 
 pytestmark = pytest.mark.timeout(180)
@@ -39,9 +44,9 @@ class FirstAcceptFails(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
-        if request.method == "GET" and path.endswith("/api/orders"):
-            if "order_ids" in request.url.params:
-                self.lookups += 1
+        by_id = "order_ids" in request.url.params
+        if request.method == "GET" and path.endswith("/api/orders") and by_id:
+            self.lookups += 1
         if request.method == "PUT" and path.endswith("/accept"):
             if not self.failed:
                 self.failed = True
@@ -82,3 +87,64 @@ def test_a_failed_or21_is_sent_again_without_an_or11_read_first(
     # Only a lost reply (Mirakl then answers the second OR21 with ORDER_INVALID_STATE)
     # is worth a read; a 500 that never landed is not.
     assert mirakl.lookups == (1 if lost_reply else 0)
+
+
+class HeldShopOrders(httpx.AsyncBaseTransport):
+    """The sandbox; every Shopify ``orderCreate`` waits until ``gate`` opens (a slow
+    shop), counting how many wait at once."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.gate = threading.Event()
+        self.waiting = 0
+        self.most = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and b"orderCreate" in request.content:
+            self.waiting += 1
+            self.most = max(self.most, self.waiting)
+            while not self.gate.is_set():
+                await asyncio.sleep(0.05)
+            self.waiting -= 1
+        return await self.inner.handle_async_request(request)
+
+
+def test_imports_waiting_on_a_slow_shop_do_not_stop_the_others_starting(tmp_path: Path) -> None:
+    """Each import waiting on I/O held one of 8 slots: under hangs and retries the queue
+    grew. A process runs ``worker_concurrency x ORDER_IO_FACTOR`` imports at once."""
+    sandbox = build_sandbox(SandboxSettings(orders_per_hour=0, call_frequency_scale=0))
+    settings = hub_settings(tmp_path)
+    upgrade_database(settings.database_url)
+    plain = httpx.ASGITransport(app=sandbox.app)
+    shop = HeldShopOrders(plain)
+    wanted = 12  # more than the 8 slots of before, fewer than 8 x 3
+    placed = 0
+    for product, variant in sandbox.catalogue.variants():
+        if placed == wanted:
+            break
+        if product.channel == "new" and sum(variant.inventory.values()) >= 1:
+            sandbox.mirakl.place_order("debenhams", [(variant.sku, 1)])
+            placed += 1
+    assert placed == wanted, "the seed has too few stocked variants"
+    engine = Engine(engine_config_from_settings(settings))
+    try:
+        engine.launch()
+        orders.register(
+            engine,
+            settings,
+            transports=Transports(
+                shopify=shop, supercycle=plain, mirakl={m.code: plain for m in MARKETPLACES}
+            ),
+        )
+        deadline = time.monotonic() + 60
+        while shop.most < wanted and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert shop.most == wanted, f"{shop.most} imports waited on Shopify at once"
+        assert orders.order_concurrency(settings) >= wanted
+    finally:
+        shop.gate.set()
+        deadline = time.monotonic() + 60
+        while shop.waiting and time.monotonic() < deadline:
+            time.sleep(0.2)
+        orders.close_runtime()
+        engine.destroy()

@@ -100,6 +100,11 @@ PULL_WORKFLOW = "mirakl_sync.order_pull"
 SCHEDULED_PULL_WORKFLOW = "mirakl_sync.order_pull_scheduled"
 CRASH_ENV = "MIRAKL_SYNC_CRASH_AFTER_STEP"
 QUEUE_POLL_SECONDS = 0.1
+#: Order imports per configured worker slot (``engine.worker_concurrency``) a process
+#: runs at once. An import spends its time waiting on Mirakl, Shopify and Supercycle (a
+#: retry's backoff, a slow answer, a hung request until its timeout), not on the CPU; at
+#: 8 at once, hangs and retries under faults held every slot and the queue grew.
+ORDER_IO_FACTOR = 3
 #: Follow-ups (paid, shipped, cancelled) queue behind every import, whichever pull
 #: enqueued them first: an import has an acceptance deadline, a follow-up has none.
 FOLLOWUP_PRIORITY = 10
@@ -569,6 +574,11 @@ def start_pull_monitor(runtime: OrdersRuntime) -> PullMonitor:
     return monitor
 
 
+def order_concurrency(settings: Settings) -> int:
+    """How many order workflows one process runs at once (see :data:`ORDER_IO_FACTOR`)."""
+    return settings.engine.worker_concurrency * ORDER_IO_FACTOR
+
+
 def register(engine: Engine, settings: Settings, *, transports: Transports | None = None) -> None:
     """Queues and one pull schedule per marketplace (called by the runtime after launch),
     and the monitor that says when pulls stop succeeding. ``transports``: tests only."""
@@ -581,7 +591,7 @@ def register(engine: Engine, settings: Settings, *, transports: Transports | Non
         logger.warning("queue %s taken back from an earlier `sync orders --once`", ORDER_QUEUE)
     engine.register_queue(
         ORDER_QUEUE,
-        worker_concurrency=settings.engine.worker_concurrency,
+        worker_concurrency=order_concurrency(settings),
         polling_interval_seconds=QUEUE_POLL_SECONDS,
     )
     for market in settings.marketplaces:
@@ -733,7 +743,7 @@ def run_orders_once(
             engine.launch()
             engine.register_queue(
                 ONCE_ORDER_QUEUE,
-                worker_concurrency=settings.engine.worker_concurrency,
+                worker_concurrency=order_concurrency(settings),
                 polling_interval_seconds=QUEUE_POLL_SECONDS,
             )
             # Work a crashed earlier run left was resumed by launch: finish it first, so

@@ -469,15 +469,17 @@ def step(
 
 def durable_sleep(seconds: float) -> None:
     """Sleep inside a workflow; the wake-up time is stored, so a resumed run does not restart it."""
+    # A workflow about to sleep parks at a closed gate. The sleep itself is not counted
+    # as in flight (a day's sleep must not hold a drain): its wake-up time is stored
+    # first, and after it the workflow's next operation meets the gate.
     with _GATE.operation():
-        # Only the recording of the wake-up time is counted as in flight (a sleep of a
-        # day must not hold a drain); after the sleep the next operation meets the gate.
         pass
     DBOS.sleep(seconds)
 
 
 async def durable_sleep_async(seconds: float) -> None:
     """:func:`durable_sleep` for ``async`` workflows (the sync one raises in an event loop)."""
+    _GATE.leave_async(await _GATE.enter_async())  # parks at a closed gate, as the sync one
     await DBOS.sleep_async(seconds)
 
 
@@ -554,8 +556,12 @@ async def start_workflow_async(
     **kwargs: Any,
 ) -> WorkflowRunAsync[R]:
     """:func:`start_workflow` for an ``async def`` workflow, from a coroutine."""
-    with SetWorkflowID(workflow_id) if workflow_id else contextlib.nullcontext():
-        return WorkflowRunAsync(await DBOS.start_workflow_async(fn, *args, **kwargs))
+    token = await _GATE.enter_async()
+    try:
+        with SetWorkflowID(workflow_id) if workflow_id else contextlib.nullcontext():
+            return WorkflowRunAsync(await DBOS.start_workflow_async(fn, *args, **kwargs))
+    finally:
+        _GATE.leave_async(token)
 
 
 async def enqueue_async(
@@ -568,7 +574,9 @@ async def enqueue_async(
     **kwargs: Any,
 ) -> WorkflowRunAsync[R]:
     """:func:`enqueue` for an ``async def`` workflow, from a coroutine."""
+    token = await _GATE.enter_async()
     with contextlib.ExitStack() as stack:
+        stack.callback(_GATE.leave_async, token)
         if workflow_id:
             stack.enter_context(SetWorkflowID(workflow_id))
         if deduplication_id or partition_key:

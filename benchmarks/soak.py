@@ -100,7 +100,8 @@ def quick_profile() -> Profile:
         hang_seconds=10.0,
         acceptance_window_seconds=240.0,
         drain_max=90.0,
-        quiet=15.0,
+        # Longer than a dispatch's retry back-off, so a sleeping retry is not "settled".
+        quiet=30.0,
         sample_every=5.0,
         early_share=0.15,
         products=60,
@@ -488,10 +489,16 @@ class Soak:
             for stamp in stamps:
                 at = _epoch(stamp)
                 hub_down = any(start <= at <= end for start, end in down)
-                anomaly.detail += (
-                    f"; in Shopify at +{at - self.started:.1f} s"
-                    f"{' while run was down' if hub_down else ' (run was up)'}"
-                )
+                # Shopify sends its webhook a moment later: a kill right after the event
+                # may have caught the webhook too.
+                next_kill = min((start - at for start, _ in down if start >= at), default=None)
+                if hub_down:
+                    when = "while run was down"
+                elif next_kill is not None and next_kill <= 5.0:
+                    when = f"run killed {next_kill:.1f} s later"
+                else:
+                    when = "run was up"
+                anomaly.detail += f"; in Shopify at +{at - self.started:.1f} s ({when})"
 
     def _pulled_again(self, sandbox: Sandbox) -> list[dict[str, Any]]:
         """For each restart: seconds until every marketplace answered an OR11 again."""

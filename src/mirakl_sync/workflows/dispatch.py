@@ -359,6 +359,8 @@ from mirakl_sync.workflows.safety_net import (  # noqa: E402
     shipments_poll,
 )
 
+# Listed for the type checker (names re-exported from another module must be); nothing
+# star-imports this module.
 __all__ = [
     "collect_cycle_fulfilments",
     "refund_supercycle_returns",

@@ -189,6 +189,69 @@ def test_a_page_that_raises_is_recorded_and_skipped_and_the_pass_still_ships_the
     env.close()
 
 
+class RaisingMirakl(httpx.AsyncBaseTransport):
+    """Mirakl behind a proxy that breaks (an error no service handles) on every request
+    naming order ``order`` while ``broken``."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, order: str = "") -> None:
+        self.inner = inner
+        self.order = order
+        self.broken = True
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = (await request.aread()).decode(errors="replace")
+        if self.broken and self.order and self.order in str(request.url) + body:
+            raise RuntimeError(f"injected: the proxy broke on {self.order}")
+        return await self.inner.handle_async_request(request)
+
+
+def test_an_order_whose_events_raise_costs_only_that_order_and_is_retried_later(
+    tmp_path: Path,
+) -> None:
+    env = Env(tmp_path)
+    mirakl = RaisingMirakl(env.transport)
+    env.hub.close()
+    env.hub = bootstrap(
+        env.settings,
+        transports=dataclasses.replace(
+            env.hub.transports, mirakl=dict.fromkeys(env.hub.transports.mirakl, mirakl)
+        ),
+        clock=lambda: env.now[0],
+    )
+    a, b, c = env.offer_skus("debenhams")[:3]
+    good, good_shop = run(env.accepted_order("debenhams", [(a, 1)]))
+    bad, bad_shop = run(env.accepted_order("debenhams", [(b, 1)]))
+    _, later_shop = run(env.accepted_order("debenhams", [(c, 1)]))
+    mirakl.order = bad
+    with env.workflows():
+        env.now[0] += 60
+        env.sandbox.shopify.fulfil_order(good_shop, "Royal Mail", "RM901")
+        env.sandbox.shopify.fulfil_order(bad_shop, "Royal Mail", "RM902")
+        # Both orders are on one page, shipped in one batch: the batch raises, so each
+        # order is tried alone; only the broken one is kept.
+        [shipped] = run_shipments_cycle(env.settings)
+        assert (shipped.order_id, shipped.status.value) == (good, "shipped")
+        assert env.mirakl_order("debenhams", bad).state.value == "SHIPPING"
+        [kept] = open_exceptions(env, "poll_order_failed")
+        assert kept.details["order_id"] == bad and "RuntimeError: injected" in kept.message
+        # An hour later another order changes; the broken order fails again in the
+        # overlap's re-read, and the cursor moves past both to the later change.
+        env.now[0] += 3600
+        updated_again(env, later_shop)
+        assert [r.order_id for r in run_shipments_cycle(env.settings)] == [good]
+        assert len(open_exceptions(env, "poll_order_failed")) == 1
+        # Then the proxy works again. The feed no longer reads the broken order (nothing
+        # of it changed): only the kept record brings it back, and it ships.
+        env.now[0] += 3600
+        mirakl.broken = False
+        results = run_shipments_cycle(env.settings)
+        assert [(r.order_id, r.status.value) for r in results] == [(bad, "shipped")], results
+        assert open_exceptions(env, "poll_order_failed") == []
+        assert run_shipments_cycle(env.settings) == []
+    assert len(env.sandbox.mirakl.market("debenhams").shipments) == 2
+    env.close()
+
+
 def test_a_tick_while_a_pass_of_its_kind_runs_is_skipped(tmp_path: Path) -> None:
     # Before: every 5-minute tick started a whole pass whatever was still running, so slow
     # passes piled up (runs PENDING behind one another).

@@ -54,6 +54,9 @@ SOURCE_UNREADABLE = "poll_source_unreadable"
 #: raised something no service handles, even after its step's retries: the pass skipped
 #: it and carried on; the next pass runs it again (ops).
 POLL_STEP_FAILED = "poll_step_failed"
+#: A shop order whose events a pass could not handle (an error no service handles, even
+#: with the order alone): kept, and re-read from Shopify by the next passes (ops).
+POLL_ORDER_FAILED = "poll_order_failed"
 #: How long a record Mirakl rejected waits before a pass tries it again.
 PERMANENT_RETRY = timedelta(hours=1)
 #: Records tried again per pass and type, oldest first (the rest wait for later passes).
@@ -176,9 +179,10 @@ class PassFailures:
         return message
 
     def crashed(self, item: PassRecord, error: str) -> str:
-        """Record that ``item`` (a unit of a pass, not one record) raised ``error``, an
-        error no service turns into a record's exception (a bug, or a fault outside the
-        external systems' errors); returns the exception's message."""
+        """Record that ``item`` (a unit of a pass, or a shop order it could not handle)
+        raised ``error``, an error no service turns into a record's exception (a bug, or a
+        fault outside the external systems' errors); its ``record``, if any, is kept for
+        :meth:`due`. Returns the exception's message."""
         now = self._now()
         message = (
             f"{item.doing[:1].upper()}{item.doing[1:]} failed ({error}). The pass skipped "
@@ -186,7 +190,15 @@ class PassFailures:
             f"runs, or `{item.retry}`) runs it again and this clears itself once it goes "
             "through. If it stays open, the hub's log has the traceback: report it."
         )
-        details = {"error": error, "retry": item.retry, "retry_at": now.isoformat()}
+        details: dict[str, Any] = {
+            "error": error,
+            "retry": item.retry,
+            "retry_at": now.isoformat(),
+        }
+        if item.order_id is not None:
+            details["order_id"] = item.order_id
+        if item.record is not None:
+            details["record"] = item.record
         self._exceptions.record(item.report(message, Severity.ERROR, details), now)
         log.error("pass.unit_failed", type=item.type, entity=item.entity_id, error=error)
         return message

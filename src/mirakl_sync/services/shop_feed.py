@@ -219,18 +219,36 @@ class ShopChangeFeed:
         since = self._since(scope)
         return None if since is None else _shopify_time(since)
 
+    async def reread(self, shop_order_id: str) -> tuple[dict[str, Any], OrderRef] | None:
+        """One shop order as a page gives it (with its fulfilments and refunds), and its
+        marketplace order; None when the hub does not know it (any more)."""
+        ref = self._index.by_shopify_order(shop_order_id)
+        if ref is None:
+            return None
+        head = await self._shop.order(shop_order_id)
+        order = {
+            "id": shop_order_id,
+            "cancelled_at": head.get("cancelled_at"),
+            "fulfillments": await self._shop.fulfillments(shop_order_id),
+            "refunds": await self._shop.refunds(shop_order_id),
+        }
+        return order, ref
+
     async def page(
         self,
         scope: str,
         since: str,
         after: str | None,
         handle: Callable[[ShopEvents], Awaitable[None]],
+        isolate: Callable[[dict[str, Any], OrderRef, Exception], Awaitable[None]] | None = None,
     ) -> FeedPage:
         """One page of the pass ``(since, after)``: its events go to ``handle``, then the
         cursor moves to the page's last change (never back). A page Shopify does not
-        answer (after the client's retries) is returned as failed, the cursor unchanged;
-        an error raised by ``handle`` propagates, the cursor unchanged (the page comes
-        again next pass)."""
+        answer (after the client's retries) is returned as failed, the cursor unchanged.
+        An error raised by ``handle`` propagates, the cursor unchanged (the page comes
+        again next pass), unless ``isolate`` is given: then each order of the page is
+        handled alone, an order that raises again goes to ``isolate`` (to be kept for a
+        retry), and the cursor moves on, so one order cannot hold the feed back."""
         try:
             page = await self._shop.changed_orders(since, after=after, page_size=self._page_size)
         except RetryableError as exc:
@@ -243,13 +261,23 @@ class ShopChangeFeed:
         if self._adoption is not None and unknown:
             refs.update(await self._adoption.adopt_changed(scope, unknown))
         events = ShopEvents()
-        orders = 0
-        for order in changed:
-            ref = refs.get(str(order["id"]))
-            if ref is not None:
-                events.add(order, ref)
-                orders += 1
-        await handle(events)
+        known = [(o, refs[str(o["id"])]) for o in changed if str(o["id"]) in refs]
+        for order, ref in known:
+            events.add(order, ref)
+        try:
+            await handle(events)
+        except Exception:
+            if isolate is None:
+                raise
+            log.warning("shop_feed.page_isolated", scope=scope, orders=len(known), exc_info=True)
+            for order, ref in known:
+                alone = ShopEvents()
+                alone.add(order, ref)
+                try:
+                    await handle(alone)
+                except Exception as exc:  # kept by ``isolate``; the page goes on
+                    await isolate(order, ref, exc)
+        orders = len(known)
         if changed:
             last = max(_parse(str(o["updated_at"])) for o in changed)
             stored = self._cursors.get(CURSOR_FLOW, scope)

@@ -56,6 +56,7 @@ from mirakl_sync.adapters.store.dispatch import SqlCursors
 from mirakl_sync.adapters.supercycle.returns_api import SupercycleReturnsApi
 from mirakl_sync.config import Settings
 from mirakl_sync.domain.exceptions import OwnerTeam
+from mirakl_sync.domain.shipments import OrderRef
 from mirakl_sync.services.cycle_feed import cycle_fulfilments
 from mirakl_sync.services.dispatch import (
     RETRY_SHIPMENTS,
@@ -64,6 +65,7 @@ from mirakl_sync.services.dispatch import (
     Fulfilment,
 )
 from mirakl_sync.services.pass_failures import (
+    POLL_ORDER_FAILED,
     POLL_STEP_FAILED,
     SOURCE_UNREADABLE,
     PassFailures,
@@ -276,6 +278,17 @@ class _Work:
         return status
 
     async def events(self, kind: str, events: ShopEvents) -> None:
+        """Send what ``events`` ask; if that raises, nothing of it counts as handled (so
+        its records are tried again, alone or in a later unit)."""
+        handled, new, results = set(self.handled), len(self.new), len(self.results)
+        try:
+            await self._events(kind, events)
+        except Exception:
+            self.handled = handled
+            del self.new[new:], self.results[results:]
+            raise
+
+    async def _events(self, kind: str, events: ShopEvents) -> None:
         if kind == SHIPMENTS:
             for marketplace, order_id in events.order_cancels:
                 await self.cancel_order(marketplace, order_id)
@@ -312,8 +325,16 @@ async def page_unit(
     Shopify does not answer is an ops exception (``poll_source_unreadable``), resolved by
     the next pass that reads the feed to its end."""
     work = _Work(kit, set(handled))
-    page = await shop_feed(kit).page(kind, since, after, lambda ev: work.events(kind, ev))
     failures = PassFailures(kit.hub.store.exception_log, kit.clock)
+
+    async def isolate(order: dict[str, Any], ref: OrderRef, exc: Exception) -> None:
+        shop_order_id = str(order["id"])
+        work.fresh(f"isolated:{shop_order_id}")  # the retries unit leaves it to the next pass
+        failures.crashed(_order_record(kind, shop_order_id, ref), f"{type(exc).__name__}: {exc}")
+
+    page = await shop_feed(kit).page(
+        kind, since, after, lambda ev: work.events(kind, ev), isolate=isolate
+    )
     if page.failure is not None:
         failures.failed(_shop_source(kind), page.failure)
     elif page.last:
@@ -341,8 +362,9 @@ async def source_unit(kit: Kit, kind: str, handled: list[str]) -> dict[str, Any]
 
 async def retries_unit(kit: Kit, kind: str, handled: list[str]) -> dict[str, Any]:
     """The records of earlier passes that failed and are due again, except those this
-    pass already tried."""
+    pass already tried; the shop orders a page could not handle, read again."""
     work = _Work(kit, set(handled))
+    await _retry_orders(kit, kind, work)
     if kind == SHIPMENTS:
         for marketplace, order_id, _ in kit.cancellations.due_retries(lines=False):
             await work.cancel_order(marketplace, order_id)
@@ -353,6 +375,47 @@ async def retries_unit(kit: Kit, kind: str, handled: list[str]) -> dict[str, Any
         for source in kit.refunds.due_retries():
             await work.refund(source)
     return work.out()
+
+
+def _order_record(kind: str, shop_order_id: str, ref: OrderRef) -> PassRecord:
+    """A shop order whose events a page could not handle, kept for a retry."""
+    return PassRecord(
+        type=POLL_ORDER_FAILED,
+        owner=OwnerTeam.OPS,
+        doing=f"the {kind} events of shop order {shop_order_id} (order {ref.order_id})",
+        retry=_RETRY[kind],
+        entity_type="shop_order",
+        entity_id=f"{kind}:{shop_order_id}",
+        marketplace=ref.marketplace,
+        order_id=ref.order_id,
+        record={"kind": kind, "shopify_order_id": shop_order_id},
+    )
+
+
+async def _retry_orders(kit: Kit, kind: str, work: _Work) -> None:
+    """Read again each shop order a page of this kind of pass could not handle, and
+    handle its events (the feed's cursor has moved past it)."""
+    failures = PassFailures(kit.hub.store.exception_log, kit.clock)
+    feed = shop_feed(kit)
+    for record in failures.due(POLL_ORDER_FAILED, OwnerTeam.OPS):
+        if record.get("kind") != kind:
+            continue
+        shop_order_id = str(record["shopify_order_id"])
+        if f"isolated:{shop_order_id}" in work.handled:
+            continue  # it failed in this very pass: the next one tries it again
+        found = await feed.reread(shop_order_id)
+        if found is None:  # no longer a marketplace order of the hub: nothing to send
+            continue
+        order, ref = found
+        item = _order_record(kind, shop_order_id, ref)
+        events = ShopEvents()
+        events.add(order, ref)
+        try:
+            await work.events(kind, events)
+        except Exception as exc:  # still failing: it stays kept, the next pass tries again
+            failures.crashed(item, f"{type(exc).__name__}: {exc}")
+        else:
+            failures.succeeded(item)
 
 
 async def unit_failed(kit: Kit, kind: str, name: str, label: str, error: str) -> None:

@@ -128,3 +128,55 @@ def test_ticks_while_a_pull_hangs_leave_one_pull_on_the_queue(
     engine.trigger_schedule(schedule)
     _wait(lambda: len(_pull_queue_runs(engine, HUNG)) > before)
     assert len(_pull_queue_runs(engine, HUNG)) == before + 1
+
+
+def test_a_pull_queued_by_an_older_release_does_not_hold_the_queue(
+    sandbox: Sandbox, settings: Settings
+) -> None:
+    """The engine dequeues only workflows of its own application version (DBOS hashes
+    the flow code), so a pull an older release left ENQUEUED never runs again; with the
+    one-pull-per-marketplace guard it would then hold that marketplace's pulls for good
+    after an upgrade. A starting hub cancels such pulls (a pull carries no progress) and
+    pulls anew."""
+    import sqlalchemy as sa
+
+    from mirakl_sync.workflows.engine import enqueue, system_database_url_for
+
+    plain = httpx.ASGITransport(app=sandbox.app)
+    transports = Transports(
+        shopify=plain, supercycle=plain, mirakl={m.code: plain for m in MARKETPLACES}
+    )
+    engine = Engine(engine_config_from_settings(settings))
+    try:
+        engine.launch()
+        # What an older release left: a pull holding the marketplace's deduplication ID,
+        # ENQUEUED under another version (nothing here dequeues it before the update:
+        # its queue is not registered yet).
+        old = enqueue(
+            orders.pull_queue(HUNG),
+            orders.pull_marketplace,
+            HUNG,
+            "old",
+            workflow_id=f"order-pull:{HUNG}:old",
+            deduplication_id=orders.pull_dedup_id(HUNG),
+        )
+        system_db = sa.create_engine(system_database_url_for(settings))
+        with system_db.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "UPDATE workflow_status SET application_version = 'older-release' "
+                    "WHERE workflow_uuid = :id"
+                ),
+                {"id": old.workflow_id},
+            )
+        system_db.dispose()
+
+        orders.register(engine, settings, transports=transports)
+        _wait(lambda: any(run.status == "SUCCESS" for run in _pull_queue_runs(engine, HUNG)))
+        runs = {run.workflow_id: run.status for run in _pull_queue_runs(engine, HUNG)}
+        assert "SUCCESS" in runs.values(), runs
+        (left,) = engine.list_workflows(workflow_ids=[old.workflow_id], load_output=False)
+        assert left.status == "CANCELLED", left
+    finally:
+        orders.close_runtime()
+        engine.destroy()

@@ -680,6 +680,20 @@ class Engine:
     def executor_id(self) -> str:
         return self.config.executor_id
 
+    @property
+    def application_version(self) -> str:
+        """The version this process runs and dequeues (set at launch): DBOS takes from a
+        queue only workflows of its own version, so work an older release left queued
+        waits for a process of that release."""
+        version: str = DBOS.application_version
+        return version
+
+    def cancel_workflows(self, workflow_ids: Sequence[str]) -> None:
+        """Mark unfinished workflows CANCELLED (which also frees their queue slots and
+        deduplication IDs). For work that is safe to drop and start afresh only."""
+        if workflow_ids:
+            DBOS.cancel_workflows(list(workflow_ids))
+
     def launch(self) -> None:
         DBOS.launch()
         self._launched = True

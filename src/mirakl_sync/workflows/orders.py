@@ -64,8 +64,10 @@ from mirakl_sync.services.order_pull import (
     pull_orders,
 )
 from mirakl_sync.workflows.engine import (
+    ENQUEUED,
     ONCE_APP_NAME,
     ONCE_QUEUE_PREFIX,
+    PENDING,
     Engine,
     Schedule,
     WorkflowInfo,
@@ -574,6 +576,33 @@ def start_pull_monitor(runtime: OrdersRuntime) -> PullMonitor:
     return monitor
 
 
+def _drop_pulls_of_older_releases(engine: Engine, settings: Settings) -> None:
+    """Cancel the unfinished pulls another release left on the pull queues.
+
+    The engine dequeues only workflows of its own version, so such a pull never runs
+    here, and it would hold its marketplace's deduplication ID (one pull at a time) for
+    good after an upgrade. A pull carries no progress of its own: the start pull that
+    follows reads from the stored watermark."""
+    queues = [pull_queue(market.code) for market in settings.marketplaces]
+    if not queues:
+        return
+    mine = engine.application_version
+    stale = [
+        run.workflow_id
+        for run in engine.list_workflows(
+            status=[ENQUEUED, PENDING], queue_name=queues, load_output=False
+        )
+        if run.app_version not in (None, mine)
+    ]
+    if stale:
+        engine.cancel_workflows(stale)
+        logger.warning(
+            "cancelled %d pull(s) queued by another release of the hub (this release "
+            "cannot run them); every marketplace is pulled again now",
+            len(stale),
+        )
+
+
 def order_concurrency(settings: Settings) -> int:
     """How many order workflows one process runs at once (see :data:`ORDER_IO_FACTOR`)."""
     return settings.engine.worker_concurrency * ORDER_IO_FACTOR
@@ -616,6 +645,7 @@ def register(engine: Engine, settings: Settings, *, transports: Transports | Non
             for index, market in enumerate(settings.marketplaces)
         ]
     )
+    _drop_pulls_of_older_releases(engine, settings)
     # Pull every marketplace at start rather than at the next tick: after a restart the
     # orders that arrived meanwhile are read at once (issue 10: a median 54 s, at worst
     # 259 s). A pull a previous incarnation left queued or running (recovered at launch,
@@ -701,11 +731,7 @@ def run_orders_once(
     exceptions for ops.
     """
     from mirakl_sync.adapters.store.tables import marketplace_orders
-    from mirakl_sync.workflows.engine import (
-        PENDING,
-        engine_config_from_settings,
-        start_workflow,
-    )
+    from mirakl_sync.workflows.engine import engine_config_from_settings, start_workflow
 
     if not settings.marketplaces:
         raise ConfigError("no [[marketplaces]] configured: there is nothing to pull")

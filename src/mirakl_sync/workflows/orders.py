@@ -577,7 +577,7 @@ def start_pull_monitor(runtime: OrdersRuntime) -> PullMonitor:
 
 
 def _drop_pulls_of_older_releases(engine: Engine, settings: Settings) -> None:
-    """Cancel the unfinished pulls another release left on the pull queues.
+    """Cancel the unfinished pulls (and shop-order follow-ups) another release left.
 
     The engine dequeues only workflows of its own version, so such a pull never runs
     here, and it would hold its marketplace's deduplication ID (one pull at a time) for
@@ -594,11 +594,24 @@ def _drop_pulls_of_older_releases(engine: Engine, settings: Settings) -> None:
         )
         if run.app_version not in (None, mine)
     ]
+    # Likewise a "shop-order" follow-up (the shop order of an order accepted while
+    # Shopify was down): every pull reports it again, and an older release's one would
+    # hold its deduplication ID. Other follow-ups are reported once, so they are kept.
+    stale += [
+        run.workflow_id
+        for run in engine.list_workflows(
+            status=[ENQUEUED, PENDING],
+            queue_name=ORDER_QUEUE,
+            name=FOLLOWUP_WORKFLOW,
+            load_output=False,
+        )
+        if run.app_version not in (None, mine) and ":shop-order@" in run.workflow_id
+    ]
     if stale:
         engine.cancel_workflows(stale)
         logger.warning(
-            "cancelled %d pull(s) queued by another release of the hub (this release "
-            "cannot run them); every marketplace is pulled again now",
+            "cancelled %d pull(s) and shop-order follow-up(s) queued by another release "
+            "of the hub (this release cannot run them); they are started again now",
             len(stale),
         )
 

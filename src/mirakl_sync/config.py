@@ -249,15 +249,15 @@ class SandboxSettings(_Section):
     error_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
     latency_ms: Annotated[float, Field(ge=0)] = 0.0
     timeout_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
-    #: Multiplies the Call Frequency periods the emulated Mirakl enforces with 429s.
-    call_frequency_scale: Annotated[float, Field(ge=0)] = 1.0
-    #: Requests a minute per key the emulated Supercycle answers before a 429 (its
     #: Seconds a request that times out hangs before it is served (far beyond any client
     #: timeout by default).
     timeout_seconds: Annotated[float, Field(gt=0)] = 3600.0
     #: Share of writes (POST/PUT/PATCH/DELETE, Shopify GraphQL mutations) that land, and
     #: then answer 500 instead of their real reply (a reply lost on the way back).
     lost_reply_rate: Annotated[float, Field(ge=0, le=1)] = 0.0
+    #: Multiplies the Call Frequency periods the emulated Mirakl enforces with 429s.
+    call_frequency_scale: Annotated[float, Field(ge=0)] = 1.0
+    #: Requests a minute per key the emulated Supercycle answers before a 429 (its
     #: documented limit); 0 lifts it (no 429s; TOML has no null, so 0 stands for None).
     supercycle_requests_per_minute: Annotated[int, Field(ge=0)] | None = 120
     #: The emulated shop's Shopify plan, which sets its GraphQL query budget: restore

@@ -1,11 +1,12 @@
 """SIGTERM drains (issue 10, item 7): real ``mirakl-sync run`` processes.
 
 An order import is held in flight (the emulated Shopify answers its ``orderCreate`` a few
-seconds late) when the hub gets SIGTERM. The hub must stop taking work, let that step
-finish and be checkpointed, exit 0 within its drain bound, and never touch the engine's
-database after the engine is gone (before: "System database accessed before DBOS was
-launched" as the step finished). The next start finishes the order: one shop order, one
-acceptance.
+seconds late) when the hub (``run`` on SQLite, or a ``worker`` on PostgreSQL) gets
+SIGTERM. It must stop taking work, let that step finish and be checkpointed, exit 0
+within its drain bound, and never touch the engine's database after the engine is gone
+(before: "System database accessed before DBOS was launched" as the step finished, and a
+worker ignored SIGTERM for over 15 s). The next start finishes the order: one shop
+order, one acceptance.
 
 Bounds are subprocess timeouts, never timed assertions.
 """
@@ -110,7 +111,7 @@ def served() -> Iterator[tuple[Sandbox, HoldingApp, str]]:
     thread.join(timeout=10)
 
 
-def write_config(tmp_path: Path, base: str) -> Path:
+def write_config(tmp_path: Path, base: str, database_url: str) -> Path:
     markets = "".join(
         f'\n[[marketplaces]]\ncode = "{m.code}"\nbase_url = "{base}/mirakl/{m.code}"\n'
         f'api_key = "{m.api_key}"\nshop_id = {m.shop_id}\ncall_budget_scale = 0\n'
@@ -118,7 +119,7 @@ def write_config(tmp_path: Path, base: str) -> Path:
     )
     path = tmp_path / "mirakl-sync.toml"
     path.write_text(
-        f'database_url = "sqlite:///{tmp_path / "hub.db"}"\n'
+        f'database_url = "{database_url}"\n'
         f'[shopify]\nshop = "fjellrev.myshopify.com"\naccess_token = "{SHOPIFY_TOKEN}"\n'
         f'base_url = "{base}"\n'
         f'[supercycle]\nbase_url = "{base}/supercycle/api/v1"\napi_key = "{SUPERCYCLE_KEY}"\n'
@@ -133,10 +134,10 @@ def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "MIRAKL_SYNC_CONFIG"}
 
 
-def start_hub(config: Path, log: Path) -> subprocess.Popen[bytes]:
+def start_hub(config: Path, log: Path, command: str) -> subprocess.Popen[bytes]:
     output = log.open("ab")
     process = subprocess.Popen(
-        [str(EXECUTABLE), "run", "--config", str(config)],
+        [str(EXECUTABLE), command, "--config", str(config)],
         env=_env(),
         stdout=output,
         stderr=subprocess.STDOUT,
@@ -184,11 +185,20 @@ def _accepted(sandbox: Sandbox, market: str, order_id: str) -> bool:
     return state in ("WAITING_DEBIT_PAYMENT", "SHIPPING")
 
 
+@pytest.mark.parametrize("command", ["run", pytest.param("worker", marks=pytest.mark.postgres)])
 def test_sigterm_during_an_import_drains_then_the_next_start_finishes_it_once(
-    tmp_path: Path, served: tuple[Sandbox, HoldingApp, str]
+    tmp_path: Path,
+    served: tuple[Sandbox, HoldingApp, str],
+    command: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     sandbox, app, base = served
-    config = write_config(tmp_path, base)
+    database_url = (
+        f"sqlite:///{tmp_path / 'hub.db'}"
+        if command == "run"
+        else str(request.getfixturevalue("postgres_url"))
+    )
+    config = write_config(tmp_path, base, database_url)
     upgrade = subprocess.run(
         [str(EXECUTABLE), "db", "upgrade", "--config", str(config)],
         env=_env(),
@@ -198,8 +208,8 @@ def test_sigterm_during_an_import_drains_then_the_next_start_finishes_it_once(
     assert upgrade.returncode == 0, upgrade.stderr
     order_id = sandbox.mirakl.place_order("debenhams", [(stocked_sku(sandbox), 1)])
 
-    log = tmp_path / "run.log"
-    hub = start_hub(config, log)
+    log = tmp_path / f"{command}.log"
+    hub = start_hub(config, log, command)
     try:
         # The import is in its shop-order step, inside Shopify's orderCreate.
         assert app.entered.wait(timeout=120), log.read_text()[-4000:]
@@ -221,7 +231,7 @@ def test_sigterm_during_an_import_drains_then_the_next_start_finishes_it_once(
     assert app.writes[("POST", "orderCreate")] == 1
     assert app.writes[("PUT", "accept")] == 0
 
-    hub = start_hub(config, log)
+    hub = start_hub(config, log, command)
     try:
         deadline = time.monotonic() + 120
         while not _accepted(sandbox, "debenhams", order_id) and time.monotonic() < deadline:

@@ -202,6 +202,21 @@ class RefundSettings(_Section):
     acceptable_conditions: list[str] = Field(default_factory=lambda: ["Unused", "Used"])
 
 
+class SafetyNetSettings(_Section):
+    """The passes that poll for what the Shopify webhooks missed (``workflows.safety_net``).
+
+    Webhooks carry fulfilments, refunds and cancellations at once; none arrive while the
+    hub is down and Shopify does not guarantee them, so these passes read the changed shop
+    orders. The refunds pass runs half a period after the shipments pass.
+    """
+
+    #: Seconds between two passes of each kind (rounded to what a cron can say).
+    poll_seconds: Annotated[float, Field(ge=1)] = 300.0
+    #: Run both passes as soon as the hub starts: what happened while it was down (its
+    #: webhooks had nowhere to land) goes out at once, not at the next tick.
+    pass_at_start: bool = True
+
+
 class EngineSettings(_Section):
     #: Where the durable engine keeps its workflow state. Defaults to ``database_url``
     #: for PostgreSQL, and to a sibling file ``<name>-engine.db`` for SQLite.
@@ -286,6 +301,7 @@ class Settings(_Section):
     #: (e.g. "Royal Mail 24" = "Royal Mail"). Matching ignores case and spacing.
     carrier_aliases: dict[str, str] = Field(default_factory=dict)
     refunds: RefundSettings = Field(default_factory=RefundSettings)
+    safety_net: SafetyNetSettings = Field(default_factory=SafetyNetSettings)
     marketplaces: list[MarketplaceSettings] = Field(default_factory=list)
     engine: EngineSettings = Field(default_factory=EngineSettings)
     web: WebSettings = Field(default_factory=WebSettings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from mirakl_sync.domain.marketplace_order import LineState, OrderEvent
 from mirakl_sync.domain.orders import HubStatus, TargetSystem
 from mirakl_sync.domain.stock_pool import ReservationStatus
 from mirakl_sync.sandbox.server import Sandbox, build_sandbox
+from mirakl_sync.services.shop_cancel_mark import mark_cancelled_in_shop
 from mirakl_sync.workflows.orders import run_orders_once
 
 
@@ -258,3 +260,55 @@ def test_after_acceptance_paid_then_cancelled_and_incident(
     cycle(settings, sandbox)
     log = SqlExceptionLog(create_store_engine(settings.database_url))
     assert ("order_incident", paid) in {(e.type, e.entity_id) for e in log.list()}
+
+
+class CancelledByTheWarehouse(httpx.AsyncBaseTransport):
+    """Shopify, where the warehouse cancels each shop order the moment the hub has made it
+    (before the hub's OR21), and the cancellation flow, finding the marketplace order not
+    accepted yet, leaves its mark (``services.shop_cancel_mark``; the cancellation flow's
+    own test shows it does)."""
+
+    def __init__(self, sandbox: Sandbox, settings: Settings, market: str) -> None:
+        self.inner = httpx.ASGITransport(app=sandbox.app)
+        self.sandbox, self.settings, self.market = sandbox, settings, market
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        response = await self.inner.handle_async_request(request)
+        if b"orderCreate" not in body:
+            return response
+        await response.aread()
+        created = response.json()["data"]["orderCreate"]["order"]
+        self.sandbox.shopify.cancel_order(created["id"])
+        order_id = json.loads(body)["variables"]["order"]["sourceIdentifier"]
+        mark_cancelled_in_shop(repo(self.settings), self.market, order_id, datetime.now(UTC))
+        return httpx.Response(
+            response.status_code, headers=response.headers, content=response.content
+        )
+
+
+def test_a_shop_order_cancelled_before_acceptance_is_refused_not_accepted(
+    sandbox: Sandbox, settings: Settings
+) -> None:
+    # Before (issue 10, the soak): the hub accepted it anyway; the customer was debited and
+    # the order sat SHIPPING on Mirakl, cancelled in Shopify.
+    sku = stocked_sku(sandbox.catalogue)
+    serial = resale_serials(sandbox.catalogue)[0]
+    order_id = sandbox.mirakl.place_order("debenhams", [(sku, 1), (serial, 1)])
+    cycle(settings, sandbox, CancelledByTheWarehouse(sandbox, settings, "debenhams"))
+    assert mirakl_state(sandbox, "debenhams", order_id) == "REFUSED"
+    stored = repo(settings).get("debenhams", order_id)
+    assert stored is not None and stored.hub_status is HubStatus.REFUSED
+    # The import is undone: the holds go back to the pool, the unique item is for sale.
+    ledger = SqlStockLedger(create_store_engine(settings.database_url))
+    for line in sandbox.mirakl.market("debenhams").orders[order_id].lines:
+        reservation = ledger.reservation("debenhams", line.line_id)
+        assert reservation is not None and reservation.status is ReservationStatus.RELEASED
+    item = next(i for i in sandbox.supercycle.state.items.values() if i.serial == serial)
+    assert item.visibility == "available"
+    [shop_order] = shop_orders(sandbox, order_id)
+    assert shop_order.cancelled_at is not None  # type: ignore[attr-defined]
+    # The next cycle changes nothing.
+    cycle(settings, sandbox)
+    assert mirakl_state(sandbox, "debenhams", order_id) == "REFUSED"
+    assert len(shop_orders(sandbox, order_id)) == 1

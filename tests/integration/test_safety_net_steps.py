@@ -28,6 +28,7 @@ from dispatch_env import CallCounter, Env, run, served
 
 from mirakl_sync.adapters.supercycle.models import MethodType
 from mirakl_sync.bootstrap import bootstrap
+from mirakl_sync.config import SafetyNetSettings
 from mirakl_sync.domain.exceptions import ExceptionStatus
 from mirakl_sync.workflows import dispatch as dispatch_workflows
 from mirakl_sync.workflows import safety_net
@@ -274,6 +275,39 @@ def test_a_tick_while_a_pass_of_its_kind_runs_is_skipped(tmp_path: Path) -> None
         assert start_pass("shipments", "pass-next").result()["skipped"] is False
     assert env.mirakl_order("sportshub", order_id).state.value == "SHIPPED"
     assert len(env.sandbox.mirakl.market("sportshub").shipments) <= 1
+    env.close()
+
+
+@pytest.mark.parametrize("pass_at_start", [True, False])
+def test_what_happened_while_the_hub_was_down_goes_out_when_it_starts(
+    tmp_path: Path, pass_at_start: bool
+) -> None:
+    # Before (issue 10, the soak): a fulfilment, a refund or a cancellation made while the
+    # hub was down (its webhook had nowhere to land) waited for the next 5-minute tick;
+    # a hub restarted more often than that (a crash loop, a deploy) never sent them.
+    env = Env(tmp_path)
+    a, b, c = env.offer_skus("debenhams")[:3]
+    shipped, shipped_shop = run(env.accepted_order("debenhams", [(a, 1)]))
+    refunded, refunded_shop = run(env.accepted_order("debenhams", [(b, 1)]))
+    cancelled, cancelled_shop = run(env.accepted_order("debenhams", [(c, 1)]))
+    env.now[0] += 60
+    env.sandbox.shopify.fulfil_order(shipped_shop, "Royal Mail", "RM701")
+    env.sandbox.shopify.fulfil_order(refunded_shop, "Royal Mail", "RM702")
+    env.sandbox.shopify.refund_order(refunded_shop, restock_type="RETURN")
+    env.sandbox.shopify.cancel_order(cancelled_shop)
+    # An hourly period: only a pass at start can send them within this test.
+    settings = SafetyNetSettings(poll_seconds=3600, pass_at_start=pass_at_start)
+    with env.workflows(), engine_for(env) as engine:
+        started = safety_net.register(engine, settings)
+        if not pass_at_start:
+            assert started == []
+            assert env.mirakl_order("debenhams", shipped).state.value == "SHIPPING"
+            return
+        summaries = [engine.retrieve(workflow_id).result() for workflow_id in started]
+        assert [s["kind"] for s in summaries] == ["shipments", "refunds"], summaries
+    assert env.mirakl_order("debenhams", shipped).state.value == "SHIPPED"
+    assert env.mirakl_order("debenhams", cancelled).state.value == "CANCELED"
+    assert len(refunds_on(env, "debenhams", refunded)) == 1
     env.close()
 
 

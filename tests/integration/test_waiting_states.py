@@ -23,11 +23,13 @@ from dispatch_env import Env, run, with_kit
 from sqlalchemy import update
 
 from mirakl_sync.adapters.mirakl.dispatch_api import MiraklDispatchApi
+from mirakl_sync.adapters.store.orders import SqlOrderRepository
 from mirakl_sync.adapters.store.tables import marketplace_orders
 from mirakl_sync.domain.exceptions import ExceptionStatus, Severity
 from mirakl_sync.services.cancellations import CancelStatus
 from mirakl_sync.services.dispatch import DispatchStatus
 from mirakl_sync.services.refunds import RefundSource, RefundStatus
+from mirakl_sync.services.shop_cancel_mark import cancelled_in_shop
 from mirakl_sync.services.shop_feed import fulfilment_from_shopify
 
 HOUR = 3600.0
@@ -294,6 +296,9 @@ def test_a_shop_cancellation_before_acceptance_waits_then_cancels_on_mirakl(
     order_id, _ = run(unaccepted_order(env, "sportshub", [(sku, 1)]))
     first = run(with_kit(env, lambda kit: kit.cancellations.cancel_in_pass("sportshub", order_id)))
     assert first.status == CancelStatus.WAITING, first
+    # The order flow is told to refuse it rather than accept it (if its OR21 is still to
+    # go: here the acceptance goes out first, as when it was on its way).
+    assert cancelled_in_shop(SqlOrderRepository(env.hub.store.engine), "sportshub", order_id)
     records = open_exceptions(env)
     assert [(r.type, r.severity) for r in records] == [("cancel_waiting", Severity.INFO)]
     retries = kept(env, lambda kit: kit.cancellations.due_retries(lines=False))

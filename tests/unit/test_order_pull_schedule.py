@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 from croniter import croniter  # what the engine (DBOS) reads schedules with
 
-from mirakl_sync.workflows.orders import cron_every
+from mirakl_sync.workflows.engine import cron_every
 
 
 def _fires(cron: str, count: int = 3) -> list[str]:

@@ -81,6 +81,10 @@ def demo_config(
         '"Royal Mail" = "RM"\n"DPD" = "DPD"\n"Evri" = "EVRI"\n"DHL Express" = "DHL"\n\n'
         "[carrier_aliases]\n"
         '"Royal Mail 24" = "Royal Mail"\n"Royal Mail Tracked 48" = "Royal Mail"\n\n'
+        # The safety-net passes on the demo's compressed clock (30 s, not 5 minutes), so
+        # what a webhook missed is seen going out within the demo's minutes.
+        "[safety_net]\n"
+        f"poll_seconds = {300 * TIME_COMPRESSION:g}\n\n"
         "[web]\n"
         f"port = {port}\n"
         f'public_url = "http://127.0.0.1:{port}"\n\n'

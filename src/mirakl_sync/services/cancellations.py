@@ -9,10 +9,12 @@ the order first, so a repeated run cancels nothing twice.
 **Not yet** (issue 10): an order still WAITING_ACCEPTANCE (or STAGING) cannot be
 cancelled by the seller (Mirakl takes OR29/OR30 once the order is accepted; refusing is
 OR21's, the order flow's). Such a cancellation used to find no cancellable line and be
-dropped as "already". It now WAITS: the workflow sleeps and tries again, a pass keeps an
-INFO ``cancel_waiting`` record (``services.waiting``) and sends it once the order is
-accepted. The stored state (kept by the order pull) is looked at first, so a waiting
-cancellation spends no OR11 call; a refusal naming a waiting state waits too.
+dropped as "already". A whole-order cancellation now leaves a mark the order flow reads
+before OR21, so the order is refused rather than accepted (``services.shop_cancel_mark``),
+and WAITS (in case the acceptance was already on its way): the workflow sleeps and tries
+again, a pass keeps an INFO ``cancel_waiting`` record (``services.waiting``) and sends it
+once the order is accepted. The stored state (kept by the order pull) is looked at first,
+so a waiting cancellation spends no OR11 call; a refusal naming a waiting state waits too.
 
 **Items** (issue 10, item 5): every cancelled line that had sold a unique Supercycle item
 makes that item available again, once (``services.item_release``).
@@ -41,6 +43,7 @@ from mirakl_sync.services.ports import (
 )
 from mirakl_sync.services.reference_cache import ReferenceCache
 from mirakl_sync.services.refunds import _dec, lines_for_skus
+from mirakl_sync.services.shop_cancel_mark import MarkStore, mark_cancelled_in_shop
 from mirakl_sync.services.waiting import CANCELLATION, WaitingWork
 
 CANCELLABLE_LINE_STATES = frozenset({"WAITING_DEBIT", "WAITING_DEBIT_PAYMENT", "SHIPPING"})
@@ -81,6 +84,7 @@ class CancellationService:
         *,
         index: MarketplaceOrderIndex | None = None,
         items: ItemRelease | None = None,
+        marks: MarkStore | None = None,
     ) -> None:
         self._settings = settings
         self._apis = apis
@@ -92,6 +96,8 @@ class CancellationService:
         self._index = index
         #: Makes the Supercycle items of cancelled lines available again (once).
         self._items = items
+        #: Where "cancelled in the shop before acceptance" is left for the order flow.
+        self._marks = marks
         self._failures = PassFailures(exceptions, clock)
         self._waiting = WaitingWork(CANCELLATION, exceptions, clock)
 
@@ -177,13 +183,15 @@ class CancellationService:
     async def cancel_order(self, marketplace: str, order_id: str) -> CancelResult:
         waiting = self._not_yet(marketplace, order_id)
         if waiting is not None:
-            return waiting
+            return self._refuse_instead(waiting)
         api = self._apis(marketplace)
         order = await api.order(order_id)
         if order is None:
             return CancelResult(CancelStatus.ALREADY, marketplace, order_id, "unknown to Mirakl")
         if order.get("order_state") in NOT_YET_CANCELLABLE:
-            return CancelResult(CancelStatus.WAITING, marketplace, order_id, order["order_state"])
+            return self._refuse_instead(
+                CancelResult(CancelStatus.WAITING, marketplace, order_id, order["order_state"])
+            )
         live = [
             ln
             for ln in order.get("order_lines") or []
@@ -203,6 +211,13 @@ class CancellationService:
             await self._release(marketplace, order, lines=live)
             return CancelResult(CancelStatus.CANCELLED, marketplace, order_id)
         return await self._cancel_lines(api, order, [(ln, None) for ln in live])
+
+    def _refuse_instead(self, waiting: CancelResult) -> CancelResult:
+        """Not accepted yet: tell the order flow to refuse it (``services.shop_cancel_mark``)
+        and wait, in case the acceptance is already on its way."""
+        if self._marks is not None:
+            mark_cancelled_in_shop(self._marks, waiting.marketplace, waiting.order_id, self._now())
+        return waiting
 
     async def cancel_skus(
         self, marketplace: str, order_id: str, skus: dict[str, int]

@@ -49,6 +49,7 @@ from mirakl_sync.services.ports import (
     ShopOrders,
     StockLedger,
 )
+from mirakl_sync.services.shop_cancel_mark import cancelled_in_shop
 from mirakl_sync.services.sku_resolution import resolve_sku
 from mirakl_sync.services.stock_source import read_stock
 
@@ -380,6 +381,12 @@ async def send_decision(services: OrderServices, order_id: str) -> HubStatus:
     # with the pull) on every retry: under 15% 500s the imports queued for it and the
     # hub decided 240 orders an hour against 2,000 offered (issue 10).
     progress = stored.progress
+    # The shop order was cancelled before the acceptance went out (services.
+    # shop_cancel_mark): refuse every line instead of accepting.
+    cancelled = cancelled_in_shop(services.repository, services.rules.code, order_id)
+    if cancelled and any(decisions.values()):
+        progress.decisions = decisions = dict.fromkeys(decisions, False)
+        services.repository.save_progress(services.rules.code, order_id, progress, services.clock())
     if not progress.or21_sent:
         progress.or21_sent = True
         services.repository.save_progress(services.rules.code, order_id, progress, services.clock())
@@ -390,6 +397,8 @@ async def send_decision(services: OrderServices, order_id: str) -> HubStatus:
             raise
         return await _settle(services, order_id, await services.marketplace.get(order_id))
     # A RetryableError (5xx, timeout) goes to the step's retries, which send it again.
+    if cancelled:
+        await undo_import(services, order_id)
     return _decided(services, order_id, any(decisions.values()))
 
 

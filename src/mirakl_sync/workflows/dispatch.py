@@ -151,12 +151,11 @@ async def open_kit(hub: Hub, clock: Callable[[], float] = time.time) -> AsyncIte
     ledger = SqlStockLedger(engine)
     # A cancelled line's unique Supercycle item is made available again, once (issue 10).
     supercycle = hub.supercycle()
+    orders = SqlOrderRepository(engine)
     items = (
         None
         if supercycle is None
-        else ItemRelease.on_clock(
-            SupercycleInventory(supercycle), SqlOrderRepository(engine), ledger, clock
-        )
+        else ItemRelease.on_clock(SupercycleInventory(supercycle), orders, ledger, clock)
     )
     try:
         yield Kit(
@@ -164,8 +163,18 @@ async def open_kit(hub: Hub, clock: Callable[[], float] = time.time) -> AsyncIte
             dispatch=DispatchService(settings, api, index, log_, references, clock, shop),
             refunds=RefundService(settings, api, bindings, log_, references, clock, index),
             # The ledger: a cancelled line's hold goes back to the pool.
+            # The order repository: where a cancellation before acceptance is marked,
+            # for the order flow to refuse the order (services.shop_cancel_mark).
             cancellations=CancellationService(
-                settings, api, log_, references, clock, ledger, index=index, items=items
+                settings,
+                api,
+                log_,
+                references,
+                clock,
+                ledger,
+                index=index,
+                items=items,
+                marks=orders,
             ),
             shop=shop,
             index=index,
@@ -424,10 +433,10 @@ def handle_shopify_webhook(
 
 
 def register(engine: Engine, settings: Settings) -> None:
-    """Configure the workflows and schedule the polling safety nets (every 5 minutes)."""
+    """Configure the workflows and schedule the polling safety nets (``[safety_net]``)."""
     configure(settings)
     engine.register_queue(QUEUE, worker_concurrency=settings.engine.worker_concurrency)
-    safety_net.register(engine)
+    safety_net.register(engine, settings.safety_net)
 
 
 def doctor_unmapped_carriers(hub: Hub) -> list[str]:

@@ -72,6 +72,7 @@ from mirakl_sync.workflows.engine import (
     Schedule,
     WorkflowInfo,
     WorkflowRun,
+    cron_every,
     enqueue,
     once_queue,
     step,
@@ -492,27 +493,6 @@ def scheduled_pull(scheduled_time: datetime, context: Any) -> dict[str, Any]:
     marketplace = str(context)
     run = enqueue_pull(marketplace, scheduled_time.strftime("%Y%m%dT%H%M%S"))
     return {"marketplace": marketplace, "pull": run.workflow_id}
-
-
-def cron_every(seconds: float, *, slot: int = 0, slots: int = 1) -> str:
-    """A 6-field cron firing about every ``seconds`` (rounded to what cron can say).
-
-    ``slot`` of ``slots`` staggers schedules of the same period: marketplace ``slot``
-    fires ``slot / slots`` of a period after the first. The pulls of three marketplaces
-    on the default 60 s then land 20 s apart, and their orders reach the shared queue as
-    three small batches instead of one large one (each decided sooner).
-    """
-    whole = max(1, round(seconds))
-    if whole < 60:
-        divisor = max(d for d in range(1, 61) if 60 % d == 0 and d <= whole)
-        offset = (slot * divisor) // max(1, slots)
-        return f"*/{divisor} * * * * *" if offset == 0 else f"{offset}-59/{divisor} * * * * *"
-    minutes = max(1, round(whole / 60))
-    second = (slot * 60) // max(1, slots) if minutes == 1 else 0
-    if minutes < 60:
-        divisor = max(d for d in range(1, 61) if 60 % d == 0 and d <= minutes)
-        return f"{second} */{divisor} * * * *"
-    return "0 0 * * * *"
 
 
 class PullMonitor:

@@ -1,5 +1,7 @@
 """The safety-net passes: what the webhooks may have missed, polled every 5 minutes.
 
+(The period is ``[safety_net] poll_seconds``; both passes also run when the hub starts.)
+
 Webhooks carry fulfilments, refunds and cancellations at once, but Shopify does not
 guarantee them (and none arrive while the hub is down), so two scheduled passes poll:
 
@@ -54,7 +56,7 @@ import structlog
 
 from mirakl_sync.adapters.store.dispatch import SqlCursors
 from mirakl_sync.adapters.supercycle.returns_api import SupercycleReturnsApi
-from mirakl_sync.config import Settings
+from mirakl_sync.config import SafetyNetSettings, Settings
 from mirakl_sync.domain.exceptions import OwnerTeam
 from mirakl_sync.domain.shipments import OrderRef
 from mirakl_sync.services.cycle_feed import cycle_fulfilments
@@ -81,6 +83,7 @@ from mirakl_sync.workflows.engine import (
     PENDING,
     Engine,
     Schedule,
+    cron_every,
     current_workflow_id,
     step,
     workflow,
@@ -602,15 +605,36 @@ def refunds_poll(scheduled_time: datetime, context: Any) -> dict[str, Any]:
     return _scheduled_pass(REFUNDS)
 
 
-def register(engine: Engine) -> None:
-    """Schedule the polling safety nets (every 5 minutes; ``workflows.dispatch.register``)."""
+SHIPMENTS_SCHEDULE = "shipments-poll"
+REFUNDS_SCHEDULE = "refunds-poll"
+
+
+def pass_crons(poll_seconds: float) -> tuple[str, str]:
+    """The shipments and refunds passes' crons: every ``poll_seconds``, the refunds pass
+    half a period later (so the two never start in the same second)."""
+    shipments = cron_every(poll_seconds)
+    if round(poll_seconds) < 60:
+        return shipments, cron_every(poll_seconds, slot=1, slots=2)
+    return shipments, "30 " + shipments.split(" ", 1)[1]
+
+
+def register(engine: Engine, settings: SafetyNetSettings) -> list[str]:
+    """Schedule the safety-net passes (``[safety_net] poll_seconds``) and, unless told not
+    to, run both at once: webhooks sent while the hub was down had nowhere to land
+    (issue 10: fulfilments made just before a kill were sent only at the next 5-minute
+    tick). A pass a previous incarnation left running is carried on instead (the new one
+    finds it and skips, ``claim_step``). Returns the workflow IDs of the start passes."""
     use_engine(engine)
+    shipments_cron, refunds_cron = pass_crons(settings.poll_seconds)
     engine.apply_schedules(
         [
-            Schedule("shipments-poll", shipments_poll, "0 */5 * * * *"),
-            Schedule("refunds-poll", refunds_poll, "30 */5 * * * *"),
+            Schedule(SHIPMENTS_SCHEDULE, shipments_poll, shipments_cron),
+            Schedule(REFUNDS_SCHEDULE, refunds_poll, refunds_cron),
         ]
     )
+    if not settings.pass_at_start:
+        return []
+    return [engine.trigger_schedule(name) for name in (SHIPMENTS_SCHEDULE, REFUNDS_SCHEDULE)]
 
 
 # --------------------------------------------------------------------------- direct passes

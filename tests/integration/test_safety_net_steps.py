@@ -253,6 +253,66 @@ def test_an_order_whose_events_raise_costs_only_that_order_and_is_retried_later(
     env.close()
 
 
+class SlowFeed(ScriptedShopify):
+    """Each changed-orders page costs ``seconds`` of the hub's clock (Shopify and Mirakl
+    slow under faults)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, now: list[float], seconds: float):
+        super().__init__(inner)
+        self.now, self.seconds = now, seconds
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if b"OrdersChangedSince" in await request.aread():
+            self.now[0] += self.seconds
+        return await super().handle_async_request(request)
+
+
+def test_a_scheduled_pass_reads_the_feed_for_half_its_period_then_runs_the_retries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before (issue 10, the soak): under faults a pass read a feed that kept growing for
+    # minutes; every later tick skipped behind it and its due retries (a shipment waiting
+    # for the debit) never ran, so the shipment was never sent.
+    monkeypatch.setattr(safety_net, "SHOP_PAGE_SIZE", 1)
+    env = Env(tmp_path)
+    feed = SlowFeed(env.transport, env.now, seconds=100.0)  # 5-minute period: 2 pages
+    env.hub.close()
+    env.hub = bootstrap(
+        env.settings,
+        transports=dataclasses.replace(env.hub.transports, shopify=feed),
+        clock=lambda: env.now[0],
+    )
+    skus = env.offer_skus("debenhams")
+    orders = [run(env.accepted_order("debenhams", [(sku, 1)])) for sku in skus[:4]]
+    env.now[0] += 60
+    for index, (_, shop) in enumerate(orders):
+        env.now[0] += 1
+        env.sandbox.shopify.fulfil_order(shop, "Royal Mail", f"RM80{index}")
+    with env.workflows(clock=lambda: env.now[0]), engine_for(env) as engine:
+        first = start_pass("shipments", "bounded-1").result()
+        assert (first["pages"], first["complete"]) == (2, False), first
+        names = [s.name for s in engine.list_steps("bounded-1")]
+        assert names[-3:] == [
+            "mirakl_sync.poll.source",
+            "mirakl_sync.poll.retries",
+            "mirakl_sync.poll.pass_done",
+        ], names
+        shipped = [
+            o for o, _ in orders if env.mirakl_order("debenhams", o).state.value == "SHIPPED"
+        ]
+        assert len(shipped) == 2, shipped
+        # The next passes go on from the cursor (re-reading its overlap first) and ship
+        # the rest, each once.
+        for attempt in range(2, 6):
+            summary = start_pass("shipments", f"bounded-{attempt}").result()
+            if summary["complete"]:
+                break
+        assert summary["complete"] is True, summary
+    assert all(env.mirakl_order("debenhams", o).state.value == "SHIPPED" for o, _ in orders)
+    assert len(env.sandbox.mirakl.market("debenhams").shipments) == 4
+    env.close()
+
+
 def test_a_tick_while_a_pass_of_its_kind_runs_is_skipped(tmp_path: Path) -> None:
     # Before: every 5-minute tick started a whole pass whatever was still running, so slow
     # passes piled up (runs PENDING behind one another).

@@ -154,6 +154,9 @@ class FeedPage:
     last: bool
     orders: int
     failure: RetryableError | None = field(default=None, compare=False)
+    #: The page moved the cursor on (it held changes newer than the stored cursor: it was
+    #: not all in the overlap re-read).
+    advanced: bool = False
 
 
 def _shopify_time(moment: datetime) -> str:
@@ -278,15 +281,19 @@ class ShopChangeFeed:
                 except Exception as exc:  # kept by ``isolate``; the page goes on
                     await isolate(order, ref, exc)
         orders = len(known)
+        advanced = False
         if changed:
             last = max(_parse(str(o["updated_at"])) for o in changed)
             stored = self._cursors.get(CURSOR_FLOW, scope)
             if stored is None or last > _parse(stored):
                 now = datetime.fromtimestamp(self._clock(), UTC)
                 self._cursors.put(CURSOR_FLOW, scope, _shopify_time(last), now)
+                advanced = True
         end = page.get("end_cursor")
         done = not page["has_next_page"] or not end
-        return FeedPage(after=None if done else str(end), last=done, orders=orders)
+        return FeedPage(
+            after=None if done else str(end), last=done, orders=orders, advanced=advanced
+        )
 
     async def run(self, scope: str, handle: Callable[[ShopEvents], Awaitable[None]]) -> FeedPass:
         """A whole pass in one go (catch-up, then every page): each page's events go to

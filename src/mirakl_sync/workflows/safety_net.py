@@ -44,6 +44,7 @@ the process's builds a hub of its own for that pass and closes only that one.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
@@ -106,6 +107,8 @@ SHOP_PAGE_SIZE = SHOP_FEED_PAGE_SIZE
 #: Pages one pass reads at most; a longer backlog goes on in the next pass, from the
 #: cursor (10 orders a page: 10,000 changed orders a pass).
 MAX_PAGES = 1000
+#: Share of the period a scheduled pass may spend reading the shop feed (``_drive``).
+FEED_SHARE = 0.5
 #: Fulfilled cycles are read from the last pass minus this overlap (a cycle updated
 #: while a pass ran is read again; dispatch ships nothing twice).
 CYCLES_OVERLAP = timedelta(hours=1)
@@ -313,7 +316,7 @@ async def catch_up_unit(kit: Kit, kind: str, handled: list[str]) -> dict[str, An
     """Orders adopted since the last pass, read once (``services.order_adoption``)."""
     work = _Work(kit, set(handled))
     await shop_feed(kit).catch_up(kind, lambda events: work.events(kind, events))
-    return work.out()
+    return work.out(at=kit.clock())
 
 
 async def start_unit(kit: Kit, kind: str) -> str | None:
@@ -347,6 +350,10 @@ async def page_unit(
         last=page.last,
         orders=page.orders,
         failed=None if page.failure is None else str(page.failure),
+        advanced=page.advanced,
+        # When the page was done (epoch seconds): the workflow bounds its feed by it, and
+        # as a step's output it is replayed unchanged after a restart.
+        at=kit.clock(),
     )
 
 
@@ -445,9 +452,18 @@ async def pass_done(kit: Kit, kind: str, summary: dict[str, Any]) -> None:
 Call = Callable[..., Any]
 
 
-def _drive(kind: str, call: Call, *, crash_after_pages: int = 0) -> dict[str, Any]:
+def _drive(
+    kind: str, call: Call, *, crash_after_pages: int = 0, feed_seconds: float = math.inf
+) -> dict[str, Any]:
     """The units of one pass, in order; ``call(name, *args)`` runs unit ``name``. Must
-    stay deterministic (it is a workflow's body): all I/O is in the units."""
+    stay deterministic (it is a workflow's body): all I/O is in the units, and the feed's
+    time bound is read from the units' outputs (replayed as they were after a restart).
+
+    ``feed_seconds`` bounds the shop feed: once its pages took that long and the last one
+    moved the cursor on, the pass reads no further page (the next pass goes on from there)
+    and runs the Supercycle source and the due retries. Before (issue 10, the soak), a
+    pass under faults read a growing feed for minutes, every later tick skipped behind it,
+    and the due retries (shipments waiting for a debit) at its end never ran."""
     results: list[Any] = []
     handled: list[str] = []
     failed: list[str] = []
@@ -464,7 +480,8 @@ def _drive(kind: str, call: Call, *, crash_after_pages: int = 0) -> dict[str, An
             handled.extend(out.get("handled", []))
         return out
 
-    unit("catch_up", "the catch-up of adopted orders", list(handled))
+    caught_up = unit("catch_up", "the catch-up of adopted orders", list(handled))
+    began = caught_up.get("at") if isinstance(caught_up, dict) else None
     since = unit("start", "the start of the shop feed")
     pages = orders = 0
     # Complete: the feed was read to its last page (or there is nothing to read yet).
@@ -485,6 +502,14 @@ def _drive(kind: str, call: Call, *, crash_after_pages: int = 0) -> dict[str, An
         if page["last"]:
             break
         after = page["after"]
+        at = page.get("at")
+        began = at if began is None else began
+        # Only a page that moved the cursor on ends the feed early: the overlap re-read
+        # at the start of every pass must not use up the bound, or a slow feed would
+        # never get past it (each pass would re-read the same pages).
+        if page.get("advanced") and at is not None and at - began >= feed_seconds:
+            complete = False  # the rest of the feed: the next pass, from the cursor
+            break
     unit("source", "the Supercycle source", list(handled))
     unit("retries", "the due retries", list(handled))
     summary = {
@@ -585,10 +610,26 @@ def _scheduled_pass(kind: str) -> dict[str, Any]:
     if not claim_step(kind, workflow_id):
         return {"kind": kind, "skipped": True, "checked": 0, "complete": False}
     crash = int(os.environ.get(CRASH_AFTER_PAGES_ENV) or 0)
-    summary = _drive(kind, lambda name, *args: _STEPS[name](*args), crash_after_pages=crash)
+    summary = _drive(
+        kind,
+        lambda name, *args: _STEPS[name](*args),
+        crash_after_pages=crash,
+        feed_seconds=_feed_seconds(),
+    )
     # The per-record results stay in the steps' checkpoints; the workflow keeps the counts.
     summary["statuses"] = dict(Counter(_status(r) for r in summary.pop("results")))
     return summary
+
+
+def _feed_seconds() -> float:
+    """A scheduled pass reads the shop feed for half its period at most (the rest of the
+    period is for the other units; ``--once`` passes read it all)."""
+    from mirakl_sync.workflows import dispatch
+
+    settings = dispatch._CONFIG.settings
+    if settings is None:
+        return math.inf
+    return FEED_SHARE * settings.safety_net.poll_seconds
 
 
 def _status(result: Any) -> str:

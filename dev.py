@@ -3,6 +3,7 @@
 
     python3 dev.py demo    install into .venv, then start sandbox, hub and status page
     python3 dev.py test    install into .venv, then lint, type-check and run every test tier
+                           (extra arguments go to pytest, which then runs those alone)
     python3 dev.py install install (or refresh) .venv only
 
 The virtual environment is rebuilt only when pyproject.toml or requirements.lock change.
@@ -63,8 +64,17 @@ def test() -> None:
         ),
         ("mypy --strict", [BIN / "mypy"]),
         ("import rules", [BIN / "lint-imports"]),
-        ("tests", [BIN / "pytest", *sys.argv[2:]]),
     ]
+    if sys.argv[2:]:
+        steps.append(("tests", [BIN / "pytest", *sys.argv[2:]]))
+    else:
+        # Most tests wait on subprocesses and sockets, not the CPU: one worker per CPU
+        # (pytest-xdist) halves the wall time. The soak runs after them, alone, so its
+        # figures are not skewed by other tests sharing the machine.
+        steps += [
+            ("tests", [BIN / "pytest", "-n", "auto", "--ignore", "tests/soak"]),
+            ("soak (quick)", [BIN / "pytest", "tests/soak"]),
+        ]
     for title, command in steps:
         print(f"==> {title}", flush=True)
         _run(*command)

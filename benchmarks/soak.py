@@ -27,7 +27,7 @@ What happens, in order:
 
 ``--quick`` (CI): SQLite, a fixed seed, 2 minutes of traffic at the same rate, kills every
 15-40 s, hangs of 10 s, the marketplaces' acceptance window shortened to 240 s (the
-emulator's ``acceptance_window_seconds``, the hub told the same), a drain of at most 120 s.
+emulator's ``acceptance_window_seconds``, the hub told the same), a drain of at most 180 s.
 
     python benchmarks/soak.py [--quick] [--postgres] [--minutes M] [--out FILE]
 """
@@ -99,7 +99,7 @@ def quick_profile() -> Profile:
         kill_every=(15.0, 40.0),
         hang_seconds=10.0,
         acceptance_window_seconds=240.0,
-        drain_max=120.0,
+        drain_max=180.0,
         # Longer than one safety-net period on the demo's clock (30 s) and than a
         # dispatch's retry back-off, so a pass or a sleeping retry still due is waited for.
         quiet=40.0,

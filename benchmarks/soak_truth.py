@@ -182,7 +182,13 @@ def tally(
             counts["accepted"] += 1
         elif order.state == OrderState.REFUSED and decided:
             counts["refused_by_hub"] += 1
-            for reason in hub_exceptions.get(oid) or ["no exception recorded"]:
+            cancelled_first = any(
+                o.cancelled_at is not None and str(o.id) in early for o in shop_by_source[oid]
+            )
+            # The warehouse cancelled the shop order before the acceptance: the hub refuses
+            # the order on purpose (services.shop_cancel_mark), no exception is due.
+            fallback = "shop order cancelled before acceptance" if cancelled_first else None
+            for reason in hub_exceptions.get(oid) or [fallback or "no exception recorded"]:
                 refused_reasons[reason] += 1
         elif order.state == OrderState.REFUSED:
             counts["auto_refused_by_marketplace"] += 1

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+import structlog
+
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
 from mirakl_sync.domain.orders import (
     Action,
@@ -52,6 +54,8 @@ from mirakl_sync.services.ports import (
 from mirakl_sync.services.shop_cancel_mark import cancelled_in_shop
 from mirakl_sync.services.sku_resolution import resolve_sku
 from mirakl_sync.services.stock_source import read_stock
+
+log = structlog.get_logger(__name__)
 
 ORDER_INVALID_STATE = "ORDER_INVALID_STATE"
 
@@ -387,6 +391,12 @@ async def send_decision(services: OrderServices, order_id: str) -> HubStatus:
     if cancelled and any(decisions.values()):
         progress.decisions = decisions = dict.fromkeys(decisions, False)
         services.repository.save_progress(services.rules.code, order_id, progress, services.clock())
+        log.info(
+            "orders.refused_cancelled_in_shop",
+            marketplace=services.rules.code,
+            order_id=order_id,
+            shopify_order_id=stored.shopify_order_id,
+        )
     if not progress.or21_sent:
         progress.or21_sent = True
         services.repository.save_progress(services.rules.code, order_id, progress, services.clock())

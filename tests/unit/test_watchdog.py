@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,12 @@ import sqlalchemy as sa
 from mirakl_sync.adapters.store.database import create_store_engine
 from mirakl_sync.adapters.store.tables import executors
 from mirakl_sync.workflows.heartbeat import ALIVE, DEAD, STOPPED, Heartbeat
-from mirakl_sync.workflows.watchdog import Watchdog, claim_dead_executor, stale_executors
+from mirakl_sync.workflows.watchdog import (
+    Watchdog,
+    claim_dead_executor,
+    silent_executors,
+    stale_executors,
+)
 
 TIMEOUT = 30.0
 NOW = 1_000_000.0
@@ -220,9 +226,67 @@ def test_a_process_gone_from_this_host_is_claimed_before_the_timeout(store: sa.E
         interval_seconds=TIMEOUT / 3,
         clock=FakeClock(NOW),
         process_gone=lambda row: row.executor_id in gone,
+        # Rows from a PID space the dog cannot be sure of (e.g. a container sharing the
+        # hostname): only a missed beat makes "gone" count.
+        space="another-pid-space",
     )
     takeovers = dog.sweep()
     assert [(t.executor_id, list(t.workflow_ids)) for t in takeovers] == [("killed", ["pull-1"])]
     assert _status(store, "killed") == DEAD
     assert _status(store, "late-but-running") == ALIVE
     assert _status(store, "just-killed") == ALIVE
+
+
+def test_a_process_gone_from_this_pid_space_is_claimed_at_once(store: sa.Engine) -> None:
+    """The soak (issue 10): after a kill the restarted hub waited for its predecessor to
+    miss a beat and for the next sweep (up to 28 s) before that marketplace's pull was
+    handed on. A row in this process's own PID space whose pid is gone is dead at once;
+    one in another space (a container sharing the hostname) still needs the missed beat,
+    and a row that beat again since it was read is left alone."""
+    space = "boot-1/pid:[4026531836]"
+    for executor_id, row_space in (("killed", space), ("other-container", "boot-1/pid:[99]")):
+        heartbeat = Heartbeat(
+            store,
+            executor_id,
+            role="run",
+            interval_seconds=10,
+            clock=FakeClock(NOW - 2),
+            space=row_space,
+        )
+        heartbeat.register()
+    recoverer = FakeRecoverer({"killed": ["pull-1"], "other-container": ["wf-2"]})
+    dog = Watchdog(
+        store,
+        recoverer,
+        own_executor_id="restarted",
+        timeout_seconds=TIMEOUT,
+        interval_seconds=TIMEOUT / 3,
+        clock=FakeClock(NOW),
+        process_gone=lambda row: True,
+        space=space,
+    )
+    takeovers = dog.sweep()
+    assert [(t.executor_id, list(t.workflow_ids)) for t in takeovers] == [("killed", ["pull-1"])]
+    assert _status(store, "killed") == DEAD
+    assert _status(store, "other-container") == ALIVE
+
+
+def test_a_row_that_beat_again_since_it_was_read_is_not_claimed(store: sa.Engine) -> None:
+    heartbeat = Heartbeat(
+        store,
+        "restarting",
+        role="run",
+        interval_seconds=10,
+        clock=FakeClock(NOW - 2),
+        space="s",
+    )
+    heartbeat.register()
+    [row] = silent_executors(store, now=NOW, silent_seconds=0.0)
+    # The same executor ID starts again (a stable --executor-id) and beats.
+    Heartbeat(
+        store, "restarting", role="run", interval_seconds=10, clock=FakeClock(NOW), space="s"
+    ).register()
+    assert not claim_dead_executor(
+        store, "restarting", cutoff=math.nextafter(row.heartbeat_at, math.inf)
+    )
+    assert _status(store, "restarting") == ALIVE

@@ -29,6 +29,22 @@ STOPPED = "stopped"
 DEAD = "dead"
 
 
+def process_space() -> str | None:
+    """This process's PID space: the boot id and the PID namespace it runs in (Linux).
+
+    Two processes with the same space see the same pids, so one can tell for certain
+    that the other's pid no longer runs. Containers that share a hostname have their
+    own PID namespaces, hence different spaces. None where ``/proc`` does not say.
+    """
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as boot:
+            boot_id = boot.read().strip()
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+    return f"{boot_id}/{namespace}" if boot_id and namespace else None
+
+
 def heartbeat_interval(timeout_seconds: float) -> float:
     """Beat three times per timeout, so one late beat never looks like a death."""
     return max(0.2, timeout_seconds / 3)
@@ -45,10 +61,13 @@ class Heartbeat:
         role: str,
         interval_seconds: float,
         clock: Clock = time.time,
+        space: str | None = None,
     ) -> None:
         self._store = store
         self.executor_id = executor_id
         self._role = role
+        #: This process's PID space (``process_space()`` unless a test gives one).
+        self._space = space if space is not None else process_space()
         self._interval = interval_seconds
         self._clock = clock
         self._stop = threading.Event()
@@ -59,6 +78,7 @@ class Heartbeat:
         values = {
             "hostname": socket.gethostname(),
             "pid": os.getpid(),
+            "process_space": self._space,
             "role": self._role,
             "started_at": datetime.now(UTC),
             "heartbeat_at": self._clock(),

@@ -22,6 +22,13 @@ for the timeout (issue 10: a median 54 s before every marketplace was pulled aga
 missed beat guards against two hosts sharing one hostname (containers): a live process
 on the other one beats on time, so it is never taken for this host's dead one.
 
+When the row also names this process's own PID space (``heartbeat.process_space``: the
+same boot and PID namespace), the pid check is certain and no beat need be missed: the
+restarted process takes its predecessor's work over in its first sweep, at start (the
+soak: restarts waited up to 28 s for the missed beat and the next sweep before the
+marketplaces were pulled again). The claim then holds only if the row did not beat
+since it was read, so a process restarted under the same executor ID is never taken.
+
 Residual risk, by design: if the claimer itself dies between steps 2 and 3 (a few
 milliseconds), the work stays PENDING until that executor ID is started again or an
 operator resumes the workflows by hand.
@@ -30,6 +37,7 @@ operator resumes the workflows by hand.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -40,7 +48,7 @@ import sqlalchemy as sa
 
 from mirakl_sync.adapters.store.tables import executors
 from mirakl_sync.services.ports import Clock
-from mirakl_sync.workflows.heartbeat import ALIVE, DEAD, STOPPED, process_is_gone
+from mirakl_sync.workflows.heartbeat import ALIVE, DEAD, STOPPED, process_is_gone, process_space
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +82,7 @@ class ExecutorRow:
     heartbeat_at: float
     hostname: str
     pid: int
+    process_space: str | None = None
 
 
 def _process_gone(row: ExecutorRow) -> bool:
@@ -91,6 +100,7 @@ def silent_executors(
             executors.c.heartbeat_at,
             executors.c.hostname,
             executors.c.pid,
+            executors.c.process_space,
         )
         .where(executors.c.status.in_([ALIVE, STOPPED]))
         .where(executors.c.heartbeat_at < now - silent_seconds)
@@ -100,7 +110,14 @@ def silent_executors(
         query = query.where(executors.c.executor_id != exclude)
     with store.connect() as connection:
         return [
-            ExecutorRow(row.executor_id, row.status, row.heartbeat_at, row.hostname, row.pid)
+            ExecutorRow(
+                row.executor_id,
+                row.status,
+                row.heartbeat_at,
+                row.hostname,
+                row.pid,
+                row.process_space,
+            )
             for row in connection.execute(query)
         ]
 
@@ -154,9 +171,12 @@ class Watchdog:
         interval_seconds: float,
         clock: Clock = time.time,
         process_gone: Callable[[ExecutorRow], bool] = _process_gone,
+        space: str | None = None,
     ) -> None:
         self._store = store
         self._process_gone = process_gone
+        #: This process's PID space: a row in the same space whose pid is gone is dead.
+        self._space = space if space is not None else process_space()
         self._recoverer = recoverer
         self._own = own_executor_id
         self._timeout = timeout_seconds
@@ -172,16 +192,21 @@ class Watchdog:
         # A missed beat (1.5 intervals), never less than a second, and never more than
         # the timeout itself.
         missed_beat = min(self._timeout, max(1.0, 1.5 * self._interval))
-        for row in silent_executors(
-            self._store, now=now, silent_seconds=missed_beat, exclude=self._own
-        ):
+        for row in silent_executors(self._store, now=now, silent_seconds=0.0, exclude=self._own):
             executor_id, status = row.executor_id, row.status
             timed_out = row.heartbeat_at < now - self._timeout
-            if not timed_out and not self._process_gone(row):
+            missed = row.heartbeat_at < now - missed_beat
+            certain = self._space is not None and row.process_space == self._space
+            if not timed_out and not ((missed or certain) and self._process_gone(row)):
                 continue  # late, but it may still be running: wait for the timeout
             if status == STOPPED and not self._recoverer.pending_workflow_ids(executor_id):
                 continue  # a clean exit with nothing left: leave it "stopped"
-            cutoff = now - (self._timeout if timed_out else missed_beat)
+            if timed_out or missed:
+                cutoff = now - (self._timeout if timed_out else missed_beat)
+            else:
+                # Certain, before a missed beat: only if it has not beaten since read
+                # (a process restarted under the same ID writes a fresh beat first).
+                cutoff = math.nextafter(row.heartbeat_at, math.inf)
             if not claim_dead_executor(self._store, executor_id, cutoff=cutoff, from_status=status):
                 continue  # another survivor won the claim, or it came back to life
             handed = self._recoverer.hand_over(executor_id)

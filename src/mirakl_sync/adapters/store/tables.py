@@ -112,6 +112,10 @@ executors = Table(
     Column("executor_id", String(120), primary_key=True),
     Column("hostname", String(255), nullable=False),
     Column("pid", BigInteger, nullable=False),
+    #: Where ``pid`` means something: this boot's id and the PID namespace (Linux), so a
+    #: process in the same space can tell for sure that the pid no longer runs. Null
+    #: where it cannot be read (then only a missed beat or the timeout tells).
+    Column("process_space", String(200), nullable=True),
     Column("role", String(20), nullable=False),
     Column("started_at", UtcDateTime, nullable=False),
     Column("heartbeat_at", Float, nullable=False),

@@ -75,8 +75,11 @@ class Hub:
         self, market: MarketplaceSettings, *, call_budget: CallBudget | None = None, **options: Any
     ) -> MiraklClient:
         """A client of one marketplace; ``call_budget`` defaults to the shared store budget,
-        with slots spaced a second wider than the spec (Mirakl counts arrivals)."""
-        from mirakl_sync.adapters.mirakl.budget_margin import MarginCallBudget
+        with slots spaced a second wider than the spec (Mirakl counts arrivals). Under a
+        ``call_budget_scale`` below 1 (the sandbox's compressed clock) the margin shrinks
+        with it: a full second on 6 s slots made every OR11 slot 7 s against a 6 s poll,
+        so the pulls queued behind their own slots (the soak)."""
+        from mirakl_sync.adapters.mirakl.budget_margin import MARGIN_SECONDS, MarginCallBudget
         from mirakl_sync.adapters.mirakl.client import MiraklClient
 
         options.setdefault("max_budget_wait", market.max_budget_wait_seconds)
@@ -86,7 +89,11 @@ class Hub:
             shop_id=market.shop_id,
             marketplace=market.code,
             transport=self.transports.mirakl.get(market.code),
-            call_budget=call_budget or MarginCallBudget(self.store.call_budget),
+            call_budget=call_budget
+            or MarginCallBudget(
+                self.store.call_budget,
+                margin_seconds=MARGIN_SECONDS * min(1.0, market.call_budget_scale),
+            ),
             budget_scale=market.call_budget_scale,
             **options,
         )

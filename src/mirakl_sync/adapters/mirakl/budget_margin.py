@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from mirakl_sync.domain.call_budget import Budget
 from mirakl_sync.services.ports import CallBudget
 
+#: The margin at Mirakl's own periods (``call_budget_scale`` 1).
+MARGIN_SECONDS = 1.0
+
 
 @dataclass
 class MarginCallBudget:
     inner: CallBudget
-    margin_seconds: float = 1.0
+    margin_seconds: float = MARGIN_SECONDS
 
     def reserve(self, key: str, budget: Budget, *, max_wait: float | None = None) -> float:
         if budget.period <= 0:

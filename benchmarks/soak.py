@@ -222,8 +222,11 @@ def web_port(config: Path) -> int:
 # ----------------------------------------------------------------------------- the hub's view
 
 
-def hub_view(database_url: str) -> tuple[dict[str, float], dict[str, list[str]]]:
-    """When the hub first stored each order, and the exception types it recorded per order."""
+def hub_view(
+    database_url: str,
+) -> tuple[dict[str, float], dict[str, list[str]], dict[str, list[str]]]:
+    """When the hub first stored each order, the exception types it recorded per order,
+    and why it refused each refused order's lines (its stored decisions' ``refusals``)."""
     engine = sa.create_engine(database_url)
     try:
         with engine.connect() as connection:
@@ -236,7 +239,15 @@ def hub_view(database_url: str) -> tuple[dict[str, float], dict[str, list[str]]]
             exceptions: dict[str, list[str]] = {}
             for r in connection.execute(sa.text("SELECT entity_id, type FROM exceptions")):
                 exceptions.setdefault(str(r[0]), []).append(str(r[1]))
-        return seen, exceptions
+            refusals: dict[str, list[str]] = {}
+            for order_id, decisions in connection.execute(
+                sa.text("SELECT order_id, decisions FROM marketplace_orders")
+            ):
+                data = json.loads(decisions) if isinstance(decisions, str) else decisions
+                reasons = sorted(set(((data or {}).get("refusals") or {}).values()))
+                if reasons:
+                    refusals[str(order_id)] = reasons
+        return seen, exceptions, refusals
     finally:
         engine.dispose()
 
@@ -425,8 +436,10 @@ class Soak:
                 for name in list(procs.running):
                     procs.kill(name)
             tails = {name: procs.log_tail(name, 5) for name in self.names()}
-            seen, exceptions = hub_view(url)
-        result = self._report(sandbox, actor, seen, exceptions, traffic_end, drained, stops, tails)
+            seen, exceptions, refusals = hub_view(url)
+        result = self._report(
+            sandbox, actor, seen, exceptions, refusals, traffic_end, drained, stops, tails
+        )
         server.should_exit = True
         return result
 
@@ -528,6 +541,7 @@ class Soak:
         actor: FulfilmentActor,
         seen: dict[str, float],
         exceptions: dict[str, list[str]],
+        refusals: dict[str, list[str]],
         traffic_end: float,
         drained: dict[str, Any],
         stops: dict[str, float | None],
@@ -541,6 +555,7 @@ class Soak:
             supercycle_returns=returns,
             hub_first_seen=seen,
             hub_exceptions=exceptions,
+            hub_refusals=refusals,
             window_seconds=p.acceptance_window_seconds,
             seen_margin_seconds=min(60.0, p.acceptance_window_seconds / 4),
         )

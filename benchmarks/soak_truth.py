@@ -150,6 +150,7 @@ def tally(
     supercycle_returns: set[str],
     hub_first_seen: dict[str, float],
     hub_exceptions: dict[str, list[str]],
+    hub_refusals: dict[str, list[str]],
     window_seconds: float,
     seen_margin_seconds: float,
 ) -> tuple[dict[str, Any], list[Anomaly]]:
@@ -159,7 +160,8 @@ def tally(
     Supercycle (the hub refunds those on its trigger, which the soak does not reach, so
     they are counted, never called lost). ``hub_first_seen``: order id -> epoch seconds the
     hub first stored it. ``hub_exceptions``: order id -> the exception types the hub
-    recorded about it.
+    recorded about it. ``hub_refusals``: order id -> why the hub refused its lines (its
+    stored decisions: ``no_stock``, ``sold_elsewhere``, ``cancelled_in_shop``...).
     """
     anomalies: list[Anomaly] = []
     orders = mirakl_orders(sandbox)
@@ -182,13 +184,10 @@ def tally(
             counts["accepted"] += 1
         elif order.state == OrderState.REFUSED and decided:
             counts["refused_by_hub"] += 1
-            cancelled_first = any(
-                o.cancelled_at is not None and str(o.id) in early for o in shop_by_source[oid]
-            )
-            # The warehouse cancelled the shop order before the acceptance: the hub refuses
-            # the order on purpose (services.shop_cancel_mark), no exception is due.
-            fallback = "shop order cancelled before acceptance" if cancelled_first else None
-            for reason in hub_exceptions.get(oid) or [fallback or "no exception recorded"]:
+            # The hub's own reasons first (a refusal for no stock, or of an order the
+            # warehouse cancelled before the acceptance, is on purpose: no exception is due).
+            reasons = hub_refusals.get(oid) or hub_exceptions.get(oid) or ["no reason recorded"]
+            for reason in reasons:
                 refused_reasons[reason] += 1
         elif order.state == OrderState.REFUSED:
             counts["auto_refused_by_marketplace"] += 1

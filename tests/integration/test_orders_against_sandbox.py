@@ -95,6 +95,9 @@ def test_a_line_without_stock_is_refused_at_once(sandbox: Sandbox, settings: Set
     assert shop_orders(sandbox, order_id) == []
     stored = repo(settings).get("debenhams", order_id)
     assert stored is not None and stored.hub_status is HubStatus.REFUSED
+    # Why, kept with the decision (the console and the soak show it).
+    [line] = sandbox.mirakl.market("debenhams").orders[order_id].lines
+    assert stored.progress.refusals == {line.line_id: "no_stock"}
 
 
 def test_a_unique_item_ordered_on_two_marketplaces_is_accepted_once(
@@ -299,6 +302,7 @@ def test_a_shop_order_cancelled_before_acceptance_is_refused_not_accepted(
     assert mirakl_state(sandbox, "debenhams", order_id) == "REFUSED"
     stored = repo(settings).get("debenhams", order_id)
     assert stored is not None and stored.hub_status is HubStatus.REFUSED
+    assert set(stored.progress.refusals.values()) == {"cancelled_in_shop"}
     # The import is undone: the holds go back to the pool, the unique item is for sale.
     ledger = SqlStockLedger(create_store_engine(settings.database_url))
     for line in sandbox.mirakl.market("debenhams").orders[order_id].lines:

@@ -370,6 +370,15 @@ class OrderProgress:
     sold_items: list[int] = field(default_factory=list)
     #: Accepted while Shopify was down: the shop order is still to be made.
     shop_order_pending: bool = False
+    #: Refused line id -> why (a ``LineOutcome`` value, ``REFUSED_WITH_ORDER`` or
+    #: ``REFUSED_CANCELLED_IN_SHOP``), for the operators and the soak's counts.
+    refusals: dict[str, str] = field(default_factory=dict)
+
+
+#: A line that could ship, refused with the rest of its order (no partial acceptance).
+REFUSED_WITH_ORDER = "with_the_order"
+#: The shop order was cancelled before the acceptance went out (services.shop_cancel_mark).
+REFUSED_CANCELLED_IN_SHOP = "cancelled_in_shop"
 
 
 @dataclass(frozen=True)

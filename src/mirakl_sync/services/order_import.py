@@ -23,6 +23,8 @@ import structlog
 
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
 from mirakl_sync.domain.orders import (
+    REFUSED_CANCELLED_IN_SHOP,
+    REFUSED_WITH_ORDER,
     Action,
     Decision,
     HubEvent,
@@ -291,6 +293,12 @@ async def decide_and_hold(services: OrderServices, order_id: str, bindings: Bind
         services.ledger.release(services.rules.code, line_id, now)
     progress = stored.progress
     progress.decisions = dict(decision.lines)
+    progress.refusals = {
+        line_id: REFUSED_WITH_ORDER
+        if outcomes.get(line_id) in (None, LineOutcome.OK)
+        else str(outcomes[line_id].value)
+        for line_id in decision.refused_line_ids
+    }
     services.repository.save_progress(services.rules.code, order_id, progress, now)
     return Outcome(decision, outcomes)
 
@@ -390,6 +398,7 @@ async def send_decision(services: OrderServices, order_id: str) -> HubStatus:
     cancelled = cancelled_in_shop(services.repository, services.rules.code, order_id)
     if cancelled and any(decisions.values()):
         progress.decisions = decisions = dict.fromkeys(decisions, False)
+        progress.refusals = dict.fromkeys(decisions, REFUSED_CANCELLED_IN_SHOP)
         services.repository.save_progress(services.rules.code, order_id, progress, services.clock())
         log.info(
             "orders.refused_cancelled_in_shop",

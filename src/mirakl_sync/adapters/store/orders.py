@@ -307,6 +307,7 @@ def progress_to_json(progress: OrderProgress) -> dict[str, Any]:
         "or21_sent": progress.or21_sent,
         "sold_items": list(progress.sold_items),
         "shop_order_pending": progress.shop_order_pending,
+        "refusals": dict(progress.refusals),
     }
 
 
@@ -318,6 +319,7 @@ def progress_from_json(data: Any) -> OrderProgress:
         or21_sent=bool(data.get("or21_sent")),
         sold_items=[int(i) for i in data.get("sold_items") or []],
         shop_order_pending=bool(data.get("shop_order_pending")),
+        refusals={str(k): str(v) for k, v in (data.get("refusals") or {}).items()},
     )
 
 

@@ -316,3 +316,33 @@ def test_a_shop_order_cancelled_before_acceptance_is_refused_not_accepted(
     cycle(settings, sandbox)
     assert mirakl_state(sandbox, "debenhams", order_id) == "REFUSED"
     assert len(shop_orders(sandbox, order_id)) == 1
+
+
+class FirstDecisionFails(httpx.AsyncBaseTransport):
+    """Mirakl, whose first OR21 answers 500 without landing."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner, self.failed = inner, False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT" and request.url.path.endswith("/accept") and not self.failed:
+            self.failed = True
+            return httpx.Response(500, json={"status": 500, "message": "injected"})
+        return await self.inner.handle_async_request(request)
+
+
+def test_a_refusal_for_a_cancelled_shop_order_sent_on_a_retry_still_undoes_the_import(
+    sandbox: Sandbox, settings: Settings
+) -> None:
+    sku = stocked_sku(sandbox.catalogue)
+    order_id = sandbox.mirakl.place_order("debenhams", [(sku, 1)])
+    mirakl = FirstDecisionFails(httpx.ASGITransport(app=sandbox.app))
+    routes = transports(sandbox, CancelledByTheWarehouse(sandbox, settings, "debenhams"))
+    routes.mirakl["debenhams"] = mirakl
+    run_orders_once(settings, transports=routes)
+    assert mirakl.failed
+    assert mirakl_state(sandbox, "debenhams", order_id) == "REFUSED"
+    ledger = SqlStockLedger(create_store_engine(settings.database_url))
+    [line] = sandbox.mirakl.market("debenhams").orders[order_id].lines
+    reservation = ledger.reservation("debenhams", line.line_id)
+    assert reservation is not None and reservation.status is ReservationStatus.RELEASED

@@ -394,8 +394,12 @@ async def send_decision(services: OrderServices, order_id: str) -> HubStatus:
     # hub decided 240 orders an hour against 2,000 offered (issue 10).
     progress = stored.progress
     # The shop order was cancelled before the acceptance went out (services.
-    # shop_cancel_mark): refuse every line instead of accepting.
-    cancelled = cancelled_in_shop(services.repository, services.rules.code, order_id)
+    # shop_cancel_mark): refuse every line instead of accepting. Only while no acceptance
+    # has been sent: one that may have landed (its answer lost) stays the decision, and
+    # the cancellation flow cancels the order once Mirakl allows it.
+    cancelled = not progress.or21_sent and cancelled_in_shop(
+        services.repository, services.rules.code, order_id
+    )
     if cancelled and any(decisions.values()):
         progress.decisions = decisions = dict.fromkeys(decisions, False)
         progress.refusals = dict.fromkeys(decisions, REFUSED_CANCELLED_IN_SHOP)
@@ -416,8 +420,8 @@ async def send_decision(services: OrderServices, order_id: str) -> HubStatus:
             raise
         return await _settle(services, order_id, await services.marketplace.get(order_id))
     # A RetryableError (5xx, timeout) goes to the step's retries, which send it again.
-    if cancelled:
-        await undo_import(services, order_id)
+    if REFUSED_CANCELLED_IN_SHOP in progress.refusals.values():
+        await undo_import(services, order_id)  # also when a retry sent the refusal
     return _decided(services, order_id, any(decisions.values()))
 
 

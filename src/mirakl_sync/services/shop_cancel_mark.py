@@ -9,12 +9,11 @@ all the same, and the customer was debited for an order the shop had already can
 
 So the cancellation flow leaves a **mark** (``sync_cursors``, flow ``shop-cancelled``) when
 it finds the order not accepted yet, and the order flow's decision step reads it (a local
-read, no API call) just before OR21: a marked order is refused, line by line, and its
-import undone (stock and unique items given back; the shop order is already cancelled).
-If the acceptance went out first (or its reply was lost), Mirakl answers
-ORDER_INVALID_STATE to the refusal, the order is read and taken as accepted, and the
-cancellation flow, still waiting, cancels it with OR29 once Mirakl allows it. Either way
-the order ends cancelled on both sides, once.
+read, no API call) just before its first OR21: a marked order is refused, line by line,
+and its import undone (stock and unique items given back; the shop order is already
+cancelled). If an acceptance was already sent (even one whose reply was lost), it stays
+the decision, and the cancellation flow, still waiting, cancels the order with OR29 once
+Mirakl allows it. Either way the order ends cancelled on both sides, once.
 
 Limit: a shop refund that cancels some lines only (``cancel_skus``) before acceptance is
 not turned into a partial refusal; it waits for the acceptance and goes out as OR30.

@@ -59,10 +59,11 @@ import sqlalchemy as sa
 import uvicorn
 from soak_truth import FAILING, Anomaly, fingerprint, tally, waiting_acceptance
 
-from mirakl_sync.config import SandboxSettings
+from mirakl_sync.config import SandboxSettings, load_settings
 from mirakl_sync.entrypoints.demo import TIME_COMPRESSION, demo_config
 from mirakl_sync.sandbox.fulfilment import ActorSettings, FulfilmentActor
 from mirakl_sync.sandbox.server import MARKETPLACES, Sandbox, build_sandbox, start_traffic
+from mirakl_sync.workflows.engine import system_database_url_for
 
 EXECUTABLE = Path(sys.executable).with_name("mirakl-sync")
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -219,6 +220,31 @@ def web_port(config: Path) -> int:
     raise RuntimeError("no [web] public_url in the soak's config")
 
 
+def pull_queue_sample(system_db: sa.Engine, at: float) -> dict[str, Any]:
+    """Each marketplace's pull queue as the engine holds it: how many pulls wait
+    (ENQUEUED) and run (PENDING), since when the oldest waits, and who runs them. A queue
+    whose oldest waiting pull grows old while nothing of it runs is a stalled queue."""
+    out: dict[str, Any] = {}
+    with system_db.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT queue_name, status, created_at, executor_id FROM workflow_status "
+                "WHERE queue_name LIKE 'orders-pull:%' AND status IN ('ENQUEUED', 'PENDING')"
+            )
+        ).all()
+    for queue, status, created_at, executor in rows:
+        entry = out.setdefault(
+            queue.split(":", 1)[1], {"waiting": 0, "running": 0, "oldest_wait_s": 0.0, "by": []}
+        )
+        if status == "ENQUEUED":
+            entry["waiting"] += 1
+            entry["oldest_wait_s"] = max(entry["oldest_wait_s"], round(at - created_at / 1000, 1))
+        else:
+            entry["running"] += 1
+            entry["by"].append(executor)
+    return out
+
+
 # ----------------------------------------------------------------------------- the hub's view
 
 
@@ -271,6 +297,8 @@ class Soak:
         self.rng = random.Random(profile.seed)
         self.started = time.time()
         self.backlog: list[tuple[float, int]] = []
+        self.pull_queues: list[tuple[float, dict[str, Any]]] = []
+        self.system_db: sa.Engine | None = None
         self.restarts: list[dict[str, Any]] = []
         self.kills: Counter[str] = Counter()
         self.dead_until: dict[str, float] = {}
@@ -372,6 +400,10 @@ class Soak:
     def sample(self, sandbox: Sandbox, last: float) -> float:
         if time.time() - last >= self.profile.sample_every:
             self.backlog.append((self.offset(), waiting_acceptance(sandbox)))
+            if self.system_db is not None:
+                with contextlib.suppress(sa.exc.SQLAlchemyError):
+                    sample = pull_queue_sample(self.system_db, time.time())
+                    self.pull_queues.append((self.offset(), sample))
             return time.time()
         return last
 
@@ -380,6 +412,7 @@ class Soak:
         sandbox, server, sandbox_port = self.serve_sandbox()
         with hub_database(self.postgres, self.directory) as url:
             config = write_config(self.directory, p, url, sandbox_port)
+            self.system_db = sa.create_engine(system_database_url_for(load_settings(config)))
             procs = Processes(self.directory, config)
             customers, warehouse = threading.Event(), threading.Event()
             actor = FulfilmentActor(
@@ -437,6 +470,7 @@ class Soak:
                     procs.kill(name)
             tails = {name: procs.log_tail(name, 5) for name in self.names()}
             seen, exceptions, refusals = hub_view(url)
+            self.system_db.dispose()
         result = self._report(
             sandbox, actor, seen, exceptions, refusals, traffic_end, drained, stops, tails
         )
@@ -574,6 +608,16 @@ class Soak:
             "drain": drained,
             **figures,
             "backlog": [list(s) for s in self.backlog],
+            "pull_queues": {
+                "longest_wait_s": {
+                    market: max(
+                        (q.get(market, {}).get("oldest_wait_s", 0.0) for _, q in self.pull_queues),
+                        default=0.0,
+                    )
+                    for market in {m for _, q in self.pull_queues for m in q}
+                },
+                "samples": [list(s) for s in self.pull_queues],
+            },
             "kills": dict(self.kills),
             "restarts": restarts,
             "restart_to_all_pulled_s": {

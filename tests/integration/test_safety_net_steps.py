@@ -89,9 +89,14 @@ def engine_for(env: Env, executor_id: str = "poll-test") -> Iterator[Engine]:
             safety_net._ENGINE.clear()
 
 
-def start_pass(kind: str, workflow_id: str) -> Any:
+def start_pass(
+    kind: str, workflow_id: str, *, poll_seconds: float = SafetyNetSettings().poll_seconds
+) -> Any:
+    """A pass as its schedule starts it: its context carries the feed bound of the
+    schedule's period."""
     fn = safety_net.shipments_poll if kind == "shipments" else safety_net.refunds_poll
-    return start_workflow(fn, datetime.now(UTC), None, workflow_id=workflow_id)
+    context = {"feed_seconds": safety_net.feed_seconds_for(poll_seconds)}
+    return start_workflow(fn, datetime.now(UTC), context, workflow_id=workflow_id)
 
 
 def open_exceptions(env: Env, type_: str) -> list[Any]:
@@ -274,7 +279,11 @@ def test_a_scheduled_pass_reads_the_feed_for_half_its_period_then_runs_the_retri
     # minutes; every later tick skipped behind it and its due retries (a shipment waiting
     # for the debit) never ran, so the shipment was never sent.
     monkeypatch.setattr(safety_net, "SHOP_PAGE_SIZE", 1)
-    env = Env(tmp_path)
+    # The process's config says 30 s, as after an operator changed it while these passes
+    # were scheduled: the bound is the schedule's (its context, a workflow input replayed
+    # as it was), never re-read from the config in the body, which a recovered pass
+    # could then cut at another page than its first run.
+    env = Env(tmp_path, top={"safety_net": {"poll_seconds": 30}})
     feed = SlowFeed(env.transport, env.now, seconds=100.0)  # 5-minute period: 2 pages
     env.hub.close()
     env.hub = bootstrap(

@@ -605,7 +605,7 @@ def claim_step(kind: str, workflow_id: str) -> bool:
     return not older
 
 
-def _scheduled_pass(kind: str) -> dict[str, Any]:
+def _scheduled_pass(kind: str, context: Any) -> dict[str, Any]:
     workflow_id = current_workflow_id() or ""
     if not claim_step(kind, workflow_id):
         return {"kind": kind, "skipped": True, "checked": 0, "complete": False}
@@ -614,22 +614,28 @@ def _scheduled_pass(kind: str) -> dict[str, Any]:
         kind,
         lambda name, *args: _STEPS[name](*args),
         crash_after_pages=crash,
-        feed_seconds=_feed_seconds(),
+        feed_seconds=_feed_seconds(context),
     )
     # The per-record results stay in the steps' checkpoints; the workflow keeps the counts.
     summary["statuses"] = dict(Counter(_status(r) for r in summary.pop("results")))
     return summary
 
 
-def _feed_seconds() -> float:
+def feed_seconds_for(poll_seconds: float) -> float:
     """A scheduled pass reads the shop feed for half its period at most (the rest of the
     period is for the other units; ``--once`` passes read it all)."""
-    from mirakl_sync.workflows import dispatch
+    return FEED_SHARE * poll_seconds
 
-    settings = dispatch._CONFIG.settings
-    if settings is None:
-        return math.inf
-    return FEED_SHARE * settings.safety_net.poll_seconds
+
+def _feed_seconds(context: Any) -> float:
+    """The feed bound a pass was scheduled with: its schedule's context, a workflow input,
+    so a pass recovered after a restart replays with the bound it started with, even if
+    ``poll_seconds`` changed meanwhile (read from the config in the body, a replay could
+    stop at another page than the first run did). A tick of a schedule applied by an
+    older release carries no bound: such a pass reads the whole feed."""
+    if isinstance(context, dict) and isinstance(context.get("feed_seconds"), int | float):
+        return float(context["feed_seconds"])
+    return math.inf
 
 
 def _status(result: Any) -> str:
@@ -638,12 +644,12 @@ def _status(result: Any) -> str:
 
 @workflow(name=POLL_WORKFLOWS[SHIPMENTS])
 def shipments_poll(scheduled_time: datetime, context: Any) -> dict[str, Any]:
-    return _scheduled_pass(SHIPMENTS)
+    return _scheduled_pass(SHIPMENTS, context)
 
 
 @workflow(name=POLL_WORKFLOWS[REFUNDS])
 def refunds_poll(scheduled_time: datetime, context: Any) -> dict[str, Any]:
-    return _scheduled_pass(REFUNDS)
+    return _scheduled_pass(REFUNDS, context)
 
 
 SHIPMENTS_SCHEDULE = "shipments-poll"
@@ -667,10 +673,11 @@ def register(engine: Engine, settings: SafetyNetSettings) -> list[str]:
     finds it and skips, ``claim_step``). Returns the workflow IDs of the start passes."""
     use_engine(engine)
     shipments_cron, refunds_cron = pass_crons(settings.poll_seconds)
+    context = {"feed_seconds": feed_seconds_for(settings.poll_seconds)}
     engine.apply_schedules(
         [
-            Schedule(SHIPMENTS_SCHEDULE, shipments_poll, shipments_cron),
-            Schedule(REFUNDS_SCHEDULE, refunds_poll, refunds_cron),
+            Schedule(SHIPMENTS_SCHEDULE, shipments_poll, shipments_cron, context=context),
+            Schedule(REFUNDS_SCHEDULE, refunds_poll, refunds_cron, context=context),
         ]
     )
     if not settings.pass_at_start:

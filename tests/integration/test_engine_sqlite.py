@@ -147,6 +147,112 @@ def test_crash_between_steps_resumes_from_checkpoint(tmp_path: Path) -> None:
     assert _journal(journal) == ["reserve o-1", "crash", "accept o-1 res-o-1"]
 
 
+# One release of a tiny app, then the next (its workflow's code changed), on one system
+# database and one executor ID: what an upgrade of the hub is.
+RELEASE_APP = """
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from mirakl_sync.workflows.engine import (
+    Engine, EngineConfig, enqueue, start_workflow, step, workflow,
+)
+
+SYSTEM_DB, JOURNAL, PHASE, VERSION = sys.argv[1:5]
+
+
+def note(line: str) -> None:
+    with Path(JOURNAL).open("a", encoding="utf-8") as journal:
+        journal.write(line + "\\n")
+
+
+@step(name="test.reserve_stock")
+def reserve_stock(order_id: str) -> str:
+    note(f"reserve {order_id}")
+    return f"res-{order_id}"
+
+
+@step(name="test.accept_order")
+def accept_order(order_id: str, reservation: str) -> str:
+    note(f"accept {order_id} {reservation}")
+    return f"{order_id}:accepted"
+
+
+@workflow(name="test.order")
+def order(order_id: str) -> str:
+    reservation = reserve_stock(order_id)
+    if PHASE == "before" and order_id == "o-running":
+        os._exit(3)  # the release is stopped mid-workflow
+    RELEASE_LINE
+    return accept_order(order_id, reservation)
+
+
+config = EngineConfig(
+    system_database_url=SYSTEM_DB, executor_id="solo", application_version=VERSION or None
+)
+with Engine(config) as engine:
+    if PHASE == "before":
+        # Queued but not yet started (its queue's worker is not listening yet), then one
+        # stopped half-way.
+        enqueue("upgrade-queue", order, "o-queued", workflow_id="order-o-queued")
+        start_workflow(order, "o-running", workflow_id="order-o-running")
+    else:
+        engine.register_queue("upgrade-queue", polling_interval_seconds=0.1)
+        results = [engine.retrieve(f"order-{o}").result() for o in ("o-queued", "o-running")]
+        print(json.dumps({"results": results, "version": engine.application_version}))
+"""
+
+
+@pytest.mark.parametrize(
+    "before_version",
+    [
+        pytest.param("", id="same-pinned-version"),
+        pytest.param("hashed-by-an-earlier-hub", id="an-earlier-hubs-own-version"),
+    ],
+)
+def test_an_upgrade_runs_what_the_release_before_it_queued_or_left_running(
+    tmp_path: Path, before_version: str
+) -> None:
+    # Before: DBOS hashed the flow code into the application version and dequeues or
+    # recovers only its own version's workflows, so any code change stranded the order
+    # imports, cancellations and refunds the previous code had queued or left running
+    # (the soak: 7 workflows ENQUEUED for good from the minute the code changed).
+    system_db = f"sqlite:///{tmp_path / 'engine.db'}"
+    journal = tmp_path / "journal.txt"
+    for phase, release, version in (
+        ("before", "pass  # release 1", before_version),
+        ("after", "pass  # release 2: this workflow's code changed", ""),
+    ):
+        script = tmp_path / f"{phase}.py"
+        script.write_text(RELEASE_APP.replace("RELEASE_LINE", release), encoding="utf-8")
+        ran = subprocess.run(
+            [sys.executable, str(script), system_db, str(journal), phase, version],
+            capture_output=True,
+            text=True,
+            timeout=40,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            check=False,
+        )
+        if phase == "before":
+            assert ran.returncode == 3, ran.stderr
+            assert _journal(journal) == ["reserve o-running"]
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    outcome = json.loads(ran.stdout.strip().splitlines()[-1])
+    assert outcome["results"] == ["o-queued:accepted", "o-running:accepted"]
+    # The stopped one goes on from its checkpoint: reserved once.
+    assert sorted(_journal(journal)) == sorted(
+        [
+            "reserve o-running",
+            "reserve o-queued",
+            "accept o-queued res-o-queued",
+            "accept o-running res-o-running",
+        ]
+    )
+
+
 _CALLS: Counter[str] = Counter()
 _CALLS_LOCK = threading.Lock()
 

@@ -96,6 +96,27 @@ ONCE_APP_NAME = "mirakl-sync-once"
 ONCE_QUEUE_PREFIX = "once:"
 
 
+#: The version of the hub's workflows, pinned (DBOS's "patching" strategy, not its
+#: "versioning" one). DBOS dequeues and recovers only workflows of the process's own
+#: version; left to itself it hashes the flow code, so ANY change of that code (every
+#: release, and every edit while a soak ran) stranded what the previous code had queued
+#: or left running: order imports, cancellations, dispatches and refunds stayed ENQUEUED
+#: for good, silently (seen in the soak: 7 workflows, among them an order import, a
+#: cancellation and a refund, from the minute the code changed). A self-hosted hub
+#: never keeps the old release running to drain them. So every release shares this
+#: version and recovers what the one before it left; a release that changes the steps
+#: of a workflow keeps the old path for workflows already started (a new step name
+#: behind a flag in the input, or a new workflow name), and bumps this only if it
+#: cannot, saying "drain before upgrading" in its notes.
+WORKFLOW_VERSION = "1"
+
+
+def pinned_version(application_name: str) -> str:
+    """The version one application registers: version names are global to the system
+    database, so the hub's and the ``--once`` namespace's must differ (see above)."""
+    return f"{application_name}/{WORKFLOW_VERSION}"
+
+
 def once_queue(name: str) -> str:
     """The ``--once`` namespace's own queue for the hub's queue ``name``."""
     return ONCE_QUEUE_PREFIX + name
@@ -127,8 +148,7 @@ class EngineConfig:
     system_database_url: str
     executor_id: str
     worker_concurrency: int = 8
-    #: ``None`` lets DBOS hash the registered workflows' source, so a process running
-    #: changed flow code never recovers workflows started by older code.
+    #: ``None``: :func:`pinned_version` of the application (see :data:`WORKFLOW_VERSION`).
     application_version: str | None = None
     log_level: str = "WARNING"
     #: How soon schedules created at run time are noticed (DBOS default 30 s).
@@ -682,8 +702,9 @@ class Engine:
             "log_level": config.log_level,
             "scheduler_polling_interval_sec": config.scheduler_polling_interval_seconds,
         }
-        if config.application_version:
-            dbos_config["application_version"] = config.application_version
+        dbos_config["application_version"] = config.application_version or pinned_version(
+            config.application_name
+        )
         self._sqlite_engine: sa.Engine | None = None
         if config.system_database_url.startswith("sqlite"):
             # WAL and a sync per checkpoint instead of per commit: see SQLITE_PRAGMAS.
@@ -704,10 +725,59 @@ class Engine:
     @property
     def application_version(self) -> str:
         """The version this process runs and dequeues (set at launch): DBOS takes from a
-        queue only workflows of its own version, so work an older release left queued
-        waits for a process of that release."""
+        queue only workflows of its own version (see :data:`WORKFLOW_VERSION`)."""
         version: str = DBOS.application_version
         return version
+
+    def adopt_other_versions(self) -> list[str]:
+        """Take on the unfinished work this application left under another version, so
+        it runs here: what a hub before the pinned :data:`WORKFLOW_VERSION` queued (DBOS
+        had hashed its code), or what a release that bumped it left. Its PENDING
+        workflows of this executor (the process that ran them is this one, restarted)
+        go back on their queues, then every ENQUEUED one of this application takes this
+        version, from its last checkpoint like any recovery (steps are idempotent).
+        Returns the workflow IDs adopted. Called at launch and after each hand-over (the
+        watchdog's resume keeps a workflow's version)."""
+        sys_db = self._dbos._sys_db
+        ws = sys_db.tables.workflow_status
+        mine = self.application_version
+        # Only rows this application claimed: an unclaimed one (an out-of-process client's
+        # enqueue) belongs to every application, and the ``--once`` namespace taking it
+        # onto its version would keep it from the hub.
+        elsewhere = sa.and_(
+            ws.c.application_name == self.config.application_name,
+            ws.c.application_version.is_not(None),
+            ws.c.application_version != mine,
+        )
+        with sys_db.engine.begin() as connection:
+            left_running = connection.execute(
+                sa.select(ws.c.workflow_uuid, ws.c.queue_name).where(
+                    elsewhere, ws.c.status == PENDING, ws.c.executor_id == self.executor_id
+                )
+            ).all()
+        by_queue: dict[str | None, list[str]] = defaultdict(list)
+        for workflow_id, queue in left_running:
+            by_queue[queue].append(workflow_id)
+        for queue, ids in by_queue.items():
+            self.resume_workflows(ids, queue)
+        with sys_db.engine.begin() as connection:
+            adopted = [
+                row[0]
+                for row in connection.execute(
+                    sa.update(ws)
+                    .where(elsewhere, ws.c.status == ENQUEUED)
+                    .values(application_version=mine)
+                    .returning(ws.c.workflow_uuid)
+                )
+            ]
+        if adopted:
+            logging.getLogger(__name__).warning(
+                "took on %d unfinished workflow(s) another version of the hub left "
+                "(e.g. %s); they run here from their last checkpoint",
+                len(adopted),
+                adopted[0],
+            )
+        return adopted
 
     def cancel_workflows(self, workflow_ids: Sequence[str]) -> None:
         """Mark unfinished workflows CANCELLED (which also frees their queue slots and
@@ -718,6 +788,7 @@ class Engine:
     def launch(self) -> None:
         DBOS.launch()
         self._launched = True
+        self.adopt_other_versions()
 
     def destroy(self, *, wait_seconds: int = 0) -> None:
         """Stop the engine; workflows still running stay PENDING for recovery.
@@ -933,6 +1004,8 @@ class Engine:
             by_queue[info.queue_name].append(info.workflow_id)
         for queue, ids in by_queue.items():
             self.resume_workflows(ids, queue)
+        if by_queue:
+            self.adopt_other_versions()
         return [wid for ids in by_queue.values() for wid in ids]
 
     def _pending(self, executor_id: str) -> list[WorkflowInfo]:

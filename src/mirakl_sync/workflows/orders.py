@@ -64,7 +64,6 @@ from mirakl_sync.services.order_pull import (
     pull_orders,
 )
 from mirakl_sync.workflows.engine import (
-    ENQUEUED,
     ONCE_APP_NAME,
     ONCE_QUEUE_PREFIX,
     PENDING,
@@ -556,46 +555,6 @@ def start_pull_monitor(runtime: OrdersRuntime) -> PullMonitor:
     return monitor
 
 
-def _drop_pulls_of_older_releases(engine: Engine, settings: Settings) -> None:
-    """Cancel the unfinished pulls (and shop-order follow-ups) another release left.
-
-    The engine dequeues only workflows of its own version, so such a pull never runs
-    here, and it would hold its marketplace's deduplication ID (one pull at a time) for
-    good after an upgrade. A pull carries no progress of its own: the start pull that
-    follows reads from the stored watermark."""
-    queues = [pull_queue(market.code) for market in settings.marketplaces]
-    if not queues:
-        return
-    mine = engine.application_version
-    stale = [
-        run.workflow_id
-        for run in engine.list_workflows(
-            status=[ENQUEUED, PENDING], queue_name=queues, load_output=False
-        )
-        if run.app_version not in (None, mine)
-    ]
-    # Likewise a "shop-order" follow-up (the shop order of an order accepted while
-    # Shopify was down): every pull reports it again, and an older release's one would
-    # hold its deduplication ID. Other follow-ups are reported once, so they are kept.
-    stale += [
-        run.workflow_id
-        for run in engine.list_workflows(
-            status=[ENQUEUED, PENDING],
-            queue_name=ORDER_QUEUE,
-            name=FOLLOWUP_WORKFLOW,
-            load_output=False,
-        )
-        if run.app_version not in (None, mine) and ":shop-order@" in run.workflow_id
-    ]
-    if stale:
-        engine.cancel_workflows(stale)
-        logger.warning(
-            "cancelled %d pull(s) and shop-order follow-up(s) queued by another release "
-            "of the hub (this release cannot run them); they are started again now",
-            len(stale),
-        )
-
-
 def order_concurrency(settings: Settings) -> int:
     """How many order workflows one process runs at once (see :data:`ORDER_IO_FACTOR`)."""
     return settings.engine.worker_concurrency * ORDER_IO_FACTOR
@@ -638,7 +597,6 @@ def register(engine: Engine, settings: Settings, *, transports: Transports | Non
             for index, market in enumerate(settings.marketplaces)
         ]
     )
-    _drop_pulls_of_older_releases(engine, settings)
     # Pull every marketplace at start rather than at the next tick: after a restart the
     # orders that arrived meanwhile are read at once (issue 10: a median 54 s, at worst
     # 259 s). A pull a previous incarnation left queued or running (recovered at launch,

@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import platform
 import random
@@ -549,8 +550,14 @@ class Soak:
                 anomaly.detail += f"; in Shopify at +{at - self.started:.1f} s ({when})"
 
     def _pulled_again(self, sandbox: Sandbox) -> list[dict[str, Any]]:
-        """For each restart: seconds until every marketplace answered an OR11 again."""
-        log = [r for r in list(sandbox.mirakl.request_log) if r.op_id == "OR11" and r.status == 200]
+        """For each restart: seconds until every marketplace answered an OR11 again; how
+        long until the hub made its first Mirakl call at all (its boot, which the
+        compressed clock does not shorten); and the faults injected into each
+        marketplace's OR11 calls meanwhile (each failed OR11 costs the pull its next
+        once-a-minute slot, so such a restart cannot be within one period)."""
+        requests = list(sandbox.mirakl.request_log)
+        log = [r for r in requests if r.op_id == "OR11" and r.status == 200]
+        faults = list(sandbox.faults["mirakl"].fault_log)
         out = []
         for restart in sorted(self.restarts, key=lambda r: r.get("_at", 0.0)):
             at = restart.get("_at")
@@ -559,12 +566,27 @@ class Soak:
                 entry["all_pulled_after_s"] = None
                 out.append(entry)
                 continue
+            first_call = min(
+                [r.at for r in requests if r.at >= at] + [f.at for f in faults if f.at >= at],
+                default=None,
+            )
+            entry["first_call_after_s"] = None if first_call is None else round(first_call - at, 1)
             per_market: dict[str, float | None] = {}
+            or11_faults: dict[str, list[str]] = {}
             for market in MARKETPLACES:
                 first = next((r.at for r in log if r.market == market.code and r.at >= at), None)
                 per_market[market.code] = None if first is None else round(first - at, 1)
+                until = first if first is not None else math.inf
+                or11_faults[market.code] = [
+                    f.kind
+                    for f in faults
+                    if at <= f.at <= until
+                    and f.method == "GET"
+                    and f.path.endswith(f"/{market.code}/api/orders")
+                ]
             values = list(per_market.values())
             entry["per_marketplace_s"] = per_market
+            entry["or11_faults"] = {m: k for m, k in or11_faults.items() if k}
             entry["all_pulled_after_s"] = None if None in values else max(v or 0 for v in values)
             out.append(entry)
         return out
@@ -627,6 +649,8 @@ class Soak:
                 "max": measured[-1] if measured else None,
                 "over_one_poll_period": sum(1 for v in measured if v > p.poll_period_seconds),
                 "never": len(pulled) - len(measured),
+                # The hub's part: from its first Mirakl call after the restart (boot done).
+                "after_boot": _after_boot(restarts, p.poll_period_seconds),
             },
             "lost_replies": {name: f.lost_replies for name, f in sandbox.faults.items()},
             "http_429": {
@@ -640,6 +664,28 @@ class Soak:
             "failures": dict(failing),
             "log_tails": tails,
         }
+
+
+def _after_boot(restarts: list[dict[str, Any]], period: float) -> dict[str, Any]:
+    """Restart to all pulled, counted from the hub's first Mirakl call (its boot done),
+    and which of those over one poll period had no fault injected into any OR11."""
+    runs = [
+        r
+        for r in restarts
+        if r.get("process") == "run"
+        and r.get("all_pulled_after_s") is not None
+        and r.get("first_call_after_s") is not None
+    ]
+    after = sorted(r["all_pulled_after_s"] - r["first_call_after_s"] for r in runs)
+    boots = sorted(r["first_call_after_s"] for r in runs)
+    over = [r for r in runs if r["all_pulled_after_s"] - r["first_call_after_s"] > period]
+    return {
+        "boot_median_s": boots[len(boots) // 2] if boots else None,
+        "median_s": round(after[len(after) // 2], 1) if after else None,
+        "max_s": round(after[-1], 1) if after else None,
+        "over_one_poll_period": len(over),
+        "over_without_an_or11_fault": sum(1 for r in over if not r.get("or11_faults")),
+    }
 
 
 def _supercycle_return_orders(sandbox: Sandbox, actor: FulfilmentActor) -> set[str]:

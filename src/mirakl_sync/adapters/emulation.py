@@ -17,7 +17,8 @@ import random
 import threading
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -55,6 +56,21 @@ def is_write(method: str, path: str, body: bytes) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class InjectedFault:
+    """One request :class:`FaultInjection` made misbehave (a hang is logged as it starts;
+    the request then reaches the app anyway, long after its client gave up)."""
+
+    at: float
+    method: str
+    path: str
+    kind: Literal["error", "hang", "lost_reply"]
+
+
+#: How many :class:`InjectedFault` records a :class:`FaultInjection` keeps (the newest).
+FAULT_LOG_SIZE = 200_000
+
+
 class FaultInjection:
     """ASGI middleware injecting errors, latency, timeouts and lost replies into HTTP requests.
 
@@ -67,7 +83,9 @@ class FaultInjection:
     Draws come from a ``random.Random(seed)`` so a run can be replayed (a lost reply is drawn
     only when its rate is above 0, so existing seeds keep their sequences); ``sleep`` is
     injectable. :meth:`set_rates` changes the rates while serving (a soak's drain turns faults
-    off); ``lost_replies`` counts the answers lost so far.
+    off); ``lost_replies`` counts the answers lost so far, and ``fault_log`` holds the
+    latest faults (:class:`InjectedFault`, stamped by ``clock``) so a soak can tell a slow
+    hub from a request that was made to fail.
     """
 
     def __init__(
@@ -81,6 +99,7 @@ class FaultInjection:
         lost_reply_rate: float = 0.0,
         seed: int | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.app = app
         self.error_rate = 0.0
@@ -92,6 +111,8 @@ class FaultInjection:
         self.latency_ms = latency_ms
         self.timeout_seconds = timeout_seconds
         self.lost_replies = 0
+        self.fault_log: deque[InjectedFault] = deque(maxlen=FAULT_LOG_SIZE)
+        self._clock = clock
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._sleep = sleep
@@ -129,6 +150,11 @@ class FaultInjection:
         with self._lock:
             return self._random.random() < self.lost_reply_rate
 
+    def _note(self, scope: Scope, kind: Literal["error", "hang", "lost_reply"]) -> None:
+        if self._clock is not None:
+            method, path = str(scope.get("method", "")), str(scope.get("path", ""))
+            self.fault_log.append(InjectedFault(self._clock(), method, path, kind))
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -137,8 +163,10 @@ class FaultInjection:
         if self.latency_ms > 0:
             await self._sleep(self.latency_ms / 1000.0)
         if hang:
+            self._note(scope, "hang")
             await self._sleep(self.timeout_seconds)
         if fail:
+            self._note(scope, "error")
             await _send_500(send, "Injected fault: internal error")
             return
         if self.lost_reply_rate <= 0:
@@ -176,6 +204,7 @@ class FaultInjection:
         await self.app(scope, replay, swallow)
         with self._lock:
             self.lost_replies += 1
+        self._note(scope, "lost_reply")
         await _send_500(send, "Injected fault: the write landed, its reply was lost")
 
 

@@ -167,6 +167,7 @@ def build_sandbox(settings: SandboxSettings, *, clock: Any = time.time) -> Sandb
             timeout_seconds=settings.timeout_seconds,
             lost_reply_rate=settings.lost_reply_rate,
             seed=settings.seed,
+            clock=clock,
         )
         return fault_injections[system]
 

@@ -174,6 +174,17 @@ def test_call_frequency_gives_429_with_retry_after() -> None:
     assert call(emu, "GET", "/api/orders").status_code == 200
 
 
+def test_a_read_of_given_orders_is_or11s_synchronous_usage_with_no_maximum() -> None:
+    # "Asynchronous: once per minute - Synchronous: at each order page display": listing
+    # by order_ids (what an order page shows) is not held to the minute.
+    clock = Clock()
+    emu = emulator(clock, scale=1.0)
+    assert call(emu, "GET", "/api/orders").status_code == 200
+    by_id = [call(emu, "GET", "/api/orders", params={"order_ids": "1-A"}) for _ in range(3)]
+    assert [r.status_code for r in by_id] == [200, 200, 200]
+    assert call(emu, "GET", "/api/orders").status_code == 429
+
+
 def test_call_frequency_scale_shortens_the_window() -> None:
     clock = Clock()
     emu = emulator(clock, scale=0.1)

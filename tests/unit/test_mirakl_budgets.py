@@ -98,7 +98,10 @@ def expected_budgets(operation: str, description: str) -> dict[str, tuple[Budget
     if "Asynchronous:" in text:
         asynchronous = re.search(r"Asynchronous: (.*?)(?: - |$)", text)
         assert asynchronous, text
-        return {operation: _one_rate(asynchronous.group(1))}
+        found = {operation: _one_rate(asynchronous.group(1))}
+        if re.search(r"Synchronous: at each .* display", text):
+            found[f"{operation}:synchronous"] = ()
+        return found
     if "with offers and products" in text:
         offers_only, with_products = text.split(", ", 1)
         return {

@@ -793,3 +793,40 @@ def test_default_budget_makes_the_second_or11_wait_a_minute() -> None:
     run(scenario())
     assert len(sleeps.calls) == 1
     assert 59.0 < sleeps.calls[0] <= 60.0
+
+
+def test_an_order_read_as_the_hub_acts_on_it_takes_no_once_a_minute_slot() -> None:
+    # Before (issue 10's soak): every read of one order (before a shipment, a refund, an
+    # acceptance) took a slot of OR11's once-a-minute budget, so at 2,000 orders an hour
+    # they queued for minutes and pushed every pull back. A read of given orders is
+    # OR11's synchronous usage ("at each order page display"); a poll stays asynchronous.
+    from mirakl_sync.adapters.mirakl.dispatch_api import MiraklDispatchApi
+
+    sleeps = Sleeps()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"orders": [order_json("7-A")], "total_count": 1})
+
+    async def scenario() -> tuple[Any, Any]:
+        async with MiraklClient(
+            BASE, API_KEY, transport=httpx.MockTransport(handler), sleep=sleeps
+        ) as client:
+            _ = [o async for o in client.list_orders()]  # the pull takes this minute's slot
+            api = MiraklDispatchApi(client, "debenhams")
+            read = await api.order("7-A")
+            assert sleeps.calls == []
+            polled = await api.poll_order("7-A")
+            return read, polled
+
+    read, polled = run(scenario())
+    assert read["order_id"] == polled["order_id"] == "7-A"
+    assert len(sleeps.calls) == 1 and 59.0 < sleeps.calls[0] <= 60.0
+
+
+def test_a_synchronous_or11_needs_the_orders_it_reads() -> None:
+    async def scenario() -> None:
+        async with make_client(lambda r: httpx.Response(200, json={})) as client:
+            _ = [o async for o in client.list_orders(synchronous=True)]
+
+    with pytest.raises(ValueError, match="order_ids"):
+        run(scenario())

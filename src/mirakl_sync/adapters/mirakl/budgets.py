@@ -15,7 +15,15 @@ How the texts are read:
   "Synchronous only ...") and operations without a Call Frequency block (PC01, V01, the
   DR* APIs...) have no numeric maximum: an empty tuple, no budget.
   NB: RE01 and PC01 therefore have no budget; callers cache them for a day anyway.
-- OR11 gives two personas; we use the *Default* one, asynchronous usage (1 per minute).
+- OR11 gives two personas; we use the *Default* one. Its maximum has two parts:
+  "Asynchronous: once per minute" (``OR11``: the pulls, and any read repeated on a
+  timer, such as following a refund's ``refund_state``) and "Synchronous: at each order
+  page display" (``OR11:synchronous``, no numeric maximum). The hub reads given orders
+  by id (``order_ids``) at the moment it acts on them (before an acceptance, a shipment,
+  a refund or a cancellation), once per such business event: the counterpart of a page
+  display, so those reads take ``OR11:synchronous``. That is this hub's reading of the
+  spec, which says no more; counting them against the once-a-minute budget (as before)
+  made every shipment and refund wait behind, and delay, the pulls (issue 10's soak).
   The "External Partner" persona (connector vendors: every 15 minutes) is not modelled.
 - Two maxima on one operation depending on the request are two entries: ``OF01`` (offers
   only, 1/min) plus ``OF01:with_products`` (1 per 15 min) when ``with_products`` is set;
@@ -105,6 +113,7 @@ CALL_BUDGETS: dict[str, tuple[Budget, ...]] = {
     "OR04": _PER_MINUTE,
     "OR07": (Budget(60, HOUR),),
     "OR11": _PER_MINUTE,  # Default persona, asynchronous usage; every page counts
+    "OR11:synchronous": _NONE,  # ... synchronous usage: "at each order page display"
     "OR12": _NONE,
     "OR13": _EVERY_5_MIN,
     "OR13:full": _DAILY,

@@ -445,13 +445,18 @@ class MiraklClient(HttpApiClient):
         sort: str | None = None,
         order: str | None = None,
         page_size: int = 100,
+        synchronous: bool = False,
     ) -> AsyncIterator[Order]:
         """OR11: every order matching the filters, walking all offset pages.
+
+        ``synchronous``: a read of the given ``order_ids`` made as the hub acts on those
+        orders (Mirakl's "Synchronous: at each order page display", no numeric maximum;
+        see ``budgets.py``); otherwise the asynchronous once-a-minute budget applies.
 
         Mirakl subtracts a safety delta from ``start_update_date``: expect overlaps between
         polls and deduplicate by ``order_id``. More than 100 ``order_ids`` are split into
         several listings (OR11 accepts at most 100). Each page is one OR11 call and takes
-        one slot of its budget (1 per minute).
+        one slot of its budget (1 per minute, unless ``synchronous``).
         """
         base: dict[str, Any] = {
             "order_references_for_customer": _comma(order_references_for_customer),
@@ -479,6 +484,9 @@ class MiraklClient(HttpApiClient):
         ):
             if values is not None and len(values) > OR11_IDS_PER_CALL:
                 raise ValueError(f"OR11 accepts at most {OR11_IDS_PER_CALL} {name}")
+        if synchronous and order_ids is None:
+            raise ValueError("a synchronous OR11 reads given orders: pass order_ids")
+        operation = "OR11:synchronous" if synchronous else "OR11"
         id_chunks: list[str | None] = [None]
         if order_ids is not None:
             ids = list(order_ids)
@@ -491,7 +499,7 @@ class MiraklClient(HttpApiClient):
         for chunk in id_chunks:
             params = {**base, "order_ids": chunk}
             async for item in self._offset(
-                Order, "OR11", "/api/orders", params, "orders", page_size
+                Order, operation, "/api/orders", params, "orders", page_size
             ):
                 yield item
 

@@ -44,7 +44,8 @@ class MiraklMarketplace:
             yield order_from_mirakl(self._marketplace, order)
 
     async def get(self, order_id: str) -> MarketplaceOrder | None:
-        async for order in self._client.list_orders(order_ids=[order_id]):
+        # Read as the hub decides this order: OR11's synchronous usage (budgets.py).
+        async for order in self._client.list_orders(order_ids=[order_id], synchronous=True):
             if order.order_id == order_id:
                 return order_from_mirakl(self._marketplace, order)
         return None

@@ -1,7 +1,7 @@
 """``MiraklOrderLookup``: marketplace orders read by id (the ``MarketplaceOrderLookup`` port).
 
 One OR11 listing by ``order_ids`` per marketplace (the client splits more than 100 ids
-into several calls, each a slot of OR11's budget, waited for within the client's bound).
+into several calls): OR11's synchronous usage, read as the hub adopts those orders.
 A client is opened per look-up: adoption asks rarely (shop orders the hub does not know).
 """
 
@@ -26,6 +26,6 @@ class MiraklOrderLookup:
         async with self._client_for(marketplace) as client:
             return [
                 order_from_mirakl(marketplace, order)
-                async for order in client.list_orders(order_ids=list(order_ids))
+                async for order in client.list_orders(order_ids=list(order_ids), synchronous=True)
                 if order.order_id in wanted
             ]

@@ -130,6 +130,10 @@ def budget_key(op_id: str, call: Call) -> str | None:
         return None  # "as many times as there are invoice pages returned"
     if op_id == "SBC11" and call.q("page_token"):
         return None
+    if op_id == "OR11" and call.q("order_ids"):
+        # Read of given orders, as an order page shows them: "Synchronous: at each order
+        # page display", no numeric maximum (the hub's reading: see its budgets.py).
+        return None
     return op_id if op_id in CALL_FREQUENCY_MAXIMA else None
 
 

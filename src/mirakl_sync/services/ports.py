@@ -480,13 +480,8 @@ class MarketplaceDispatchApi(Protocol):
     marketplace: str
 
     async def order(self, order_id: str) -> dict[str, Any] | None:
-        """OR11 for one order, read as the hub acts on it (None: Mirakl does not know
-        it). Mirakl's synchronous usage: no once-a-minute slot."""
-        ...
-
-    async def poll_order(self, order_id: str) -> dict[str, Any] | None:
-        """The same read repeated on a timer (following a refund's state): Mirakl's
-        asynchronous usage, on OR11's once-a-minute budget."""
+        """OR11 for one order, read about an event the hub acts on (None: Mirakl does
+        not know it). Mirakl's synchronous usage: no once-a-minute slot."""
         ...
 
     async def carriers(self) -> dict[str, str]:

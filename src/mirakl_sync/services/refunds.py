@@ -437,9 +437,13 @@ class RefundService:
     async def refund_states(
         self, marketplace: str, order_id: str, ids: tuple[str, ...]
     ) -> dict[str, str]:
-        """``refund_state`` of each refund id, read from OR11 (a poll: the refund
-        workflow repeats it until Mirakl says REFUNDED)."""
-        order = await self._apis(marketplace).poll_order(order_id) or {}
+        """``refund_state`` of each refund id, read from OR11.
+
+        A read of the one order the refund was sent for, every ``FOLLOW_SECONDS`` until
+        Mirakl says REFUNDED: counted as OR11's synchronous usage, like the read before
+        the refund. On the once-a-minute budget it would take the pulls' slots: a pull
+        every minute is the whole of that budget."""
+        order = await self._apis(marketplace).order(order_id) or {}
         states: dict[str, str] = {}
         for line in order.get("order_lines") or []:
             for r in line.get("refunds") or []:

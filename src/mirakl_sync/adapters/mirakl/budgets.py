@@ -16,14 +16,15 @@ How the texts are read:
   DR* APIs...) have no numeric maximum: an empty tuple, no budget.
   NB: RE01 and PC01 therefore have no budget; callers cache them for a day anyway.
 - OR11 gives two personas; we use the *Default* one. Its maximum has two parts:
-  "Asynchronous: once per minute" (``OR11``: the pulls, and any read repeated on a
-  timer, such as following a refund's ``refund_state``) and "Synchronous: at each order
-  page display" (``OR11:synchronous``, no numeric maximum). The hub reads given orders
-  by id (``order_ids``) at the moment it acts on them (before an acceptance, a shipment,
-  a refund or a cancellation), once per such business event: the counterpart of a page
-  display, so those reads take ``OR11:synchronous``. That is this hub's reading of the
-  spec, which says no more; counting them against the once-a-minute budget (as before)
-  made every shipment and refund wait behind, and delay, the pulls (issue 10's soak).
+  "Asynchronous: once per minute" (``OR11``: the pulls, which at the default 60 s poll
+  take all of it) and "Synchronous: at each order page display" (``OR11:synchronous``,
+  no numeric maximum). The hub reads given orders by id (``order_ids``) about the events
+  it acts on (before an acceptance, a shipment, a refund or a cancellation, and while it
+  follows a refund it sent until Mirakl says REFUNDED, every 5 minutes): the
+  counterpart of a page display, so those reads take ``OR11:synchronous``. That is
+  this hub's reading of the spec, which says no more; counting them against the
+  once-a-minute budget (as before) made every shipment and refund wait behind, and
+  delay, the pulls (issue 10's soak).
   The "External Partner" persona (connector vendors: every 15 minutes) is not modelled.
 - Two maxima on one operation depending on the request are two entries: ``OF01`` (offers
   only, 1/min) plus ``OF01:with_products`` (1 per 15 min) when ``with_products`` is set;

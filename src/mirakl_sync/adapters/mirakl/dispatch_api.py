@@ -24,13 +24,7 @@ class MiraklDispatchApi:
         await self._client.aclose()
 
     async def order(self, order_id: str) -> dict[str, Any] | None:
-        return await self._read(order_id, synchronous=True)
-
-    async def poll_order(self, order_id: str) -> dict[str, Any] | None:
-        return await self._read(order_id, synchronous=False)
-
-    async def _read(self, order_id: str, *, synchronous: bool) -> dict[str, Any] | None:
-        async for order in self._client.list_orders(order_ids=[order_id], synchronous=synchronous):
+        async for order in self._client.list_orders(order_ids=[order_id], synchronous=True):
             if order.order_id == order_id:
                 return order.model_dump(mode="json")
         return None

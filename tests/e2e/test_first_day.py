@@ -248,7 +248,11 @@ def check_run(
             return any(datetime.fromisoformat(m).timestamp() < stopped_at - settle for m in moments)
 
         if old_enough(shop_order["fulfilled_at"]) and order["state"] in ("SHIPPING",):
-            failures.append(f"run: {oid} fulfilled in Shopify, still SHIPPING on Mirakl")
+            lines = [(ln.get("state"), ln.get("quantity")) for ln in order["lines"]]
+            failures.append(
+                f"run: {oid} fulfilled in Shopify, still SHIPPING on Mirakl "
+                f"(lines {lines}; fulfilled at {shop_order['fulfilled_at']})"
+            )
         if old_enough(shop_order["refunded_at"]):
             moved = sum(len(ln["refunds"]) + len(ln["cancelations"]) for ln in order["lines"])
             if not moved and order["state"] not in ("CANCELED",):

@@ -684,3 +684,27 @@ def test_a_refunds_pass_killed_mid_way_resumes_after_its_last_page_and_sends_eac
         assert set(run_refunds_cycle(env.settings)) <= {"already_sent"}
     assert refund_counts(env, first, second) == (1, 1)
     env.close()
+
+
+def test_a_refunds_pass_ships_a_fulfilment_it_finds_before_refunding_its_order(
+    tmp_path: Path,
+) -> None:
+    # Before (the first-day e2e, once refunds no longer waited for a once-a-minute OR11
+    # slot): an order fulfilled and then refunded in Shopify between two passes was
+    # refunded on Mirakl by the refunds pass while still SHIPPING; the shipments pass's
+    # OR24 came after, on refunded lines, and the order never showed as shipped.
+    env = Env(tmp_path)
+    order_id, shop = run(env.accepted_order("debenhams", [(env.offer_skus("debenhams")[0], 1)]))
+    env.now[0] += 60  # debited
+    env.sandbox.shopify.fulfil_order(shop, "Royal Mail", "RM901")
+    env.now[0] += 1
+    env.sandbox.shopify.refund_order(shop, restock_type="RETURN")
+    with env.workflows():
+        assert run_refunds_cycle(env.settings) == ["sent"]
+        order = env.mirakl_order("debenhams", order_id)
+        assert order.state.value == "SHIPPED" and order.tracking_number == "RM901"
+        assert len(refunds_on(env, "debenhams", order_id)) == 1
+        # The shipments pass finds it done: nothing shipped twice.
+        run_shipments_cycle(env.settings)
+        assert len(refunds_on(env, "debenhams", order_id)) == 1
+    env.close()

@@ -41,7 +41,7 @@ from typing import Any
 
 import structlog
 
-from mirakl_sync.domain.shipments import OrderRef
+from mirakl_sync.domain.shipments import SHIPPED_STATES, OrderRef
 from mirakl_sync.errors import RetryableError
 from mirakl_sync.services.dispatch import Fulfilment
 from mirakl_sync.services.order_adoption import OrderAdoption
@@ -110,9 +110,21 @@ class ShopEvents:
     #: (marketplace, order id, SKU -> quantity): unfulfilled units refunded with restock
     #: CANCEL (OR30).
     line_cancels: list[tuple[str, str, dict[str, int]]] = field(default_factory=list)
+    #: (marketplace, order id) -> the shop order's id, for the orders added whose stored
+    #: marketplace state is not shipped yet.
+    unshipped: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def fulfilments_before(self, refunds: list[RefundSource]) -> list[Fulfilment]:
+        """The fulfilments of the shop orders these refunds are for, where the order is
+        not known as shipped: a refund made after a fulfilment goes to Mirakl after its
+        shipment, not on lines still waiting to ship."""
+        shops = {self.unshipped.get((r.marketplace, r.order_id)) for r in refunds}
+        return [f for f in self.fulfilments if f.shopify_order_id in shops]
 
     def add(self, order: dict[str, Any], ref: OrderRef) -> None:
         shop_id = ref.shopify_order_id or str(order["id"])
+        if ref.state not in SHIPPED_STATES:
+            self.unshipped[(ref.marketplace, ref.order_id)] = shop_id
         if ref.hub_status not in _DONE_FOR_SHIPPING:
             self.fulfilments.extend(
                 fulfilment_from_shopify(shop_id, f) for f in order.get("fulfillments") or []

@@ -259,12 +259,15 @@ class _Work:
 
     # -- shipments
 
-    async def ship(self, fulfilments: list[Fulfilment]) -> None:
+    async def ship(self, fulfilments: list[Fulfilment], *, report: bool = True) -> None:
+        """Dispatch ``fulfilments``; ``report`` False for the refunds pass's shipments
+        ahead of a refund (the shipments pass is where shipments are counted)."""
         batch = list({f.source_id: f for f in fulfilments}.values())
         batch = [f for f in batch if self.fresh(f"fulfilment:{f.source_id}")]
         if batch:
             for result in await self.kit.dispatch.dispatch_many(batch):
-                self.results.append({**asdict(result), "status": result.status.value})
+                if report:
+                    self.results.append({**asdict(result), "status": result.status.value})
 
     async def cancel_order(self, marketplace: str, order_id: str) -> None:
         if self.fresh(f"cancel:{marketplace}:{order_id}"):
@@ -302,6 +305,10 @@ class _Work:
             return
         for marketplace, order_id, skus in events.line_cancels:
             await self.cancel_lines(marketplace, order_id, skus)
+        # A refund made after a fulfilment: the shipment first (once: the shipments
+        # pass then finds it handled), so Mirakl sees it shipped, then refunded; refunded
+        # first, its lines were no longer shippable and the order stayed SHIPPING.
+        await self.ship(events.fulfilments_before(events.refunds), report=False)
         for source in events.refunds:
             await self.refund(source)
 

@@ -226,10 +226,12 @@ def pull_queue_sample(system_db: sa.Engine, at: float) -> dict[str, Any]:
     (ENQUEUED) and run (PENDING), since when the oldest waits, and who runs them. A queue
     whose oldest waiting pull grows old while nothing of it runs is a stalled queue."""
     out: dict[str, Any] = {}
+    # DBOS keeps its tables in a "dbos" schema on PostgreSQL.
+    table = "dbos.workflow_status" if system_db.dialect.name == "postgresql" else "workflow_status"
     with system_db.connect() as connection:
         rows = connection.execute(
             sa.text(
-                "SELECT queue_name, status, created_at, executor_id FROM workflow_status "
+                f"SELECT queue_name, status, created_at, executor_id FROM {table} "
                 "WHERE queue_name LIKE 'orders-pull:%' AND status IN ('ENQUEUED', 'PENDING')"
             )
         ).all()

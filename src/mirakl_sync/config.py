@@ -200,6 +200,10 @@ class RefundSettings(_Section):
     supercycle_trigger: Literal["received", "inspection_passed", "restocked"] = "inspection_passed"
     #: Conditions that pass inspection (titles as in Supercycle).
     acceptable_conditions: list[str] = Field(default_factory=lambda: ["Unused", "Used"])
+    #: How long a Shopify refund of lines the marketplace still has to ship waits for
+    #: their shipment, so Mirakl sees the parcel before the refund (a shop often fulfils
+    #: and refunds in the same second). 0 sends such a refund at once.
+    ship_first_seconds: Annotated[float, Field(ge=0)] = 300.0
 
 
 class SafetyNetSettings(_Section):

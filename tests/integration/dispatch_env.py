@@ -68,6 +68,9 @@ class Env:
                 }
                 for m in MARKETPLACES
             ],
+            # Refunds go at once here unless a test is about waiting for the shipment
+            # (test_safety_net_steps sets it): these tests refund unshipped lines on purpose.
+            "refunds": {"ship_first_seconds": 0},
             **(top or {}),
         }
         self.raw = raw

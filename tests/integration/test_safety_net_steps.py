@@ -708,3 +708,34 @@ def test_a_refunds_pass_ships_a_fulfilment_it_finds_before_refunding_its_order(
         run_shipments_cycle(env.settings)
         assert len(refunds_on(env, "debenhams", order_id)) == 1
     env.close()
+
+
+def test_a_shopify_refund_of_lines_still_to_ship_waits_for_their_shipment(
+    tmp_path: Path,
+) -> None:
+    # Before (the first-day e2e): the warehouse fulfils and refunds in the same second;
+    # the refund's OR28 landed before the fulfilment's OR24, the lines went REFUNDED and
+    # the order never showed as shipped on Mirakl. A refund of lines Mirakl still has to
+    # ship now waits for their shipment, for [refunds] ship_first_seconds at most.
+    wait = 300.0
+    env = Env(tmp_path, top={"refunds": {"ship_first_seconds": wait}})
+    skus = env.offer_skus("debenhams")
+    shipped, shipped_shop = run(env.accepted_order("debenhams", [(skus[0], 1)]))
+    never, never_shop = run(env.accepted_order("debenhams", [(skus[1], 1)]))
+    env.now[0] += 60  # debited: SHIPPING
+    env.sandbox.shopify.refund_order(shipped_shop)
+    env.sandbox.shopify.refund_order(never_shop)
+    with env.workflows(clock=lambda: env.now[0]):
+        assert run_refunds_cycle(env.settings) == ["waiting", "waiting"]
+        assert refund_counts(env, shipped, never) == (0, 0)
+        env.sandbox.shopify.fulfil_order(shipped_shop, "Royal Mail", "RM902")
+        run_shipments_cycle(env.settings)
+        assert env.mirakl_order("debenhams", shipped).state.value == "SHIPPED"
+        env.now[0] += 1
+        assert sorted(run_refunds_cycle(env.settings)) == ["sent", "waiting"]
+        assert refund_counts(env, shipped, never) == (1, 0)
+        # Lines that never ship: the refund goes once the wait is over.
+        env.now[0] += wait
+        assert "sent" in run_refunds_cycle(env.settings)
+        assert refund_counts(env, shipped, never) == (1, 1)
+    env.close()

@@ -68,6 +68,15 @@ PENDING = "pending:"
 SETTLED = "none:"
 RETRY_REFUNDS = "mirakl-sync sync refunds --once"
 REFUNDED = "REFUNDED"
+#: Where the first time a Shopify refund was held for its order's shipment is kept.
+SHIP_FIRST_ENTITY = "refund-ship-first"
+# A Shopify refund of lines Mirakl still has to ship waits for their shipment for
+# ``[refunds] ship_first_seconds``. A shop fulfils and refunds in the same second (a
+# return booked at once, a refund right after the parcel left): the fulfilment's
+# shipment and the refund race, and a refund that lands first leaves the lines REFUNDED,
+# so the shipment (tracking, the seller's late-shipment rate) never shows on Mirakl.
+# The hub normally confirms a shipment within seconds; a refund of lines that will never
+# ship (a goodwill refund before dispatch) goes out after the wait.
 
 
 class RefundStatus(StrEnum):
@@ -260,6 +269,8 @@ class RefundService:
             return RefundResult(RefundStatus.WAITING, source.key, detail=state)
         if bound is None and state in NEVER_CHARGED_STATES:
             return self._not_on_marketplace(source, state)
+        if bound is None and self._ship_first(source, order):
+            return RefundResult(RefundStatus.WAITING, source.key, detail="SHIPPING")
         reason = await self._reason(api, source)
         if reason is None:
             return self._finance(
@@ -303,6 +314,26 @@ class RefundService:
             raise
         ids = tuple(str(c.get("refund_id")) for c in created if c.get("refund_id"))
         return self._bind(source, ids, RefundStatus.SENT)
+
+    def _ship_first(self, source: RefundSource, order: dict[str, Any]) -> bool:
+        """Whether a Shopify refund waits for its lines' shipment (``ship_first_seconds``
+        from the first time it was held, kept in the bindings so a restart keeps it)."""
+        wait = self._settings.refunds.ship_first_seconds
+        if wait <= 0 or not source.key.startswith("shopify-refund:"):
+            return False
+        lines = lines_for_skus(order, source.skus)
+        if not any(str(line.get("order_line_state")) == "SHIPPING" for line, _ in lines):
+            return False
+        system, internal = self.system(source.marketplace), self.internal_id(source)
+        now = self._clock()
+        held = self._bindings.get(system, SHIP_FIRST_ENTITY, internal)
+        if held is None:
+            # "<since> <source>": a binding's value is unique per entity, and two refunds
+            # can be held in the same instant.
+            value = f"{now!r} {internal}"[:250]
+            self._bindings.put(system, SHIP_FIRST_ENTITY, internal, value, self._now())
+            return True
+        return now - float(held.split(" ", 1)[0]) < wait
 
     def _bind(
         self, source: RefundSource, ids: tuple[str, ...], status: RefundStatus

@@ -67,6 +67,8 @@ T = TypeVar("T")
 QUEUE = "dispatch"
 #: Seconds between tries while an order waits for its debit, and how many tries.
 WAIT_SECONDS = 60.0
+#: How often a refund held for its order's shipment looks again.
+SHIP_FIRST_POLL_SECONDS = 5.0
 WAIT_TRIES = 24 * 60
 #: Seconds between refund_state reads, and how many.
 FOLLOW_SECONDS = 300.0
@@ -292,7 +294,12 @@ def refund_source(source: dict[str, Any]) -> dict[str, Any]:
     for _ in range(WAIT_TRIES):
         if result["status"] != RefundStatus.WAITING:
             break
-        durable_sleep(_CONFIG.wait_seconds)
+        # Held for its lines' shipment (``[refunds] ship_first_seconds``): that comes in
+        # seconds.
+        shipping = result.get("detail") == "SHIPPING"
+        durable_sleep(
+            min(SHIP_FIRST_POLL_SECONDS, _CONFIG.wait_seconds) if shipping else _CONFIG.wait_seconds
+        )
         result = refund_step(source)
     if result["status"] == RefundStatus.WAITING:
         refund_hand_over_step(source, str(result["detail"]))  # the passes go on with it

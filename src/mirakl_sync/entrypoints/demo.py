@@ -85,6 +85,9 @@ def demo_config(
         # what a webhook missed is seen going out within the demo's minutes.
         "[safety_net]\n"
         f"poll_seconds = {300 * TIME_COMPRESSION:g}\n\n"
+        # Likewise a refund's wait for its lines' shipment (30 s, not 5 minutes).
+        "[refunds]\n"
+        f"ship_first_seconds = {300 * TIME_COMPRESSION:g}\n\n"
         "[web]\n"
         f"port = {port}\n"
         f'public_url = "http://127.0.0.1:{port}"\n\n'

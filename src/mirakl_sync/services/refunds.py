@@ -70,6 +70,8 @@ RETRY_REFUNDS = "mirakl-sync sync refunds --once"
 REFUNDED = "REFUNDED"
 #: Where the first time a Shopify refund was held for its order's shipment is kept.
 SHIP_FIRST_ENTITY = "refund-ship-first"
+#: The ``detail`` (the state it waits in, as the waiting record says) of such a refund.
+SHIP_FIRST_DETAIL = "SHIPPING, and its shipment goes first"
 # A Shopify refund of lines Mirakl still has to ship waits for their shipment for
 # ``[refunds] ship_first_seconds``. A shop fulfils and refunds in the same second (a
 # return booked at once, a refund right after the parcel left): the fulfilment's
@@ -270,7 +272,7 @@ class RefundService:
         if bound is None and state in NEVER_CHARGED_STATES:
             return self._not_on_marketplace(source, state)
         if bound is None and self._ship_first(source, order):
-            return RefundResult(RefundStatus.WAITING, source.key, detail="SHIPPING")
+            return RefundResult(RefundStatus.WAITING, source.key, detail=SHIP_FIRST_DETAIL)
         reason = await self._reason(api, source)
         if reason is None:
             return self._finance(

@@ -45,6 +45,7 @@ from mirakl_sync.services.item_release import ItemRelease
 from mirakl_sync.services.reference_cache import ReferenceCache
 from mirakl_sync.services.refunds import (
     REFUNDED,
+    SHIP_FIRST_DETAIL,
     RefundService,
     RefundSource,
     RefundStatus,
@@ -296,7 +297,7 @@ def refund_source(source: dict[str, Any]) -> dict[str, Any]:
             break
         # Held for its lines' shipment (``[refunds] ship_first_seconds``): that comes in
         # seconds.
-        shipping = result.get("detail") == "SHIPPING"
+        shipping = result.get("detail") == SHIP_FIRST_DETAIL
         durable_sleep(
             min(SHIP_FIRST_POLL_SECONDS, _CONFIG.wait_seconds) if shipping else _CONFIG.wait_seconds
         )

@@ -85,8 +85,8 @@ APP_NAME = "mirakl-sync"
 #: application to register one owns it, and another registering the same name fails
 #: ("Queue 'orders' is already registered by application ..."; DBOS 3.4.0,
 #: ``SystemDatabase._resolve_row_owner``). So a ``--once`` run registers only queues of
-#: its own (:func:`once_queue`), applies no schedule, and its version cannot clash (DBOS
-#: hashes the application name into the computed version). Why a namespace rather than
+#: its own (:func:`once_queue`), applies no schedule, and its version cannot clash
+#: (:func:`pinned_version` names the application). Why a namespace rather than
 #: the hub's name with ``DBOS.listen_queues``: a DBOS process always runs its
 #: application's schedules and always dequeues the internal queue (where unqueued
 #: scheduled ticks such as the shipments poll land), so under the hub's name a

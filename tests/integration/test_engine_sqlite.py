@@ -43,22 +43,8 @@ from mirakl_sync.workflows.runtime import start_runtime
 
 pytestmark = pytest.mark.timeout(60)
 
-# A tiny app run in a subprocess so it can die for real (os._exit) between two steps.
-CRASH_APP = """
-from __future__ import annotations
-
-import asyncio
-import json
-import os
-import sys
-from pathlib import Path
-
-from mirakl_sync.workflows.engine import (
-    Engine, EngineConfig, durable_sleep, start_workflow, step, workflow,
-)
-
-SYSTEM_DB, JOURNAL, MODE = sys.argv[1:4]
-
+# The two steps of the apps below, each writing a line to the journal (argv's JOURNAL).
+JOURNALED_STEPS = """
 
 def note(line: str) -> None:
     with Path(JOURNAL).open("a", encoding="utf-8") as journal:
@@ -77,7 +63,27 @@ def reserve_stock(order_id: str) -> str:
 def accept_order(order_id: str, reservation: str) -> str:
     note(f"accept {order_id} {reservation}")
     return f"{order_id}:accepted"
+"""
 
+# A tiny app run in a subprocess so it can die for real (os._exit) between two steps.
+CRASH_APP = (
+    """
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+from mirakl_sync.workflows.engine import (
+    Engine, EngineConfig, durable_sleep, start_workflow, step, workflow,
+)
+
+SYSTEM_DB, JOURNAL, MODE = sys.argv[1:4]
+"""
+    + JOURNALED_STEPS
+    + """
 
 @workflow(name="test.order")
 def order(order_id: str) -> str:
@@ -100,16 +106,17 @@ with Engine(EngineConfig(system_database_url=SYSTEM_DB, executor_id="solo")) as 
     print(json.dumps({"result": result, "status": info.status,
                       "executor": info.executor_id, "steps": steps}))
 """
+)
 
 
 def _run_app(
-    script: Path, system_db: str, journal: Path, mode: str
+    script: Path, system_db: str, journal: Path, mode: str, *extra: str, timeout: float = 45
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(script), system_db, str(journal), mode],
+        [sys.executable, str(script), system_db, str(journal), mode, *extra],
         capture_output=True,
         text=True,
-        timeout=45,
+        timeout=timeout,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
         check=False,
     )
@@ -149,7 +156,8 @@ def test_crash_between_steps_resumes_from_checkpoint(tmp_path: Path) -> None:
 
 # One release of a tiny app, then the next (its workflow's code changed), on one system
 # database and one executor ID: what an upgrade of the hub is.
-RELEASE_APP = """
+RELEASE_APP = (
+    """
 from __future__ import annotations
 
 import json
@@ -162,23 +170,9 @@ from mirakl_sync.workflows.engine import (
 )
 
 SYSTEM_DB, JOURNAL, PHASE, VERSION = sys.argv[1:5]
-
-
-def note(line: str) -> None:
-    with Path(JOURNAL).open("a", encoding="utf-8") as journal:
-        journal.write(line + "\\n")
-
-
-@step(name="test.reserve_stock")
-def reserve_stock(order_id: str) -> str:
-    note(f"reserve {order_id}")
-    return f"res-{order_id}"
-
-
-@step(name="test.accept_order")
-def accept_order(order_id: str, reservation: str) -> str:
-    note(f"accept {order_id} {reservation}")
-    return f"{order_id}:accepted"
+"""
+    + JOURNALED_STEPS
+    + """
 
 
 @workflow(name="test.order")
@@ -204,6 +198,7 @@ with Engine(config) as engine:
         results = [engine.retrieve(f"order-{o}").result() for o in ("o-queued", "o-running")]
         print(json.dumps({"results": results, "version": engine.application_version}))
 """
+)
 
 
 @pytest.mark.parametrize(
@@ -228,14 +223,7 @@ def test_an_upgrade_runs_what_the_release_before_it_queued_or_left_running(
     ):
         script = tmp_path / f"{phase}.py"
         script.write_text(RELEASE_APP.replace("RELEASE_LINE", release), encoding="utf-8")
-        ran = subprocess.run(
-            [sys.executable, str(script), system_db, str(journal), phase, version],
-            capture_output=True,
-            text=True,
-            timeout=40,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            check=False,
-        )
+        ran = _run_app(script, system_db, journal, phase, version, timeout=40)
         if phase == "before":
             assert ran.returncode == 3, ran.stderr
             assert _journal(journal) == ["reserve o-running"]

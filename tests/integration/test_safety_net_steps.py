@@ -24,12 +24,14 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from dispatch_env import CallCounter, Env, run, served
 
 from mirakl_sync.adapters.supercycle.models import MethodType
 from mirakl_sync.bootstrap import bootstrap
 from mirakl_sync.config import SafetyNetSettings
 from mirakl_sync.domain.exceptions import ExceptionStatus
+from mirakl_sync.services.refunds import SHIP_FIRST_ENTITY
 from mirakl_sync.workflows import dispatch as dispatch_workflows
 from mirakl_sync.workflows import safety_net
 from mirakl_sync.workflows.dispatch import run_refunds_cycle, run_shipments_cycle
@@ -738,4 +740,13 @@ def test_a_shopify_refund_of_lines_still_to_ship_waits_for_their_shipment(
         env.now[0] += wait
         assert "sent" in run_refunds_cycle(env.settings)
         assert refund_counts(env, shipped, never) == (1, 1)
+    # Once sent, a refund's hold for its shipment is not kept.
+    holds = sa.create_engine(env.settings.database_url)
+    with holds.connect() as connection:
+        left = connection.execute(
+            sa.text("SELECT count(*) FROM bindings WHERE entity = :e"),
+            {"e": SHIP_FIRST_ENTITY},
+        ).scalar()
+    holds.dispose()
+    assert left == 0
     env.close()

@@ -340,13 +340,10 @@ class RefundService:
     def _bind(
         self, source: RefundSource, ids: tuple[str, ...], status: RefundStatus
     ) -> RefundResult:
-        self._bindings.put(
-            self.system(source.marketplace),
-            ENTITY,
-            self.internal_id(source),
-            ",".join(ids),
-            self._now(),
-        )
+        system, internal = self.system(source.marketplace), self.internal_id(source)
+        self._bindings.put(system, ENTITY, internal, ",".join(ids), self._now())
+        # Sent: its hold for the shipment (if it had one) is spent.
+        self._bindings.delete(system, SHIP_FIRST_ENTITY, internal)
         self._exceptions.resolve(self._fingerprint(source), self._now())
         return RefundResult(status, source.key, ids)
 

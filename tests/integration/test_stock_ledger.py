@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from mirakl_sync.adapters.store.database import create_store_engine
 from mirakl_sync.adapters.store.migrations import upgrade_database
@@ -65,5 +65,34 @@ def test_holds_are_idempotent_per_line_and_move_through_their_lifecycle(database
         assert not ledger.commit("debenhams", "L1", NOW), "released stock is never taken again"
         late = ledger.hold(line("debenhams", "L1", "FJ-JAC-0001-M", 2), source_available=3, now=NOW)
         assert not late.decision.granted and late.existing
+    finally:
+        engine.dispose()
+
+
+def test_a_sale_committed_after_the_source_was_read_still_counts_against_that_read(
+    database_url: str,
+) -> None:
+    # Before (issue 10, a 10-minute soak): order A held a unique item, marked it sold in
+    # Supercycle and committed its hold (no longer counted: the source reflects it); order
+    # B had read the item as available just before A's sale and asked for its hold just
+    # after A's commit. Nothing was held, the read said 1: B got the item too, and both
+    # orders were accepted for it. A read older than a commit does not reflect it.
+    upgrade_database(database_url)
+    engine = create_store_engine(database_url)
+    ledger = SqlStockLedger(engine)
+    second = timedelta(seconds=1)
+    try:
+        assert ledger.hold(line("debenhams", "A1"), source_available=1, now=NOW).decision.granted
+        b_read = NOW + second  # B reads the item: still available
+        assert ledger.commit("debenhams", "A1", NOW + 2 * second)  # A's sale lands
+        late = ledger.hold(
+            line("sportshub", "B1"), source_available=1, now=NOW + 3 * second, read_at=b_read
+        )
+        assert not late.decision.granted and late.decision.free == 0
+        # A read well after the commit reflects it: the item is back only if the source
+        # says so (returned, made available again), and then it can be held.
+        later = NOW + 60 * second
+        again = ledger.hold(line("sportshub", "B2"), source_available=1, now=later, read_at=later)
+        assert again.decision.granted
     finally:
         engine.dispose()

@@ -6,12 +6,23 @@ stock, the Supercycle item serial for a unique item. The source of truth (Shopif
 the hub's own *holds* (reservations for marketplace order lines it has decided to
 accept, not yet reflected in the source) are subtracted from it. A hold is granted
 only if the whole requested quantity is free, so stock is never promised twice.
+
+A hold stops counting once it is *committed* (the source reflects the sale), but only
+for reads made after that: a read older than a commit (the source read, then another
+order's sale landed and was committed, then this hold asked) still counts it, as does one
+made within ``COMMIT_VISIBLE_AFTER`` of it (clocks of several hosts, a source that
+reflects a sale a moment late). Before (issue 10, a soak), such a read let two orders
+hold one unique item.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
+
+#: How long after its commit a sale still counts against reads of the source.
+COMMIT_VISIBLE_AFTER = timedelta(seconds=5)
 
 
 class ReservationStatus(StrEnum):
@@ -28,6 +39,12 @@ class HoldDecision:
     granted: bool
     #: What was free for this request: source minus everyone else's holds (never < 0).
     free: int
+
+
+def counted_since(read_at: datetime) -> datetime:
+    """Committed holds updated at or after this still count against a read at
+    ``read_at`` (see the module docstring)."""
+    return read_at - COMMIT_VISIBLE_AFTER
 
 
 def decide_hold(*, source_available: int, held_by_others: int, requested: int) -> HoldDecision:

@@ -258,6 +258,8 @@ async def decide_and_hold(services: OrderServices, order_id: str, bindings: Bind
             )
             continue
         existing = services.ledger.reservation(services.rules.code, line.line_id)
+        # When the source was read: a sale another order commits after it is not in it.
+        read_at = services.clock()
         try:
             reading = await read_stock(binding, shop=services.shop, items=services.items)
         except RetryableError:
@@ -270,6 +272,7 @@ async def decide_and_hold(services: OrderServices, order_id: str, bindings: Bind
             LineHold(binding.stock_key, services.rules.code, order_id, line.line_id, line.quantity),
             source_available=reading.available,
             now=now,
+            read_at=read_at,
         )
         outcomes[line.line_id] = (
             LineOutcome.OK if hold.reservation is not None else reading.shortfall

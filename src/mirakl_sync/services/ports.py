@@ -105,9 +105,18 @@ class StockLedger(Protocol):
     Every method is idempotent per order line, so a workflow step may run twice.
     """
 
-    def hold(self, request: LineHold, *, source_available: int, now: datetime) -> HoldOutcome:
+    def hold(
+        self,
+        request: LineHold,
+        *,
+        source_available: int,
+        now: datetime,
+        read_at: datetime | None = None,
+    ) -> HoldOutcome:
         """Atomically: subtract everyone else's holds from ``source_available`` (read fresh
-        from the source of truth) and hold ``request.quantity`` if that many are free."""
+        from the source of truth at ``read_at``, default ``now``) and hold
+        ``request.quantity`` if that many are free. Others' holds committed since the
+        read count too: it does not reflect them (``domain.stock_pool``)."""
         ...
 
     def commit(self, marketplace: str, order_line_id: str, now: datetime) -> bool:

@@ -3,14 +3,16 @@
 A hold first bumps the key's row in ``stock_keys`` (an ``UPDATE`` takes PostgreSQL's
 row lock, and SQLite's write lock), then sums the other holds and inserts its own, all
 in one transaction. Two processes deciding on the same unique item therefore queue
-behind each other: the second sees the first's hold and is refused.
+behind each other: the second sees the first's hold and is refused. A committed hold
+still counts against a source read made before (or just after) its commit
+(``domain.stock_pool.counted_since``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mirakl_sync.adapters.store.tables import stock_keys, stock_reservations
@@ -20,6 +22,7 @@ from mirakl_sync.domain.stock_pool import (
     LineHold,
     Reservation,
     ReservationStatus,
+    counted_since,
     decide_hold,
 )
 
@@ -29,7 +32,14 @@ class SqlStockLedger:
         self._engine = engine
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
-    def hold(self, request: LineHold, *, source_available: int, now: datetime) -> HoldOutcome:
+    def hold(
+        self,
+        request: LineHold,
+        *,
+        source_available: int,
+        now: datetime,
+        read_at: datetime | None = None,
+    ) -> HoldOutcome:
         with self._engine.begin() as connection:
             self._lock_key(connection, request.sku)
             existing = self._find(connection, request.marketplace, request.order_line_id)
@@ -40,10 +50,20 @@ class SqlStockLedger:
                     existing if granted else None,
                     existing=True,
                 )
+            # Held, or committed too recently for the source read to reflect it.
+            reflected_before = counted_since(read_at or now)
             held_by_others = connection.execute(
                 select(func.coalesce(func.sum(stock_reservations.c.quantity), 0))
                 .where(stock_reservations.c.sku == request.sku)
-                .where(stock_reservations.c.status == ReservationStatus.HELD.value)
+                .where(
+                    or_(
+                        stock_reservations.c.status == ReservationStatus.HELD.value,
+                        and_(
+                            stock_reservations.c.status == ReservationStatus.COMMITTED.value,
+                            stock_reservations.c.updated_at >= reflected_before,
+                        ),
+                    )
+                )
             ).scalar_one()
             decision = decide_hold(
                 source_available=source_available,

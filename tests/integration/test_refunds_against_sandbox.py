@@ -108,6 +108,59 @@ def test_a_rejected_refund_becomes_an_exception_for_finance(tmp_path: Path) -> N
     env.close()
 
 
+class FailingReasons(httpx.AsyncBaseTransport):
+    """RE01 answers 500 until ``healthy``; everything else goes to the emulator."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.healthy = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/api/reasons") and not self.healthy:
+            return httpx.Response(500, json={"status": 500, "message": "injected"})
+        return await self.inner.handle_async_request(request)
+
+
+def test_a_refund_whose_reasons_cannot_be_read_yet_is_retried_not_failed(
+    tmp_path: Path,
+) -> None:
+    # Before (issue 10, the 10-minute soak): with no refund reason configured the hub uses
+    # the marketplace's first RE01 code; when RE01 could not be read (a 500, or another
+    # process reading it gave no answer) the refund became ``refund_failed`` for finance
+    # ("set refund_reasons"), never tried again: 9 refunds never reached Mirakl.
+    holder: dict[str, FailingReasons] = {}
+
+    class Lazy(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            return await holder["t"].handle_async_request(request)
+
+    env = Env(tmp_path, mirakl_transport=Lazy())
+    holder["t"] = reasons = FailingReasons(env.transport)
+    assert env.settings.marketplace("debenhams").default_refund_reason is None
+    assert env.settings.marketplace("debenhams").refund_reasons == {}
+    sku = env.offer_skus("debenhams")[0]
+    order_id, _ = run(env.accepted_order("debenhams", [(sku, 1)]))
+    source = RefundSource("shopify-refund:905", "debenhams", order_id, {sku: 1}, "shopify_refund")
+    first = run(with_kit(env, lambda kit: kit.refunds.refund_in_pass(source)))
+    assert first.status == RefundStatus.EXCEPTION, first
+    [record] = [r for r in env.hub.store.exception_log.list() if r.status.value == "open"]
+    assert record.type == "refund_not_sent" and "RE01" in record.message, record
+    assert refunds_on(env, "debenhams", order_id) == []
+    # RE01 answers again; the later pass's retry sends the refund, once.
+    reasons.healthy = True
+    env.now[0] += 3600
+
+    async def retry(kit: Any) -> Any:
+        [due] = kit.refunds.due_retries()
+        return await kit.refunds.refund_in_pass(due)
+
+    again = run(with_kit(env, retry))
+    assert again.status == RefundStatus.SENT, again
+    assert len(refunds_on(env, "debenhams", order_id)) == 1
+    assert [r for r in env.hub.store.exception_log.list() if r.status.value == "open"] == []
+    env.close()
+
+
 def test_refund_state_is_followed_until_refunded(tmp_path: Path) -> None:
     env = Env(tmp_path)
     sku = env.offer_skus("debenhams")[3]

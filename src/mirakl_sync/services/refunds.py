@@ -348,8 +348,23 @@ class RefundService:
         return RefundResult(status, source.key, ids)
 
     async def _reason(self, api: MarketplaceDispatchApi, source: RefundSource) -> str | None:
+        """The RE01 code for ``source``; None when none is configured or allowed. With
+        nothing configured the marketplace's first code is used, so a list that could not
+        be read (a 500, a budget without a slot, another process reading it that gave no
+        answer) is a retryable error, not a missing setting: before (issue 10, the soak),
+        such refunds were ``refund_failed`` for finance and never tried again."""
         market = self._settings.marketplace(source.marketplace)
         allowed = await self._references.reasons(api, "REFUND")
+        configured = market.refund_reasons.get(source.reason) or market.default_refund_reason
+        if allowed is None and configured is None:
+            error = RetryableError(
+                f"the refund reasons of {source.marketplace} (RE01) could not be read, and "
+                "none is configured to use meanwhile; the refund is tried again by the next "
+                "passes (set default_refund_reason to not depend on RE01)",
+                system="mirakl",
+            )
+            error.operation = "RE01"
+            raise error
         return resolve_reason(
             source.reason, market.refund_reasons, market.default_refund_reason, allowed
         )

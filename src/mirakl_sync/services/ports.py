@@ -479,6 +479,21 @@ class Cursors(Protocol):
     def put(self, flow: str, scope: str, value: str, now: datetime) -> None: ...
 
 
+class HandledShopOrders(Protocol):
+    """The ``shop_feed_handled`` table: per pass scope, the digest of what a pass last
+    handled of each shop order (``services.shop_feed`` skips an order re-read unchanged)."""
+
+    def digests(self, scope: str, shop_order_ids: Iterable[str]) -> dict[str, str]: ...
+
+    def mark(self, scope: str, handled: dict[str, tuple[str, datetime]]) -> None:
+        """Record ``shop order id -> (digest, its updated_at)`` as handled."""
+        ...
+
+    def prune(self, scope: str, updated_before: datetime) -> int:
+        """Forget the orders last changed before ``updated_before``; how many."""
+        ...
+
+
 class MarketplaceDispatchApi(Protocol):
     """One marketplace's order writes and reads, as plain JSON (OR11 shapes).
 

@@ -22,6 +22,16 @@ into events and hands each page to the flow. So:
   by its source: OR28 once per refund source (``services.refunds`` binds it), dispatch
   re-reads the marketplace before it writes (``services.dispatch``), cancellations re-read
   the order (``services.cancellations``).
+* **Re-reading is cheap.** Once a page is handled, each of its orders is recorded with a
+  digest of what it asked (``ShopEvents.digest``: its fulfilments, refunds and
+  cancellations; ``shop_feed_handled``). An order read again with the same asks is
+  skipped: nothing is sent and Mirakl is not read for it. The digest, not ``updatedAt``,
+  decides, so a change in the very second a pass read the order (the same ``updatedAt``)
+  is still new work. What a handled order left undone is not lost by the skip: a failure
+  or a wait is its own record, retried by later passes (``services.pass_failures``,
+  ``services.waiting``). Before (issue 10, the hour soak at 2,000 orders an hour under
+  faults), every pass handled its 5 minutes of overlap again, re-reading Mirakl's
+  shipments page by page; that took most of a pass and the cursor fell 50 minutes behind.
 
 The first pass (no cursor yet) starts at the creation of the oldest marketplace order that
 has a shop order: no shop order of the hub can have changed before it.
@@ -34,8 +44,10 @@ each one linked is read once, its events being older than the cursor) and on eac
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,7 +57,13 @@ from mirakl_sync.domain.shipments import SHIPPED_STATES, OrderRef
 from mirakl_sync.errors import RetryableError
 from mirakl_sync.services.dispatch import Fulfilment
 from mirakl_sync.services.order_adoption import OrderAdoption
-from mirakl_sync.services.ports import Clock, Cursors, MarketplaceOrderIndex, ShopDispatchApi
+from mirakl_sync.services.ports import (
+    Clock,
+    Cursors,
+    HandledShopOrders,
+    MarketplaceOrderIndex,
+    ShopDispatchApi,
+)
 from mirakl_sync.services.refunds import RefundSource
 
 log = structlog.get_logger(__name__)
@@ -121,6 +139,18 @@ class ShopEvents:
         shops = {self.unshipped.get((r.marketplace, r.order_id)) for r in refunds}
         return [f for f in self.fulfilments if f.shopify_order_id in shops]
 
+    def digest(self) -> str:
+        """What these events ask of the marketplaces, as a digest: equal digests, the same
+        work (``unshipped`` is not work: it only orders it)."""
+        asks = {
+            "fulfilments": [asdict(f) for f in self.fulfilments],
+            "refunds": [asdict(r) for r in self.refunds],
+            "order_cancels": self.order_cancels,
+            "line_cancels": self.line_cancels,
+        }
+        text = json.dumps(asks, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
     def add(self, order: dict[str, Any], ref: OrderRef) -> None:
         shop_id = ref.shopify_order_id or str(order["id"])
         if ref.state not in SHIPPED_STATES:
@@ -169,6 +199,9 @@ class FeedPage:
     #: The page moved the cursor on (it held changes newer than the stored cursor: it was
     #: not all in the overlap re-read).
     advanced: bool = False
+    #: Hub orders on the page read again with the same asks as when a pass handled them:
+    #: skipped (see the module docstring).
+    skipped: int = 0
 
 
 def _shopify_time(moment: datetime) -> str:
@@ -193,6 +226,7 @@ class ShopChangeFeed:
         overlap: timedelta = OVERLAP,
         page_size: int = PAGE_SIZE,
         adoption: OrderAdoption | None = None,
+        handled: HandledShopOrders | None = None,
     ) -> None:
         self._shop = shop
         self._index = index
@@ -203,6 +237,9 @@ class ShopChangeFeed:
         #: Orders from before the hub (``services.order_adoption``): linked at the start
         #: of a pass and on each page; None reads only the orders the hub linked itself.
         self._adoption = adoption
+        #: What passes handled of each order (the overlap re-read skips it unchanged);
+        #: None handles every order read.
+        self._handled = handled
 
     def _since(self, scope: str) -> datetime | None:
         stored = self._cursors.get(CURSOR_FLOW, scope)
@@ -232,7 +269,13 @@ class ShopChangeFeed:
         A pass keeps this one ``since`` for all its pages (a page's ``after`` is only
         valid for the query it came from)."""
         since = self._since(scope)
-        return None if since is None else _shopify_time(since)
+        if since is None:
+            return None
+        if self._handled is not None:
+            # No page of this pass can list an order last changed before ``since``; one
+            # that changes again is read with new asks anyway.
+            self._handled.prune(scope, since)
+        return _shopify_time(since)
 
     async def reread(self, shop_order_id: str) -> tuple[dict[str, Any], OrderRef] | None:
         """One shop order as a page gives it (with its fulfilments and refunds), and its
@@ -275,23 +318,33 @@ class ShopChangeFeed:
         unknown = [o for o in changed if str(o["id"]) not in refs]
         if self._adoption is not None and unknown:
             refs.update(await self._adoption.adopt_changed(scope, unknown))
-        events = ShopEvents()
         known = [(o, refs[str(o["id"])]) for o in changed if str(o["id"]) in refs]
-        for order, ref in known:
+        fresh, skipped = self._unhandled(scope, known)
+        events = ShopEvents()
+        for order, ref, _ in fresh:
             events.add(order, ref)
+        done = fresh
         try:
             await handle(events)
         except Exception:
             if isolate is None:
                 raise
-            log.warning("shop_feed.page_isolated", scope=scope, orders=len(known), exc_info=True)
-            for order, ref in known:
+            log.warning("shop_feed.page_isolated", scope=scope, orders=len(fresh), exc_info=True)
+            done = []
+            for order, ref, digest in fresh:
                 alone = ShopEvents()
                 alone.add(order, ref)
                 try:
                     await handle(alone)
                 except Exception as exc:  # kept by ``isolate``; the page goes on
                     await isolate(order, ref, exc)
+                else:
+                    done.append((order, ref, digest))
+        if self._handled is not None:
+            self._handled.mark(
+                scope,
+                {str(o["id"]): (digest, _parse(str(o["updated_at"]))) for o, _, digest in done},
+            )
         orders = len(known)
         advanced = False
         if changed:
@@ -302,10 +355,30 @@ class ShopChangeFeed:
                 self._cursors.put(CURSOR_FLOW, scope, _shopify_time(last), now)
                 advanced = True
         end = page.get("end_cursor")
-        done = not page["has_next_page"] or not end
+        last_page = not page["has_next_page"] or not end
         return FeedPage(
-            after=None if done else str(end), last=done, orders=orders, advanced=advanced
+            after=None if last_page else str(end),
+            last=last_page,
+            orders=orders,
+            advanced=advanced,
+            skipped=skipped,
         )
+
+    def _unhandled(
+        self, scope: str, known: list[tuple[dict[str, Any], OrderRef]]
+    ) -> tuple[list[tuple[dict[str, Any], OrderRef, str]], int]:
+        """The orders of a page whose asks differ from what a pass last handled of them
+        (each with its digest), and how many were skipped."""
+        asks = []
+        for order, ref in known:
+            alone = ShopEvents()
+            alone.add(order, ref)
+            asks.append((order, ref, alone.digest()))
+        if self._handled is None:
+            return asks, 0
+        handled = self._handled.digests(scope, (str(o["id"]) for o, _ in known))
+        fresh = [(o, r, d) for o, r, d in asks if handled.get(str(o["id"])) != d]
+        return fresh, len(asks) - len(fresh)
 
     async def run(self, scope: str, handle: Callable[[ShopEvents], Awaitable[None]]) -> FeedPass:
         """A whole pass in one go (catch-up, then every page): each page's events go to

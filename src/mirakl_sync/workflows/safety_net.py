@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 
-from mirakl_sync.adapters.store.dispatch import SqlCursors
+from mirakl_sync.adapters.store.dispatch import SqlCursors, SqlHandledShopOrders
 from mirakl_sync.adapters.supercycle.returns_api import SupercycleReturnsApi
 from mirakl_sync.config import SafetyNetSettings, Settings
 from mirakl_sync.domain.exceptions import OwnerTeam
@@ -148,6 +148,7 @@ def shop_feed(kit: Kit) -> ShopChangeFeed:
         page_size=SHOP_PAGE_SIZE,
         # Orders accepted before the hub are linked on the way (issue 9).
         adoption=order_adoption(kit.hub, kit.shop, kit.clock),
+        handled=SqlHandledShopOrders(kit.hub.store.engine),
     )
 
 
@@ -337,6 +338,7 @@ async def page_unit(
     """One page of the shop feed: its events sent, then the cursor moved past it. A page
     Shopify does not answer is an ops exception (``poll_source_unreadable``), resolved by
     the next pass that reads the feed to its end."""
+    began = kit.clock()
     work = _Work(kit, set(handled))
     failures = PassFailures(kit.hub.store.exception_log, kit.clock)
 
@@ -358,8 +360,10 @@ async def page_unit(
         orders=page.orders,
         failed=None if page.failure is None else str(page.failure),
         advanced=page.advanced,
-        # When the page was done (epoch seconds): the workflow bounds its feed by it, and
-        # as a step's output it is replayed unchanged after a restart.
+        skipped=page.skipped,
+        # When the page began and was done (epoch seconds): the workflow bounds its feed
+        # by them, and as a step's output they are replayed unchanged after a restart.
+        began=began,
         at=kit.clock(),
     )
 
@@ -466,11 +470,13 @@ def _drive(
     stay deterministic (it is a workflow's body): all I/O is in the units, and the feed's
     time bound is read from the units' outputs (replayed as they were after a restart).
 
-    ``feed_seconds`` bounds the shop feed: once its pages took that long and the last one
-    moved the cursor on, the pass reads no further page (the next pass goes on from there)
-    and runs the Supercycle source and the due retries. Before (issue 10, the soak), a
-    pass under faults read a growing feed for minutes, every later tick skipped behind it,
-    and the due retries (shipments waiting for a debit) at its end never ran."""
+    ``feed_seconds`` bounds the shop feed: once its pages took that long (each page's own
+    time, from its step's start to its end: the downtime of a restart mid-pass is not
+    counted) and the last one moved the cursor on, the pass reads no further page (the
+    next pass goes on from there) and runs the Supercycle source and the due retries.
+    Before (issue 10, the soak), a pass under faults read a growing feed for minutes,
+    every later tick skipped behind it, and the due retries (shipments waiting for a
+    debit) at its end never ran."""
     results: list[Any] = []
     handled: list[str] = []
     failed: list[str] = []
@@ -488,9 +494,10 @@ def _drive(
         return out
 
     caught_up = unit("catch_up", "the catch-up of adopted orders", list(handled))
-    began = caught_up.get("at") if isinstance(caught_up, dict) else None
+    previous = caught_up.get("at") if isinstance(caught_up, dict) else None
+    spent = 0.0  # seconds the feed's pages took (their steps' own time)
     since = unit("start", "the start of the shop feed")
-    pages = orders = 0
+    pages = orders = unchanged = 0
     # Complete: the feed was read to its last page (or there is nothing to read yet).
     complete = "start" not in failed
     after: str | None = None
@@ -506,15 +513,22 @@ def _drive(
             complete = False  # the cursor stays before this page: the next pass reads it
             break
         orders += page["orders"]
+        unchanged += int(page.get("skipped") or 0)
         if page["last"]:
             break
         after = page["after"]
         at = page.get("at")
-        began = at if began is None else began
+        if at is not None:
+            # The page's own time: a pass resumed after a restart does not count the
+            # downtime (a page checkpointed by an older release has no ``began``: the
+            # time since the unit before it).
+            start = page.get("began", previous)
+            spent += at - start if start is not None else 0.0
+            previous = at
         # Only a page that moved the cursor on ends the feed early: the overlap re-read
         # at the start of every pass must not use up the bound, or a slow feed would
         # never get past it (each pass would re-read the same pages).
-        if page.get("advanced") and at is not None and at - began >= feed_seconds:
+        if page.get("advanced") and spent >= feed_seconds:
             complete = False  # the rest of the feed: the next pass, from the cursor
             break
     unit("source", "the Supercycle source", list(handled))
@@ -524,6 +538,8 @@ def _drive(
         "skipped": False,
         "pages": pages,
         "orders": orders,
+        # Orders re-read with nothing new since a pass handled them (``services.shop_feed``).
+        "unchanged": unchanged,
         "checked": len(results),
         "complete": complete and not failed,
         "failed_units": failed,
@@ -737,9 +753,12 @@ def _direct_pass(kind: str, settings: Settings) -> dict[str, Any]:
 def run_shipments_cycle(settings: Settings) -> list[DispatchResult]:
     """One shipments pass (see the module docstring), run directly: every fulfilment it
     checked, in order."""
+    return _shipment_results(_direct_pass(SHIPMENTS, settings))
+
+
+def _shipment_results(summary: dict[str, Any]) -> list[DispatchResult]:
     return [
-        DispatchResult(**{**r, "status": DispatchStatus(r["status"])})
-        for r in _direct_pass(SHIPMENTS, settings)["results"]
+        DispatchResult(**{**r, "status": DispatchStatus(r["status"])}) for r in summary["results"]
     ]
 
 
@@ -748,10 +767,14 @@ def run_refunds_cycle(settings: Settings) -> list[str]:
     return [str(r) for r in _direct_pass(REFUNDS, settings)["results"]]
 
 
-def _summary(what: str, statuses: list[str]) -> str:
+def _summary(what: str, statuses: list[str], unchanged: int = 0) -> str:
     counts = Counter(statuses)
     detail = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-    return f"{what}: {len(statuses)} checked" + (f" ({detail})" if detail else "")
+    line = f"{what}: {len(statuses)} checked" + (f" ({detail})" if detail else "")
+    if unchanged:
+        orders = "order" if unchanged == 1 else "orders"
+        line += f"; {unchanged} shop {orders} read again with nothing new since the last pass"
+    return line
 
 
 def run_shipments_once(settings: Settings) -> None:
@@ -760,8 +783,9 @@ def run_shipments_once(settings: Settings) -> None:
     The pass does its work itself (no workflow is left running): shipments sent,
     cancellations sent, exceptions recorded. Prints a one-line summary.
     """
-    results = run_shipments_cycle(settings)
-    print(_summary("shipments", [r.status.value for r in results]))
+    summary = _direct_pass(SHIPMENTS, settings)
+    statuses = [r.status.value for r in _shipment_results(summary)]
+    print(_summary("shipments", statuses, summary["unchanged"]))
 
 
 def run_refunds_once(settings: Settings) -> None:
@@ -770,4 +794,6 @@ def run_refunds_once(settings: Settings) -> None:
 
     ``refund_state`` is followed by the scheduled workflows, not by this one pass.
     """
-    print(_summary("refund sources", run_refunds_cycle(settings)))
+    summary = _direct_pass(REFUNDS, settings)
+    statuses = [str(r) for r in summary["results"]]
+    print(_summary("refund sources", statuses, summary["unchanged"]))

@@ -1,8 +1,9 @@
 """Store access for dispatch, cancellations and refunds.
 
 ``SqlMarketplaceOrderIndex`` reads ``marketplace_orders`` (written by the orders flow);
-``SqlBindings`` and ``SqlCursors`` implement the ``Bindings`` and ``Cursors`` ports over
-the ``bindings`` and ``sync_cursors`` tables.
+``SqlBindings``, ``SqlCursors`` and ``SqlHandledShopOrders`` implement the ``Bindings``,
+``Cursors`` and ``HandledShopOrders`` ports over the ``bindings``, ``sync_cursors`` and
+``shop_feed_handled`` tables.
 """
 
 from __future__ import annotations
@@ -14,7 +15,12 @@ from typing import Any
 from sqlalchemy import Engine, Text, cast, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from mirakl_sync.adapters.store.tables import bindings, marketplace_orders, sync_cursors
+from mirakl_sync.adapters.store.tables import (
+    bindings,
+    marketplace_orders,
+    shop_feed_handled,
+    sync_cursors,
+)
 from mirakl_sync.domain.shipments import OrderRef
 
 _GID_ORDER = "gid://shopify/Order/"
@@ -203,3 +209,45 @@ class SqlCursors:
         )
         with self._engine.begin() as connection:
             connection.execute(statement)
+
+
+class SqlHandledShopOrders:
+    """What each safety-net pass last handled of each shop order (``shop_feed_handled``)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+    def digests(self, scope: str, shop_order_ids: Iterable[str]) -> dict[str, str]:
+        ids = list(dict.fromkeys(str(i) for i in shop_order_ids))
+        out: dict[str, str] = {}
+        with self._engine.connect() as connection:
+            for start in range(0, len(ids), _IN_CHUNK):
+                query = select(shop_feed_handled.c.shop_order_id, shop_feed_handled.c.digest).where(
+                    shop_feed_handled.c.scope == scope,
+                    shop_feed_handled.c.shop_order_id.in_(ids[start : start + _IN_CHUNK]),
+                )
+                out.update({row.shop_order_id: row.digest for row in connection.execute(query)})
+        return out
+
+    def mark(self, scope: str, handled: dict[str, tuple[str, datetime]]) -> None:
+        if not handled:
+            return
+        rows = [
+            {"scope": scope, "shop_order_id": str(i), "digest": d, "updated_at": at}
+            for i, (d, at) in handled.items()
+        ]
+        insert = self._insert(shop_feed_handled)
+        statement = insert.on_conflict_do_update(
+            index_elements=[shop_feed_handled.c.scope, shop_feed_handled.c.shop_order_id],
+            set_={"digest": insert.excluded.digest, "updated_at": insert.excluded.updated_at},
+        )
+        with self._engine.begin() as connection:
+            connection.execute(statement, rows)
+
+    def prune(self, scope: str, updated_before: datetime) -> int:
+        statement = delete(shop_feed_handled).where(
+            shop_feed_handled.c.scope == scope, shop_feed_handled.c.updated_at < updated_before
+        )
+        with self._engine.begin() as connection:
+            return int(connection.execute(statement).rowcount or 0)

@@ -133,6 +133,19 @@ sync_cursors = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
+#: What each safety-net pass last handled of each shop order it read (a digest of the
+#: fields its events come from), so the overlap re-read skips what did not change
+#: (``services.shop_feed``). Rows older than a pass's start are pruned by the pass.
+shop_feed_handled = Table(
+    "shop_feed_handled",
+    metadata,
+    Column("scope", String(40), primary_key=True),
+    Column("shop_order_id", String(80), primary_key=True),
+    Column("digest", String(64), nullable=False),
+    #: The shop order's ``updated_at`` when it was handled (what pruning compares).
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
 #: Every marketplace order the hub has seen, with where the hub got to with it.
 marketplace_orders = Table(
     "marketplace_orders",

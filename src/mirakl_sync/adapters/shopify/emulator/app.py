@@ -449,8 +449,10 @@ class ShopifyEmulator:
         tracking_company: str,
         tracking_number: str,
         tracking_url: str | None = None,
+        lines: dict[str, int] | None = None,
     ) -> str:
-        """Fulfil every open fulfillment order of the order; return the fulfillment's gid."""
+        """Fulfil every open fulfillment order of the order, or only ``lines`` (SKU ->
+        quantity); return the fulfillment's gid."""
         order = self._order(order_gid)
         open_fos = [
             fo
@@ -459,8 +461,21 @@ class ShopifyEmulator:
         ]
         if not open_fos:
             raise ValueError(f"order {order_gid} has nothing left to fulfil")
+        chosen: dict[int, list[tuple[int, int]] | None] = dict.fromkeys(open_fos)
+        if lines is not None:
+            left = dict(lines)
+            for fo_id in open_fos:
+                picked: list[tuple[int, int]] = []
+                for line in self.data.fulfillment_orders[fo_id].lines:
+                    sku = self.data.line_items[line.line_item_id][1].sku or ""
+                    quantity = min(left.get(sku, 0), line.remaining)
+                    if quantity > 0:
+                        picked.append((line.id, quantity))
+                        left[sku] -= quantity
+                chosen[fo_id] = picked
+            chosen = {fo: picked for fo, picked in chosen.items() if picked}
         rec = self.create_fulfillment(
-            [(fo, None) for fo in open_fos],
+            list(chosen.items()),
             [{"company": tracking_company, "number": tracking_number, "url": tracking_url}],
         )
         return f"gid://shopify/Fulfillment/{rec.id}"

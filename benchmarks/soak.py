@@ -20,8 +20,9 @@ What happens, in order:
    every 15-60 s the soak SIGKILLs ``run`` (with ``--postgres``, sometimes a worker instead,
    left dead up to 2 minutes) and restarts it.
 2. drain: customers stop, faults and kills off, the warehouse finishes what it had in
-   hand; the hub runs until nothing the soak counts changes for ``quiet`` seconds and no
-   order waits acceptance (or ``drain_max`` passes), then is stopped.
+   hand; the hub runs until nothing the soak counts changes for ``quiet`` seconds, no
+   order waits acceptance and both safety-net passes have read the shop feed to its latest
+   change (or ``drain_max`` passes), then is stopped.
 3. the truth (``soak_truth``): counts and every anomaly with its order id, as JSON on
    stdout (and ``--out FILE``). Exit 1 on any failing anomaly (``soak_truth.FAILING``).
 
@@ -281,6 +282,30 @@ def hub_view(
         engine.dispose()
 
 
+def feed_lag(database_url: str, sandbox: Sandbox) -> dict[str, float | None]:
+    """Per safety-net pass (``shipments``, ``refunds``): how far its shop-feed cursor is
+    behind the latest change of a marketplace order's shop order, in seconds (0: caught
+    up; None: no cursor yet). A drain is not over while a pass has changes left to read:
+    before, the drain ended while the passes were still re-reading old pages."""
+    orders = list(sandbox.shopify.data.orders.values())
+    stamps = [_epoch(o.updated_at) for o in orders if o.source_identifier]
+    latest = max(stamps, default=0.0)
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = dict(
+                connection.execute(
+                    sa.text("SELECT scope, cursor FROM sync_cursors WHERE flow = 'shop-changes'")
+                ).all()
+            )
+    finally:
+        engine.dispose()
+    return {
+        scope: None if rows.get(scope) is None else round(max(0.0, latest - _epoch(rows[scope])), 1)
+        for scope in ("shipments", "refunds")
+    }
+
+
 def _epoch(value: Any) -> float:
     """A stored UTC time as epoch seconds (SQLite hands back naive text, PostgreSQL aware)."""
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
@@ -463,7 +488,7 @@ class Soak:
                 customers.set()
                 sandbox.set_faults(error_rate=0.0, timeout_rate=0.0, lost_reply_rate=0.0)
                 self.revive(procs, all_now=True)
-                drained = self._drain(sandbox, actor, last_sample, status_page)
+                drained = self._drain(sandbox, actor, last_sample, status_page, url)
                 warehouse.set()
                 stops = {name: procs.stop(name) for name in self.names()}
             finally:
@@ -493,13 +518,22 @@ class Soak:
         raise RuntimeError(f"run did not serve its status page in 120 s:\n{procs.log_tail('run')}")
 
     def _drain(
-        self, sandbox: Sandbox, actor: FulfilmentActor, last_sample: float, status_page: str
+        self,
+        sandbox: Sandbox,
+        actor: FulfilmentActor,
+        last_sample: float,
+        status_page: str,
+        database_url: str,
     ) -> dict[str, Any]:
+        """Until nothing the soak counts changed for ``quiet`` seconds, no order waits
+        acceptance, the warehouse has nothing in hand and both safety-net passes read the
+        shop feed up to its latest change (or ``drain_max``)."""
         p = self.profile
         began = time.time()
         last_change = began
         previous = fingerprint(sandbox)
         settled = False
+        lag: dict[str, float | None] = {}
         while time.time() - began < p.drain_max:
             time.sleep(2.0)
             last_sample = self.sample(sandbox, last_sample)
@@ -509,13 +543,17 @@ class Soak:
                 previous, last_change = now_print, time.time()
             quiet_for = time.time() - last_change
             if quiet_for >= p.quiet and not actor.waiting and not waiting_acceptance(sandbox):
-                settled = True
-                break
+                lag = feed_lag(database_url, sandbox)
+                if all(value is not None and value <= 1.0 for value in lag.values()):
+                    settled = True
+                    break
         return {
             "seconds": round(time.time() - began, 1),
             "settled": settled,
             "max_seconds": p.drain_max,
             "quiet_seconds": p.quiet,
+            # Seconds each pass's feed cursor was behind the shop's latest change at the end.
+            "feed_lag_s": lag or feed_lag(database_url, sandbox),
         }
 
     def _when(self, sandbox: Sandbox, anomalies: list[Anomaly]) -> None:

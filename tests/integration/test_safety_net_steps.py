@@ -803,3 +803,29 @@ def test_the_overlap_re_read_sends_nothing_for_orders_unchanged_since_a_pass_han
     assert all(env.mirakl_order("debenhams", o).state.value == "SHIPPED" for o, _ in orders)
     assert env.mirakl_order("debenhams", two_lines).state.value == "SHIPPED"
     env.close()
+
+
+def test_sync_shipments_once_after_a_carrier_fix_ships_what_the_exception_named(
+    tmp_path: Path,
+) -> None:
+    # The exception's remedy is "add it to [carriers], then run `sync shipments --once`".
+    # That pass read only the feed (the overlap re-read), so a fulfilment older than five
+    # minutes was never tried again; and since the overlap skips what a pass handled, not
+    # even a newer one. The direct pass reads again the orders such exceptions name.
+    env = Env(tmp_path)
+    sku = env.offer_skus("sportshub")[3]
+    order_id, shop = run(env.accepted_order("sportshub", [(sku, 1)]))
+    with env.workflows():
+        env.sandbox.shopify.fulfil_order(shop, "Yodel Direct", "JD0009")
+        [result] = run_shipments_cycle(env.settings)
+        assert result.status.value == "exception"
+        assert len(open_exceptions(env, "carrier_unmapped")) == 1
+        env.now[0] += 3600  # fixed an hour later: far behind the feed's overlap
+    env.reconfigure(carriers={**env.settings.carriers, "Yodel Direct": "EVRI"})
+    with env.workflows():
+        results = run_shipments_cycle(env.settings)
+        assert [(r.order_id, r.status.value) for r in results] == [(order_id, "shipped")]
+        # The scheduled passes leave such records to a person (no retry every period).
+    assert env.mirakl_order("sportshub", order_id).carrier_code == "EVRI"
+    assert [r for r in open_exceptions(env, "carrier_unmapped") if r.status.value == "open"] == []
+    env.close()

@@ -65,6 +65,8 @@ class InjectedFault:
     method: str
     path: str
     kind: Literal["error", "hang", "lost_reply"]
+    #: The request's query string (OR11 by ``order_ids`` is not a pull).
+    query: str = ""
 
 
 #: How many :class:`InjectedFault` records a :class:`FaultInjection` keeps (the newest).
@@ -153,7 +155,8 @@ class FaultInjection:
     def _note(self, scope: Scope, kind: Literal["error", "hang", "lost_reply"]) -> None:
         if self._clock is not None:
             method, path = str(scope.get("method", "")), str(scope.get("path", ""))
-            self.fault_log.append(InjectedFault(self._clock(), method, path, kind))
+            query = bytes(scope.get("query_string", b"")).decode("latin-1")
+            self.fault_log.append(InjectedFault(self._clock(), method, path, kind, query))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -58,7 +58,7 @@ import structlog
 from mirakl_sync.adapters.store.dispatch import SqlCursors, SqlHandledShopOrders
 from mirakl_sync.adapters.supercycle.returns_api import SupercycleReturnsApi
 from mirakl_sync.config import SafetyNetSettings, Settings
-from mirakl_sync.domain.exceptions import OwnerTeam
+from mirakl_sync.domain.exceptions import ExceptionStatus, OwnerTeam
 from mirakl_sync.domain.shipments import OrderRef
 from mirakl_sync.services.cycle_feed import cycle_fulfilments
 from mirakl_sync.services.dispatch import (
@@ -68,6 +68,7 @@ from mirakl_sync.services.dispatch import (
     Fulfilment,
 )
 from mirakl_sync.services.pass_failures import (
+    OPEN_LIMIT,
     POLL_ORDER_FAILED,
     POLL_STEP_FAILED,
     SOURCE_UNREADABLE,
@@ -398,6 +399,37 @@ async def retries_unit(kit: Kit, kind: str, handled: list[str]) -> dict[str, Any
     return work.out()
 
 
+async def recheck_unit(kit: Kit, kind: str, handled: list[str]) -> dict[str, Any]:
+    """``sync shipments|refunds --once`` after a person fixed something: the shop orders
+    of the open exceptions whose remedy is this very command (a carrier added to the map,
+    a refund reason set) are read again and handled. The feed alone would not: it re-reads
+    only its overlap, and skips there what a pass handled. Kept records (failures, waits)
+    are the retries unit's; the scheduled passes leave these to a person."""
+    work = _Work(kit, set(handled))
+    feed = shop_feed(kit)
+    shop_orders: list[str] = []
+    for record in kit.hub.store.exception_log.list(status=ExceptionStatus.OPEN, limit=OPEN_LIMIT):
+        details = record.details
+        if details.get("retry") != _RETRY[kind] or isinstance(details.get("record"), dict):
+            continue
+        shop_order = details.get("shopify_order_id")
+        if not shop_order and record.marketplace:
+            ref = kit.index.by_order_id(
+                record.marketplace, str(details.get("order_id") or record.entity_id)
+            )
+            shop_order = ref.shopify_order_id if ref is not None else None
+        if shop_order:
+            shop_orders.append(str(shop_order))
+    for shop_order_id in dict.fromkeys(shop_orders):
+        found = await feed.reread(shop_order_id)
+        if found is None:
+            continue
+        events = ShopEvents()
+        events.add(*found)
+        await work.events(kind, events)
+    return work.out()
+
+
 def _order_record(kind: str, shop_order_id: str, ref: OrderRef) -> PassRecord:
     """A shop order whose events a page could not handle, kept for a retry."""
     return PassRecord(
@@ -464,7 +496,12 @@ Call = Callable[..., Any]
 
 
 def _drive(
-    kind: str, call: Call, *, crash_after_pages: int = 0, feed_seconds: float = math.inf
+    kind: str,
+    call: Call,
+    *,
+    crash_after_pages: int = 0,
+    feed_seconds: float = math.inf,
+    recheck: bool = False,
 ) -> dict[str, Any]:
     """The units of one pass, in order; ``call(name, *args)`` runs unit ``name``. Must
     stay deterministic (it is a workflow's body): all I/O is in the units, and the feed's
@@ -533,6 +570,8 @@ def _drive(
             break
     unit("source", "the Supercycle source", list(handled))
     unit("retries", "the due retries", list(handled))
+    if recheck:  # ``--once``: what people fixed (``recheck_unit``)
+        unit("recheck", "the orders of exceptions fixed by hand", list(handled))
     summary = {
         "kind": kind,
         "skipped": False,
@@ -564,7 +603,7 @@ def _cause(exc: Exception) -> str:
 
 
 #: The units a pass is made of, by name (``poll_step_failed`` names one).
-_UNIT_NAMES = ("catch_up", "start", "page", "source", "retries")
+_UNIT_NAMES = ("catch_up", "start", "page", "source", "retries", "recheck")
 
 _UNITS: dict[str, Callable[..., Coroutine[Any, Any, Any]]] = {
     "catch_up": catch_up_unit,
@@ -572,6 +611,7 @@ _UNITS: dict[str, Callable[..., Coroutine[Any, Any, Any]]] = {
     "page": page_unit,
     "source": source_unit,
     "retries": retries_unit,
+    "recheck": recheck_unit,
     "unit_failed": unit_failed,
     "pass_done": pass_done,
 }
@@ -743,6 +783,7 @@ def _direct_pass(kind: str, settings: Settings) -> dict[str, Any]:
                 return _drive(
                     kind,
                     lambda name, *args: loop.run_until_complete(_UNITS[name](kit, *args)),
+                    recheck=True,
                 )
             finally:
                 loop.run_until_complete(stack.aclose())

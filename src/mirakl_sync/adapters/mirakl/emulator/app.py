@@ -50,6 +50,9 @@ class CallRecord:
     op_id: str
     status: int
     path: dict[str, str]
+    #: The Call Frequency entry it counted against (``budget_key``; None: none, such as
+    #: OR11 by ``order_ids``, which is not a pull).
+    budget: str | None = None
 
 
 @dataclass(frozen=True)
@@ -379,11 +382,25 @@ class MiraklEmulator:
                 response = endpoint.handler(call)
             except ApiError as exc:
                 self.request_log.append(
-                    CallRecord(call.now, cfg.code, endpoint.op_id, exc.status, params)
+                    CallRecord(
+                        call.now,
+                        cfg.code,
+                        endpoint.op_id,
+                        exc.status,
+                        params,
+                        budget_key(endpoint.op_id, call),
+                    )
                 )
                 raise
             self.request_log.append(
-                CallRecord(call.now, cfg.code, endpoint.op_id, response.status_code, params)
+                CallRecord(
+                    call.now,
+                    cfg.code,
+                    endpoint.op_id,
+                    response.status_code,
+                    params,
+                    budget_key(endpoint.op_id, call),
+                )
             )
             return response
 

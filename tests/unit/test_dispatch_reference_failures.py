@@ -36,6 +36,9 @@ class MemoryCursors:
     def put(self, flow: str, scope: str, value: str, now: datetime) -> None:
         self.rows[(flow, scope)] = value
 
+    def written_at(self, flow: str, scope: str) -> datetime | None:
+        return None
+
 
 class FailingMirakl:
     """SH21 answers 500 (after the client's own retries) until ``healthy``."""

@@ -64,6 +64,9 @@ class MemoryCursors:
     def put(self, flow: str, scope: str, value: str, now: datetime) -> None:
         self.rows[(flow, scope)] = value
 
+    def written_at(self, flow: str, scope: str) -> datetime | None:
+        return None
+
 
 class Mirakl:
     """A marketplace answering SH21 and RE01, counting the calls it receives."""

@@ -478,6 +478,10 @@ class Cursors(Protocol):
 
     def put(self, flow: str, scope: str, value: str, now: datetime) -> None: ...
 
+    def written_at(self, flow: str, scope: str) -> datetime | None:
+        """The ``now`` the cursor was last put with; None without a cursor."""
+        ...
+
 
 class HandledShopOrders(Protocol):
     """The ``shop_feed_handled`` table: per pass scope, the digest of what a pass last

@@ -16,8 +16,9 @@ into events and hands each page to the flow. So:
   one scope per flow) moves to the page's last change only after the flow handled the
   page. A page Shopify fails to answer (after the client's retries) ends the pass there:
   the cursor stays, the next pass resumes from it.
-* **Re-reading is harmless.** Each pass starts ``overlap`` before its cursor (``updatedAt``
-  has one-second resolution and a search index may list a change a moment late), and an
+* **Re-reading is harmless.** Each pass starts up to ``overlap`` before its cursor
+  (``updatedAt`` has one-second resolution and a search index may list a change a moment
+  late; a feed behind the shop re-reads less, see ``ShopChangeFeed._since``), and an
   order changed during a pass can come back on a later page. Everything downstream is keyed
   by its source: OR28 once per refund source (``services.refunds`` binds it), dispatch
   re-reads the marketplace before it writes (``services.dispatch``), cancellations re-read
@@ -69,8 +70,12 @@ from mirakl_sync.services.refunds import RefundSource
 log = structlog.get_logger(__name__)
 
 CURSOR_FLOW = "shop-changes"
-#: Each pass re-reads this far behind its cursor.
+#: How late Shopify's search may list a change: a pass re-reads this far behind what the
+#: page that moved its cursor could have missed (see ``ShopChangeFeed._since``).
 OVERLAP = timedelta(minutes=5)
+#: The least a pass re-reads behind its cursor (the one-second resolution of
+#: ``updatedAt``, and the clocks of Shopify and the hub differing a little).
+MIN_OVERLAP = timedelta(minutes=1)
 #: Orders per page: 10 keeps ``OrdersChangedSince`` under Shopify's 1000 points a query.
 PAGE_SIZE = 10
 #: Hub statuses after which nothing of the order ships any more (refunds still may).
@@ -224,6 +229,7 @@ class ShopChangeFeed:
         clock: Clock,
         *,
         overlap: timedelta = OVERLAP,
+        min_overlap: timedelta = MIN_OVERLAP,
         page_size: int = PAGE_SIZE,
         adoption: OrderAdoption | None = None,
         handled: HandledShopOrders | None = None,
@@ -233,6 +239,7 @@ class ShopChangeFeed:
         self._cursors = cursors
         self._clock = clock
         self._overlap = overlap
+        self._min_overlap = min(min_overlap, overlap)
         self._page_size = page_size
         #: Orders from before the hub (``services.order_adoption``): linked at the start
         #: of a pass and on each page; None reads only the orders the hub linked itself.
@@ -242,9 +249,19 @@ class ShopChangeFeed:
         self._handled = handled
 
     def _since(self, scope: str) -> datetime | None:
+        """The cursor minus what the page that moved it could have missed: a change
+        listed late was made at most ``overlap`` before that page was read (the cursor's
+        ``written_at``), so a cursor written ``lag`` after the change it stands at needs
+        ``overlap - lag`` re-read, at least ``MIN_OVERLAP``. Caught up, a pass re-reads
+        the whole overlap; behind, less, so it catches up. Before (issue 10, a soak at
+        2,000 orders an hour under faults), every pass re-read the five minutes whatever
+        its lag, and the re-read took most of its share of the period."""
         stored = self._cursors.get(CURSOR_FLOW, scope)
         if stored is not None:
-            return _parse(stored) - self._overlap
+            cursor = _parse(stored)
+            written = self._cursors.written_at(CURSOR_FLOW, scope)
+            lag = max(timedelta(0), written - cursor) if written is not None else timedelta(0)
+            return cursor - max(self._min_overlap, self._overlap - lag)
         earliest = self._index.earliest_with_shop_order()
         return None if earliest is None else earliest - self._overlap
 
@@ -307,6 +324,8 @@ class ShopChangeFeed:
         again next pass), unless ``isolate`` is given: then each order of the page is
         handled alone, an order that raises again goes to ``isolate`` (to be kept for a
         retry), and the cursor moves on, so one order cannot hold the feed back."""
+        # When the page was read: the cursor it moves is written with it (``_since``).
+        read_at = datetime.fromtimestamp(self._clock(), UTC)
         try:
             page = await self._shop.changed_orders(since, after=after, page_size=self._page_size)
         except RetryableError as exc:
@@ -351,8 +370,7 @@ class ShopChangeFeed:
             last = max(_parse(str(o["updated_at"])) for o in changed)
             stored = self._cursors.get(CURSOR_FLOW, scope)
             if stored is None or last > _parse(stored):
-                now = datetime.fromtimestamp(self._clock(), UTC)
-                self._cursors.put(CURSOR_FLOW, scope, _shopify_time(last), now)
+                self._cursors.put(CURSOR_FLOW, scope, _shopify_time(last), read_at)
                 advanced = True
         end = page.get("end_cursor")
         last_page = not page["has_next_page"] or not end

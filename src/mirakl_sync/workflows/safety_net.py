@@ -400,7 +400,8 @@ async def retries_unit(kit: Kit, kind: str, handled: list[str]) -> dict[str, Any
 
 
 async def recheck_unit(kit: Kit, kind: str, handled: list[str]) -> dict[str, Any]:
-    """``sync shipments|refunds --once`` after a person fixed something: the shop orders
+    """``sync shipments|refunds --once`` (the command, not the scheduled passes nor
+    ``run_*_cycle``) after a person fixed something: the shop orders
     of the open exceptions whose remedy is this very command (a carrier added to the map,
     a refund reason set) are read again and handled. The feed alone would not: it re-reads
     only its overlap, and skips there what a pass handled. Kept records (failures, waits)
@@ -768,8 +769,9 @@ def _pass_hub(settings: Settings) -> Iterator[Hub]:
         hub.close()
 
 
-def _direct_pass(kind: str, settings: Settings) -> dict[str, Any]:
-    """One pass's units called in order on one kit (no engine, nothing checkpointed)."""
+def _direct_pass(kind: str, settings: Settings, *, recheck: bool = False) -> dict[str, Any]:
+    """One pass's units called in order on one kit (no engine, nothing checkpointed);
+    ``recheck`` for the operator's ``--once`` (``recheck_unit``)."""
     from mirakl_sync.workflows import dispatch
 
     with _pass_hub(settings) as hub:
@@ -783,7 +785,7 @@ def _direct_pass(kind: str, settings: Settings) -> dict[str, Any]:
                 return _drive(
                     kind,
                     lambda name, *args: loop.run_until_complete(_UNITS[name](kit, *args)),
-                    recheck=True,
+                    recheck=recheck,
                 )
             finally:
                 loop.run_until_complete(stack.aclose())
@@ -824,7 +826,7 @@ def run_shipments_once(settings: Settings) -> None:
     The pass does its work itself (no workflow is left running): shipments sent,
     cancellations sent, exceptions recorded. Prints a one-line summary.
     """
-    summary = _direct_pass(SHIPMENTS, settings)
+    summary = _direct_pass(SHIPMENTS, settings, recheck=True)
     statuses = [r.status.value for r in _shipment_results(summary)]
     print(_summary("shipments", statuses, summary["unchanged"]))
 
@@ -835,6 +837,6 @@ def run_refunds_once(settings: Settings) -> None:
 
     ``refund_state`` is followed by the scheduled workflows, not by this one pass.
     """
-    summary = _direct_pass(REFUNDS, settings)
+    summary = _direct_pass(REFUNDS, settings, recheck=True)
     statuses = [str(r) for r in summary["results"]]
     print(_summary("refund sources", statuses, summary["unchanged"]))

@@ -199,6 +199,14 @@ class SqlCursors:
             value = connection.execute(query).scalar()
         return None if value is None else str(value)
 
+    def written_at(self, flow: str, scope: str) -> datetime | None:
+        query = select(sync_cursors.c.updated_at).where(
+            sync_cursors.c.flow == flow, sync_cursors.c.scope == scope
+        )
+        with self._engine.connect() as connection:
+            value = connection.execute(query).scalar()
+        return value if isinstance(value, datetime) else None
+
     def put(self, flow: str, scope: str, value: str, now: datetime) -> None:
         insert = self._insert(sync_cursors).values(
             flow=flow, scope=scope, cursor=value, updated_at=now

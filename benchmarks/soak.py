@@ -21,8 +21,8 @@ What happens, in order:
    left dead up to 2 minutes) and restarts it.
 2. drain: customers stop, faults and kills off, the warehouse finishes what it had in
    hand; the hub runs until nothing the soak counts changes for ``quiet`` seconds, no
-   order waits acceptance and both safety-net passes have read the shop feed to its latest
-   change (or ``drain_max`` passes), then is stopped.
+   order waits acceptance, both safety-net passes have read the shop feed to its latest
+   change and the hub keeps no waiting record (or ``drain_max`` passes), then is stopped.
 3. the truth (``soak_truth``): counts and every anomaly with its order id, as JSON on
    stdout (and ``--out FILE``). Exit 1 on any failing anomaly (``soak_truth.FAILING``).
 
@@ -306,6 +306,25 @@ def feed_lag(database_url: str, sandbox: Sandbox) -> dict[str, float | None]:
     }
 
 
+def open_waiting(database_url: str) -> int:
+    """The hub's open waiting records (``shipment_waiting``, ``refund_waiting``,
+    ``cancel_waiting``: work Mirakl cannot take yet, or a refund held for its shipment),
+    which a later pass sends; a drain is not over while there are any."""
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return int(
+                connection.execute(
+                    sa.text(
+                        "SELECT count(*) FROM exceptions WHERE status = 'open' AND type IN "
+                        "('shipment_waiting', 'refund_waiting', 'cancel_waiting')"
+                    )
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
 def _epoch(value: Any) -> float:
     """A stored UTC time as epoch seconds (SQLite hands back naive text, PostgreSQL aware)."""
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
@@ -526,8 +545,9 @@ class Soak:
         database_url: str,
     ) -> dict[str, Any]:
         """Until nothing the soak counts changed for ``quiet`` seconds, no order waits
-        acceptance, the warehouse has nothing in hand and both safety-net passes read the
-        shop feed up to its latest change (or ``drain_max``)."""
+        acceptance, the warehouse has nothing in hand, both safety-net passes read the
+        shop feed up to its latest change and the hub keeps no waiting record (or
+        ``drain_max``)."""
         p = self.profile
         began = time.time()
         last_change = began
@@ -544,7 +564,8 @@ class Soak:
             quiet_for = time.time() - last_change
             if quiet_for >= p.quiet and not actor.waiting and not waiting_acceptance(sandbox):
                 lag = feed_lag(database_url, sandbox)
-                if all(value is not None and value <= 1.0 for value in lag.values()):
+                caught_up = all(value is not None and value <= 1.0 for value in lag.values())
+                if caught_up and open_waiting(database_url) == 0:
                     settled = True
                     break
         return {

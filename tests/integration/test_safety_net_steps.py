@@ -78,6 +78,22 @@ def env_with_shopify(tmp_path: Path, **options: Any) -> tuple[Env, ScriptedShopi
     return env, shopify
 
 
+def env_counting_mirakl(tmp_path: Path) -> tuple[Env, CallCounter]:
+    """An env whose Mirakl requests are counted (by method and path)."""
+    env = Env(tmp_path)
+    counter = CallCounter(env.sandbox.app)
+    env.hub.close()
+    env.hub = bootstrap(
+        env.settings,
+        transports=dataclasses.replace(
+            env.hub.transports,
+            mirakl={code: httpx.ASGITransport(app=counter) for code in env.hub.transports.mirakl},
+        ),
+        clock=lambda: env.now[0],
+    )
+    return env, counter
+
+
 @contextmanager
 def engine_for(env: Env, executor_id: str = "poll-test") -> Iterator[Engine]:
     """An engine on the env's database running the passes started by the test (no
@@ -410,17 +426,7 @@ def test_a_pass_while_shopify_is_down_ends_recorded_and_the_next_one_runs(
 def test_a_cancellation_made_while_the_hub_was_down_is_sent_once_even_after_later_edits(
     tmp_path: Path,
 ) -> None:
-    env = Env(tmp_path)
-    counter = CallCounter(env.sandbox.app)
-    env.hub.close()
-    env.hub = bootstrap(
-        env.settings,
-        transports=dataclasses.replace(
-            env.hub.transports,
-            mirakl={code: httpx.ASGITransport(app=counter) for code in env.hub.transports.mirakl},
-        ),
-        clock=lambda: env.now[0],
-    )
+    env, counter = env_counting_mirakl(tmp_path)
     whole, whole_shop = run(env.accepted_order("sportshub", [(env.offer_skus("sportshub")[0], 1)]))
     a, b = env.offer_skus("debenhams")[:2]
     partly, partly_shop = run(env.accepted_order("debenhams", [(a, 1), (b, 1)]))
@@ -764,17 +770,7 @@ def test_the_overlap_re_read_sends_nothing_for_orders_unchanged_since_a_pass_han
     # and handled each order there again, re-reading Mirakl's shipments for each page; at
     # 2,000 orders an hour under faults the re-read took most of a pass, the cursor fell
     # 50 minutes behind and 106 fulfilments were never sent.
-    env = Env(tmp_path)
-    counter = CallCounter(env.sandbox.app)
-    env.hub.close()
-    env.hub = bootstrap(
-        env.settings,
-        transports=dataclasses.replace(
-            env.hub.transports,
-            mirakl={code: httpx.ASGITransport(app=counter) for code in env.hub.transports.mirakl},
-        ),
-        clock=lambda: env.now[0],
-    )
+    env, counter = env_counting_mirakl(tmp_path)
     a, b = env.offer_skus("debenhams")[:2]
     orders = [run(env.accepted_order("debenhams", [(sku, 1)])) for sku in (a, b)]
     two_lines, two_shop = run(env.accepted_order("debenhams", [(a, 1), (b, 1)]))

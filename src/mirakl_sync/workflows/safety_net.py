@@ -14,7 +14,9 @@ guarantee them (and none arrive while the hub is down), so two scheduled passes 
 
 **A pass is a chain of small units, each a durable step** (issue 10): the adoption
 catch-up; one unit per page of the shop feed (the feed's cursor moves past each page
-handled); one per other source (Supercycle cycles or returns); the due retries. So:
+handled; an order re-read with nothing new since a pass handled it is skipped); one per
+other source (Supercycle cycles or returns); the due retries; and, for ``--once`` only,
+the orders of the exceptions a person fixed (``recheck_unit``). So:
 
 * a record that fails is an exception its service records, kept for a later pass; a
   page Shopify does not answer ends the feed for this pass (its cursor stays: the next
@@ -400,12 +402,12 @@ async def retries_unit(kit: Kit, kind: str, handled: list[str]) -> dict[str, Any
 
 
 async def recheck_unit(kit: Kit, kind: str, handled: list[str]) -> dict[str, Any]:
-    """``sync shipments|refunds --once`` (the command, not the scheduled passes nor
-    ``run_*_cycle``) after a person fixed something: the shop orders
-    of the open exceptions whose remedy is this very command (a carrier added to the map,
-    a refund reason set) are read again and handled. The feed alone would not: it re-reads
-    only its overlap, and skips there what a pass handled. Kept records (failures, waits)
-    are the retries unit's; the scheduled passes leave these to a person."""
+    """``sync shipments|refunds --once`` after a person fixed something (the command only:
+    the scheduled passes and ``run_*_cycle`` leave these exceptions to a person). The shop
+    orders of the open exceptions whose remedy is this very command (a carrier added to
+    the map, a refund reason set) are read again and handled. The feed alone would not: it
+    re-reads only its overlap, and skips there what a pass handled. Kept records
+    (failures, waits) are the retries unit's."""
     work = _Work(kit, set(handled))
     feed = shop_feed(kit)
     shop_orders: list[str] = []
@@ -482,7 +484,8 @@ async def pass_done(kit: Kit, kind: str, summary: dict[str, Any]) -> None:
     through this time are resolved."""
     failures = PassFailures(kit.hub.store.exception_log, kit.clock)
     open_ = failures.open_entities(POLL_STEP_FAILED, OwnerTeam.OPS)  # one read, not 5 writes
-    for name in _UNIT_NAMES:
+    ran = [n for n in _UNIT_NAMES if n != "recheck" or summary.get("rechecked")]
+    for name in ran:
         if name not in summary["failed_units"] and f"{kind}:{name}" in open_:
             failures.succeeded(_unit_record(kind, name))
     event = "safety_net.pass" if summary["complete"] else "safety_net.pass_incomplete"
@@ -583,6 +586,7 @@ def _drive(
         "checked": len(results),
         "complete": complete and not failed,
         "failed_units": failed,
+        "rechecked": recheck,
         "results": results,
     }
     try:

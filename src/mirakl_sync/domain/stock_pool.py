@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-#: How long after its commit a sale still counts against reads of the source.
-COMMIT_VISIBLE_AFTER = timedelta(seconds=5)
+#: How long after its commit a sale still counts against reads of the source: the clocks
+#: of the hub's processes may differ a little. Short, because a read just after a commit
+#: already reflects it and counting it again refuses stock that is there.
+COMMIT_VISIBLE_AFTER = timedelta(seconds=1)
 
 
 class ReservationStatus(StrEnum):

@@ -1,10 +1,14 @@
-"""The store's call budget spaces calls across threads sharing one database."""
+"""The store's call budget spaces calls across threads sharing one database; its claims
+lapse with their holder."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from mirakl_sync.adapters.store.call_budget import SqlCallBudget
+from mirakl_sync.adapters.process_identity import holder_of
+from mirakl_sync.adapters.store.call_budget import SqlCallBudget, SqlClaims
 from mirakl_sync.adapters.store.database import create_store_engine
 from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.domain.call_budget import Budget
@@ -40,5 +44,35 @@ def test_try_reserve_takes_only_a_free_slot(database_url: str) -> None:
         assert budget.try_reserve("mirakl:a:A01", daily)
         # A refused try leaves the budget as it was: a blocking caller is not pushed back.
         assert budget.reserve("mirakl:a:A01", daily) == 86_400
+    finally:
+        engine.dispose()
+
+
+def test_a_claim_whose_holder_died_is_taken_over_at_once(database_url: str) -> None:
+    # Before (issue 10, the hour soak): a process SIGKILLed while it read a reference list
+    # (RE01, SH21) kept its claim for the whole 900 s lease; every other process waited a
+    # minute on it at each look-up, so a refunds pass's page never finished between kills
+    # and the pass held every later refunds pass off for good (one stuck from 15:07 on).
+    upgrade_database(database_url)
+    engine = create_store_engine(database_url)
+    now = 1_000_000.0
+    try:
+        gone = subprocess.Popen([sys.executable, "-c", "pass"])
+        gone.wait()
+        alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        try:
+            dead = SqlClaims(engine, clock=lambda: now, holder=holder_of(gone.pid))
+            live = SqlClaims(engine, clock=lambda: now, holder=holder_of(alive.pid))
+            ours = SqlClaims(engine, clock=lambda: now)
+            assert dead.claim("references:debenhams:RE01:REFUND", 900.0) is not None
+            assert not ours.held("references:debenhams:RE01:REFUND")
+            assert ours.claim("references:debenhams:RE01:REFUND", 900.0) is not None
+            # A live holder keeps its claim: nobody reads the list beside it.
+            assert live.claim("references:debenhams:SH21", 900.0) is not None
+            assert ours.held("references:debenhams:SH21")
+            assert ours.claim("references:debenhams:SH21", 900.0) is None
+        finally:
+            alive.kill()
+            alive.wait()
     finally:
         engine.dispose()

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from mirakl_sync.adapters.process_identity import process_space
 from mirakl_sync.adapters.store.tables import executors
 from mirakl_sync.services.ports import Clock
 
@@ -27,22 +28,6 @@ logger = logging.getLogger(__name__)
 ALIVE = "alive"
 STOPPED = "stopped"
 DEAD = "dead"
-
-
-def process_space() -> str | None:
-    """This process's PID space: the boot id and the PID namespace it runs in (Linux).
-
-    Two processes with the same space see the same pids, so one can tell for certain
-    that the other's pid no longer runs. Containers that share a hostname have their
-    own PID namespaces, hence different spaces. None where ``/proc`` does not say.
-    """
-    try:
-        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as boot:
-            boot_id = boot.read().strip()
-        namespace = os.readlink("/proc/self/ns/pid")
-    except OSError:
-        return None
-    return f"{boot_id}/{namespace}" if boot_id and namespace else None
 
 
 def heartbeat_interval(timeout_seconds: float) -> float:
@@ -196,17 +181,3 @@ def live_executors(
             (row.executor_id, row.role, max(0.0, now - row.heartbeat_at), row.hostname, row.pid)
             for row in connection.execute(query)
         ]
-
-
-def process_is_gone(hostname: str, pid: int) -> bool:
-    """True only when ``pid`` on this host is known not to run any more (another host's
-    process cannot be checked from here, so it counts as running)."""
-    if hostname != socket.gethostname():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # it exists, under another user
-        return False
-    return False

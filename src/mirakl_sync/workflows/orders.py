@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from mirakl_sync.adapters.mirakl.marketplace import MiraklMarketplace
+from mirakl_sync.adapters.process_identity import process_is_gone
 from mirakl_sync.adapters.shopify.mapping import ShopOrderOptions
 from mirakl_sync.adapters.shopify.shop import ShopifyShop
 from mirakl_sync.adapters.store.orders import SqlOrderRepository
@@ -81,7 +82,6 @@ from mirakl_sync.workflows.heartbeat import (
     Heartbeat,
     heartbeat_interval,
     live_executors,
-    process_is_gone,
 )
 
 logger = logging.getLogger(__name__)

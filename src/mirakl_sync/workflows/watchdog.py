@@ -22,8 +22,9 @@ for the timeout (issue 10: a median 54 s before every marketplace was pulled aga
 missed beat guards against two hosts sharing one hostname (containers): a live process
 on the other one beats on time, so it is never taken for this host's dead one.
 
-When the row also names this process's own PID space (``heartbeat.process_space``: the
-same boot and PID namespace), the pid check is certain and no beat need be missed: the
+When the row also names this process's own PID space
+(``adapters.process_identity.process_space``: the same boot and PID namespace), the pid
+check is certain and no beat need be missed: the
 restarted process takes its predecessor's work over in its first sweep, at start (the
 soak: restarts waited up to 28 s for the missed beat and the next sweep before the
 marketplaces were pulled again). The claim then holds only if the row did not beat
@@ -46,9 +47,10 @@ from typing import Protocol
 
 import sqlalchemy as sa
 
+from mirakl_sync.adapters.process_identity import process_is_gone, process_space
 from mirakl_sync.adapters.store.tables import executors
 from mirakl_sync.services.ports import Clock
-from mirakl_sync.workflows.heartbeat import ALIVE, DEAD, STOPPED, process_is_gone, process_space
+from mirakl_sync.workflows.heartbeat import ALIVE, DEAD, STOPPED
 
 logger = logging.getLogger(__name__)
 

@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from mirakl_sync.adapters.call_budget import slot_unavailable
+from mirakl_sync.adapters.process_identity import holder_is_gone, holder_of
 from mirakl_sync.adapters.store.tables import call_budgets
 from mirakl_sync.domain.call_budget import Budget, hold_limit
 from mirakl_sync.errors import CallBudgetExhaustedError
@@ -107,13 +109,41 @@ class SqlCallBudget:
 
 
 class SqlClaims:
-    """Short leases on a key, shared by every process on the database (single flight)."""
+    """Short leases on a key, shared by every process on the database (single flight).
+
+    A claim names its holder (``holder_of``). One whose holder is a process of this host
+    and PID space that no longer runs lapses at once: before (issue 10), a process killed
+    while it read a reference list kept its claim for the whole lease (900 s), and every
+    other process waited a minute on it at each look-up."""
 
     PREFIX = "claim:"
 
-    def __init__(self, engine: Engine, clock: Clock = time.time) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock = time.time,
+        *,
+        holder: str | None = None,
+        is_gone: Callable[[str], bool] = holder_is_gone,
+    ) -> None:
         self._engine = engine
         self._clock = clock
+        self._holder = holder or holder_of()
+        self._is_gone = is_gone
+
+    def _row(self, key: str) -> tuple[float, str | None] | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(call_budgets.c.tat, call_budgets.c.holder).where(
+                    call_budgets.c.key == self.PREFIX + key
+                )
+            ).first()
+        return None if row is None else (float(row.tat), row.holder)
+
+    def _live(self, row: tuple[float, str | None] | None) -> bool:
+        if row is None or row[0] <= self._clock():
+            return False
+        return row[1] is None or not self._is_gone(row[1])
 
     def claim(self, key: str, lease_seconds: float) -> float | None:
         """Take ``key`` for ``lease_seconds`` unless a live claim holds it.
@@ -123,28 +153,28 @@ class SqlClaims:
         row_key = self.PREFIX + key
         now = self._clock()
         expiry = now + lease_seconds
-        statement = (
-            update(call_budgets)
-            .where(call_budgets.c.key == row_key, call_budgets.c.tat <= now)
-            .values(tat=expiry)
-        )
-        with self._engine.begin() as connection:
-            if connection.execute(statement).rowcount == 1:
-                return expiry
+        current = self._row(key)
+        if self._live(current):
+            return None
+        taken = update(call_budgets).values(tat=expiry, holder=self._holder)
+        if current is not None:
+            # Compare and set on the row as read: a claim another process took meanwhile
+            # is left alone.
+            statement = taken.where(call_budgets.c.key == row_key, call_budgets.c.tat == current[0])
+            with self._engine.begin() as connection:
+                return expiry if connection.execute(statement).rowcount == 1 else None
         try:
             with self._engine.begin() as connection:
-                connection.execute(insert(call_budgets).values(key=row_key, tat=expiry))
+                connection.execute(
+                    insert(call_budgets).values(key=row_key, tat=expiry, holder=self._holder)
+                )
         except IntegrityError:
             return None  # a live claim holds it
         return expiry
 
     def held(self, key: str) -> bool:
         """Whether a live claim holds ``key`` now."""
-        with self._engine.connect() as connection:
-            expiry = connection.execute(
-                select(call_budgets.c.tat).where(call_budgets.c.key == self.PREFIX + key)
-            ).scalar_one_or_none()
-        return expiry is not None and float(expiry) > self._clock()
+        return self._live(self._row(key))
 
     def release(self, key: str, token: float) -> None:
         """End our claim (a claim that expired and was taken by another is left alone)."""

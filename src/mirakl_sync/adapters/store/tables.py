@@ -103,6 +103,9 @@ call_budgets = Table(
     metadata,
     Column("key", String(200), primary_key=True),
     Column("tat", Float, nullable=False),
+    #: For a claim (``SqlClaims``): the process holding it (``holder_of``), so a claim
+    #: whose holder died lapses at once instead of at the end of its lease.
+    Column("holder", String(300), nullable=True),
 )
 
 #: Worker processes and their heartbeats; the watchdog hands a silent executor's work on.

@@ -399,3 +399,37 @@ def _create_tables(url: str) -> None:
         engine.dispose()
     else:
         upgrade_database(url)
+
+
+_HELD: list[str] = []
+
+
+@step(name="test.held_step")
+def _held_step(label: str) -> str:
+    _HELD.append(label)
+    return label
+
+
+@workflow(name="test.held")
+def _held(label: str) -> str:
+    return _held_step(label)
+
+
+def test_steps_wait_until_the_process_has_registered_its_flows(tmp_path: Path) -> None:
+    # Before (issue 10, the hour soak): launch resumed and dequeued work before the flow
+    # modules were configured; their steps raised "the order workflows are not configured
+    # in this process" (not retryable), and order follow-ups failed for good.
+    config = EngineConfig(
+        system_database_url=f"sqlite:///{tmp_path / 'engine.db'}", executor_id="held"
+    )
+    engine = Engine(config)
+    engine.launch(hold_steps=True)
+    try:
+        handle = start_workflow(_held, "a", workflow_id="held-a")
+        time.sleep(1.0)
+        assert _HELD == []  # the step waits at the gate
+        engine.release_steps()
+        assert handle.result() == "a"
+        assert _HELD == ["a"]
+    finally:
+        engine.destroy()

@@ -350,6 +350,11 @@ class _Gate:
         self._next = 0
         self._local = threading.local()
         self.closed = False
+        #: Cleared while a process launches and registers its flows
+        #: (``Engine.launch(hold_steps=True)``): a step waits for it (enqueues and starts
+        #: do not: registering a flow enqueues its first pulls).
+        self.ready = threading.Event()
+        self.ready.set()
 
     def _enter(self, *, nested: bool = True) -> int | None:
         depth = getattr(self._local, "depth", 0) if nested else 0
@@ -372,7 +377,9 @@ class _Gate:
             self._condition.notify_all()
 
     @contextlib.contextmanager
-    def operation(self) -> Iterator[None]:
+    def operation(self, *, step: bool = False) -> Iterator[None]:
+        if step:
+            self.ready.wait()
         token = self._enter()
         if token is None:
             threading.Event().wait()  # parked until the process exits
@@ -382,7 +389,9 @@ class _Gate:
         finally:
             self._leave(token)
 
-    async def enter_async(self) -> int:
+    async def enter_async(self, *, step: bool = False) -> int:
+        if step and not self.ready.is_set():
+            await asyncio.to_thread(self.ready.wait)
         # Coroutines share a thread, so an async step is never taken for a nested one.
         token = self._enter(nested=False)
         if token is None:
@@ -426,7 +435,7 @@ def _gated(fn: Callable[P, R]) -> Callable[P, R]:
 
         @functools.wraps(fn)
         async def run_async(*args: Any, **kwargs: Any) -> Any:
-            token = await _GATE.enter_async()
+            token = await _GATE.enter_async(step=True)
             try:
                 return await fn(*args, **kwargs)
             finally:
@@ -437,7 +446,7 @@ def _gated(fn: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(fn)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        with _GATE.operation():
+        with _GATE.operation(step=True):
             return fn(*args, **kwargs)
 
     return run
@@ -717,6 +726,7 @@ class Engine:
         _ACTIVE.append(self)
         self._launched = False
         _GATE.closed = False  # a new engine in this process (tests) starts open
+        _GATE.ready.set()
 
     @property
     def executor_id(self) -> str:
@@ -785,10 +795,23 @@ class Engine:
         if workflow_ids:
             DBOS.cancel_workflows(list(workflow_ids))
 
-    def launch(self) -> None:
+    def launch(self, *, hold_steps: bool = False) -> None:
+        """Start the engine: it resumes this executor's unfinished work and dequeues.
+
+        ``hold_steps``: every step waits until :meth:`release_steps`, so work resumed or
+        dequeued at launch does not run before the process has registered its flows
+        (their configuration). Before (issue 10), such steps raised "not configured in
+        this process" and their workflows failed.
+        """
+        if hold_steps:
+            _GATE.ready.clear()
         DBOS.launch()
         self._launched = True
         self.adopt_other_versions()
+
+    def release_steps(self) -> None:
+        """Let the steps held since :meth:`launch` run (the flows are registered)."""
+        _GATE.ready.set()
 
     def destroy(self, *, wait_seconds: int = 0) -> None:
         """Stop the engine; workflows still running stay PENDING for recovery.

@@ -178,11 +178,14 @@ def start_runtime(
         # Beat BEFORE launching: launch resumes this executor's own unfinished work, and a
         # stale row during that time would let another watchdog hand the same work on.
         heartbeat.start()
-        engine.launch()
+        # Steps wait until every flow module is registered: the work launch resumes or
+        # dequeues needs the flows' configuration.
+        engine.launch(hold_steps=True)
         for module in modules:
             register = getattr(module, "register", None)
             if register is not None:
                 register(engine, settings)
+        engine.release_steps()
         watchdog = Watchdog(
             store,
             engine,

@@ -760,6 +760,56 @@ def test_a_shopify_refund_of_lines_still_to_ship_waits_for_their_shipment(
     env.close()
 
 
+class FailingShipments(httpx.AsyncBaseTransport):
+    """ST01 answers 500 until ``healthy``; everything else goes to the emulator."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.healthy = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        st01 = request.method == "POST" and request.url.path.endswith("/api/shipments")
+        if st01 and not self.healthy:
+            return httpx.Response(500, json={"status": 500, "message": "injected"})
+        return await self.inner.handle_async_request(request)
+
+
+def test_a_refund_waits_past_its_bound_while_the_shipment_of_its_order_is_retried(
+    tmp_path: Path,
+) -> None:
+    # Before (issue 10, the SQLite hour): an order fulfilled and refunded whole while ST01
+    # answered 500; the refund waited its ship_first_seconds, went, and the shipment's
+    # retry then found no line left to ship: never shipped on Mirakl.
+    wait = 30.0
+    env = Env(tmp_path, top={"refunds": {"ship_first_seconds": wait}})
+    mirakl = FailingShipments(env.transport)
+    env.hub.close()
+    env.hub = bootstrap(
+        env.settings,
+        transports=dataclasses.replace(
+            env.hub.transports, mirakl=dict.fromkeys(env.hub.transports.mirakl, mirakl)
+        ),
+        clock=lambda: env.now[0],
+    )
+    order_id, shop = run(env.accepted_order("debenhams", [(env.offer_skus("debenhams")[0], 1)]))
+    env.now[0] += 60  # debited: SHIPPING
+    env.sandbox.shopify.fulfil_order(shop, "Royal Mail", "RM903")
+    env.sandbox.shopify.refund_order(shop)
+    with env.workflows(clock=lambda: env.now[0]):
+        assert run_refunds_cycle(env.settings) == ["waiting"]  # its shipment failed first
+        assert len(open_exceptions(env, "shipment_not_sent")) == 1
+        env.now[0] += 10 * wait
+        assert run_refunds_cycle(env.settings) == ["waiting"]  # the shipment is still tried
+        assert refund_counts(env, order_id) == (0,)
+        mirakl.healthy = True
+        env.now[0] += 3600
+        run_shipments_cycle(env.settings)
+        assert env.mirakl_order("debenhams", order_id).state.value == "SHIPPED"
+        assert run_refunds_cycle(env.settings) == ["sent"]
+    assert refund_counts(env, order_id) == (1,)
+    env.close()
+
+
 # --------------------------------------------------------------------------- the overlap re-read
 
 

@@ -49,7 +49,13 @@ from mirakl_sync.domain.refunds import (
     resolve_reason,
 )
 from mirakl_sync.errors import PermanentError, RetryableError
-from mirakl_sync.services.pass_failures import REFUND_NOT_SENT, PassFailures, PassRecord
+from mirakl_sync.services.pass_failures import (
+    OPEN_LIMIT,
+    REFUND_NOT_SENT,
+    SHIPMENT_NOT_SENT,
+    PassFailures,
+    PassRecord,
+)
 from mirakl_sync.services.ports import (
     Bindings,
     Clock,
@@ -58,7 +64,7 @@ from mirakl_sync.services.ports import (
     MarketplaceOrderIndex,
 )
 from mirakl_sync.services.reference_cache import ReferenceCache
-from mirakl_sync.services.waiting import REFUND, WaitingWork
+from mirakl_sync.services.waiting import REFUND, SHIPMENT, WaitingWork
 
 log = structlog.get_logger(__name__)
 
@@ -79,6 +85,11 @@ SHIP_FIRST_DETAIL = "SHIPPING, and its shipment goes first"
 # so the shipment (tracking, the seller's late-shipment rate) never shows on Mirakl.
 # The hub normally confirms a shipment within seconds; a refund of lines that will never
 # ship (a goodwill refund before dispatch) goes out after the wait.
+#: Past ``ship_first_seconds``, a refund still waits while a shipment of its order is
+#: being tried again (``shipment_not_sent``, ``shipment_waiting``), up to this long: before
+#: (issue 10, the soak), a refund went while ST01 answered 500 and the shipment's retry
+#: then found no line left to ship.
+SHIP_FIRST_MAX_SECONDS = 24 * 3600.0
 
 
 class RefundStatus(StrEnum):
@@ -335,7 +346,21 @@ class RefundService:
             value = f"{now!r} {internal}"[:250]
             self._bindings.put(system, SHIP_FIRST_ENTITY, internal, value, self._now())
             return True
-        return now - float(held.split(" ", 1)[0]) < wait
+        waited = now - float(held.split(" ", 1)[0])
+        if waited < wait:
+            return True
+        return waited < SHIP_FIRST_MAX_SECONDS and self._shipment_retried(source)
+
+    def _shipment_retried(self, source: RefundSource) -> bool:
+        """Whether a shipment of the refund's order failed or waits and is tried again."""
+        open_ = self._exceptions.list(
+            owner=OwnerTeam.OPS, marketplace=source.marketplace, limit=OPEN_LIMIT
+        )
+        return any(
+            r.type in (SHIPMENT_NOT_SENT, SHIPMENT.waiting)
+            and r.details.get("order_id") == source.order_id
+            for r in open_
+        )
 
     def _bind(
         self, source: RefundSource, ids: tuple[str, ...], status: RefundStatus

@@ -12,7 +12,6 @@ once it goes through. Every write is idempotent, so the retry sends nothing twic
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,7 +22,6 @@ import httpx
 import pytest
 from dispatch_env import Env, run
 
-from mirakl_sync.bootstrap import bootstrap
 from mirakl_sync.domain.exceptions import ExceptionRecord, ExceptionStatus, OwnerTeam
 from mirakl_sync.services.dispatch import DispatchStatus
 from mirakl_sync.workflows import dispatch as dispatch_workflows
@@ -296,12 +294,7 @@ def test_supercycle_down_leaves_the_shop_refunds_going_and_is_an_ops_exception(
     env, _ = env_with(tmp_path)
     supercycle = FailingSupercycle(env.transport)
     supercycle.down = False
-    env.hub.close()
-    env.hub = bootstrap(
-        env.settings,
-        transports=dataclasses.replace(env.hub.transports, supercycle=supercycle),
-        clock=lambda: env.now[0],
-    )
+    env.rewire(supercycle=supercycle)
     with env.workflows(), hub_clock(lambda: env.now[0]):
         [order_id] = shipped_and_refunded(env, "debenhams", 1)
         supercycle.down = True

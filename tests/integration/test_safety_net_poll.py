@@ -6,7 +6,6 @@ carry a fulfilment, a refund or a cancellation to the marketplace.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +21,6 @@ from sqlalchemy import update
 from mirakl_sync.adapters.store.dispatch import SqlCursors
 from mirakl_sync.adapters.store.tables import marketplace_orders
 from mirakl_sync.adapters.supercycle.models import MethodType
-from mirakl_sync.bootstrap import bootstrap
 from mirakl_sync.services.dispatch import DispatchStatus
 from mirakl_sync.workflows import dispatch as dispatch_workflows
 from mirakl_sync.workflows import safety_net
@@ -176,9 +174,7 @@ def test_a_page_that_fails_leaves_the_cursor_in_place_and_the_next_pass_resumes(
     order_a, shop_a = run(env.accepted_order("debenhams", [(a, 1)]))
     order_b, shop_b = run(env.accepted_order("debenhams", [(b, 1)]))
     failing = FailingShopify(env.transport, fail_from=2, times=4)
-    transports = dataclasses.replace(env.hub.transports, shopify=failing)
-    env.hub.close()
-    env.hub = bootstrap(env.settings, transports=transports, clock=lambda: env.now[0])
+    env.rewire(shopify=failing)
     with env.workflows():
         env.now[0] += 3600
         env.sandbox.shopify.fulfil_order(shop_a, "Royal Mail", "RM401")
@@ -232,11 +228,7 @@ def hub_clock(clock: Callable[[], float]) -> Iterator[None]:
 def test_supercycle_returns_are_read_by_what_changed_after_the_first_pass(tmp_path: Path) -> None:
     env = Env(tmp_path, top={"refunds": {"supercycle_trigger": "received"}})
     counter = CallCounter(env.sandbox.app)
-    transports = dataclasses.replace(
-        env.hub.transports, supercycle=httpx.ASGITransport(app=counter)
-    )
-    env.hub.close()
-    env.hub = bootstrap(env.settings, transports=transports, clock=lambda: env.now[0])
+    env.rewire(supercycle=httpx.ASGITransport(app=counter))
     supercycle = env.sandbox.supercycle
 
     def returned(index: int) -> tuple[str, int]:

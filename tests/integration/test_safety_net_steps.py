@@ -10,7 +10,6 @@ directly, as ``sync shipments|refunds --once`` does.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import os
 import subprocess
@@ -28,7 +27,6 @@ import sqlalchemy as sa
 from dispatch_env import CallCounter, Env, run, served
 
 from mirakl_sync.adapters.supercycle.models import MethodType
-from mirakl_sync.bootstrap import bootstrap
 from mirakl_sync.config import SafetyNetSettings
 from mirakl_sync.domain.exceptions import ExceptionStatus
 from mirakl_sync.services.refunds import SHIP_FIRST_ENTITY
@@ -69,12 +67,7 @@ class ScriptedShopify(httpx.AsyncBaseTransport):
 def env_with_shopify(tmp_path: Path, **options: Any) -> tuple[Env, ScriptedShopify]:
     env = Env(tmp_path, **options)
     shopify = ScriptedShopify(env.transport)
-    env.hub.close()
-    env.hub = bootstrap(
-        env.settings,
-        transports=dataclasses.replace(env.hub.transports, shopify=shopify),
-        clock=lambda: env.now[0],
-    )
+    env.rewire(shopify=shopify)
     return env, shopify
 
 
@@ -82,15 +75,7 @@ def env_counting_mirakl(tmp_path: Path) -> tuple[Env, CallCounter]:
     """An env whose Mirakl requests are counted (by method and path)."""
     env = Env(tmp_path)
     counter = CallCounter(env.sandbox.app)
-    env.hub.close()
-    env.hub = bootstrap(
-        env.settings,
-        transports=dataclasses.replace(
-            env.hub.transports,
-            mirakl={code: httpx.ASGITransport(app=counter) for code in env.hub.transports.mirakl},
-        ),
-        clock=lambda: env.now[0],
-    )
+    env.rewire(mirakl=httpx.ASGITransport(app=counter))
     return env, counter
 
 
@@ -234,14 +219,7 @@ def test_an_order_whose_events_raise_costs_only_that_order_and_is_retried_later(
 ) -> None:
     env = Env(tmp_path)
     mirakl = RaisingMirakl(env.transport)
-    env.hub.close()
-    env.hub = bootstrap(
-        env.settings,
-        transports=dataclasses.replace(
-            env.hub.transports, mirakl=dict.fromkeys(env.hub.transports.mirakl, mirakl)
-        ),
-        clock=lambda: env.now[0],
-    )
+    env.rewire(mirakl=mirakl)
     a, b, c = env.offer_skus("debenhams")[:3]
     good, good_shop = run(env.accepted_order("debenhams", [(a, 1)]))
     bad, bad_shop = run(env.accepted_order("debenhams", [(b, 1)]))
@@ -304,12 +282,7 @@ def test_a_scheduled_pass_reads_the_feed_for_half_its_period_then_runs_the_retri
     # could then cut at another page than its first run.
     env = Env(tmp_path, top={"safety_net": {"poll_seconds": 30}})
     feed = SlowFeed(env.transport, env.now, seconds=100.0)  # 5-minute period: 2 pages
-    env.hub.close()
-    env.hub = bootstrap(
-        env.settings,
-        transports=dataclasses.replace(env.hub.transports, shopify=feed),
-        clock=lambda: env.now[0],
-    )
+    env.rewire(shopify=feed)
     skus = env.offer_skus("debenhams")
     orders = [run(env.accepted_order("debenhams", [(sku, 1)])) for sku in skus[:4]]
     env.now[0] += 60
@@ -460,16 +433,7 @@ def test_cancellations_on_a_page_whose_step_raised_are_sent_by_the_next_pass_onc
     env = Env(tmp_path)
     counter = CallCounter(env.sandbox.app)
     shopify = ScriptedShopify(env.transport)
-    env.hub.close()
-    env.hub = bootstrap(
-        env.settings,
-        transports=dataclasses.replace(
-            env.hub.transports,
-            shopify=shopify,
-            mirakl={code: httpx.ASGITransport(app=counter) for code in env.hub.transports.mirakl},
-        ),
-        clock=lambda: env.now[0],
-    )
+    env.rewire(shopify=shopify, mirakl=httpx.ASGITransport(app=counter))
     skus = env.offer_skus("debenhams")
     _, plain_shop = run(env.accepted_order("debenhams", [(skus[0], 1)]))
     whole, whole_shop = run(env.accepted_order("debenhams", [(skus[1], 1)]))
@@ -783,14 +747,7 @@ def test_a_refund_waits_past_its_bound_while_the_shipment_of_its_order_is_retrie
     wait = 30.0
     env = Env(tmp_path, top={"refunds": {"ship_first_seconds": wait}})
     mirakl = FailingShipments(env.transport)
-    env.hub.close()
-    env.hub = bootstrap(
-        env.settings,
-        transports=dataclasses.replace(
-            env.hub.transports, mirakl=dict.fromkeys(env.hub.transports.mirakl, mirakl)
-        ),
-        clock=lambda: env.now[0],
-    )
+    env.rewire(mirakl=mirakl)
     order_id, shop = run(env.accepted_order("debenhams", [(env.offer_skus("debenhams")[0], 1)]))
     env.now[0] += 60  # debited: SHIPPING
     env.sandbox.shopify.fulfil_order(shop, "Royal Mail", "RM903")

@@ -144,6 +144,18 @@ class ShopEvents:
         shops = {self.unshipped.get((r.marketplace, r.order_id)) for r in refunds}
         return [f for f in self.fulfilments if f.shopify_order_id in shops]
 
+    @classmethod
+    def joined(cls, parts: list[ShopEvents]) -> ShopEvents:
+        """One set of events from several (the orders of a page, each read alone)."""
+        out = cls()
+        for part in parts:
+            out.fulfilments.extend(part.fulfilments)
+            out.refunds.extend(part.refunds)
+            out.order_cancels.extend(part.order_cancels)
+            out.line_cancels.extend(part.line_cancels)
+            out.unshipped.update(part.unshipped)
+        return out
+
     def digest(self) -> str:
         """What these events ask of the marketplaces, as a digest: equal digests, the same
         work (``unshipped`` is not work: it only orders it)."""
@@ -176,6 +188,22 @@ class ShopEvents:
                 self.refunds.append(refund)
             if cancel:
                 self.line_cancels.append((ref.marketplace, ref.order_id, cancel))
+
+
+@dataclass(frozen=True)
+class _OrderAsks:
+    """One order of a page: what it asks (its events alone) and their digest."""
+
+    order: dict[str, Any]
+    ref: OrderRef
+    events: ShopEvents
+    digest: str
+
+    @classmethod
+    def of(cls, order: dict[str, Any], ref: OrderRef) -> _OrderAsks:
+        events = ShopEvents()
+        events.add(order, ref)
+        return cls(order, ref, events, events.digest())
 
 
 @dataclass(frozen=True)
@@ -339,30 +367,25 @@ class ShopChangeFeed:
             refs.update(await self._adoption.adopt_changed(scope, unknown))
         known = [(o, refs[str(o["id"])]) for o in changed if str(o["id"]) in refs]
         fresh, skipped = self._unhandled(scope, known)
-        events = ShopEvents()
-        for order, ref, _ in fresh:
-            events.add(order, ref)
         done = fresh
         try:
-            await handle(events)
+            await handle(ShopEvents.joined([asks.events for asks in fresh]))
         except Exception:
             if isolate is None:
                 raise
             log.warning("shop_feed.page_isolated", scope=scope, orders=len(fresh), exc_info=True)
             done = []
-            for order, ref, digest in fresh:
-                alone = ShopEvents()
-                alone.add(order, ref)
+            for asks in fresh:
                 try:
-                    await handle(alone)
+                    await handle(asks.events)
                 except Exception as exc:  # kept by ``isolate``; the page goes on
-                    await isolate(order, ref, exc)
+                    await isolate(asks.order, asks.ref, exc)
                 else:
-                    done.append((order, ref, digest))
+                    done.append(asks)
         if self._handled is not None:
             self._handled.mark(
                 scope,
-                {str(o["id"]): (digest, _parse(str(o["updated_at"]))) for o, _, digest in done},
+                {str(a.order["id"]): (a.digest, _parse(str(a.order["updated_at"]))) for a in done},
             )
         orders = len(known)
         advanced = False
@@ -384,19 +407,15 @@ class ShopChangeFeed:
 
     def _unhandled(
         self, scope: str, known: list[tuple[dict[str, Any], OrderRef]]
-    ) -> tuple[list[tuple[dict[str, Any], OrderRef, str]], int]:
-        """The orders of a page whose asks differ from what a pass last handled of them
-        (each with its digest), and how many were skipped."""
-        asks = []
-        for order, ref in known:
-            alone = ShopEvents()
-            alone.add(order, ref)
-            asks.append((order, ref, alone.digest()))
+    ) -> tuple[list[_OrderAsks], int]:
+        """The orders of a page whose asks differ from what a pass last handled of them,
+        and how many were skipped."""
+        read = [_OrderAsks.of(order, ref) for order, ref in known]
         if self._handled is None:
-            return asks, 0
-        handled = self._handled.digests(scope, (str(o["id"]) for o, _ in known))
-        fresh = [(o, r, d) for o, r, d in asks if handled.get(str(o["id"])) != d]
-        return fresh, len(asks) - len(fresh)
+            return read, 0
+        handled = self._handled.digests(scope, (str(a.order["id"]) for a in read))
+        fresh = [a for a in read if handled.get(str(a.order["id"])) != a.digest]
+        return fresh, len(read) - len(fresh)
 
     async def run(self, scope: str, handle: Callable[[ShopEvents], Awaitable[None]]) -> FeedPass:
         """A whole pass in one go (catch-up, then every page): each page's events go to

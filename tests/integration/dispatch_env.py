@@ -116,12 +116,15 @@ class Env:
 
     @contextmanager
     def workflows(self, **options: Any) -> Iterator[None]:
-        """``workflows.dispatch`` configured onto this sandbox, reset afterwards."""
+        """``workflows.dispatch`` configured onto this sandbox, reset afterwards (the
+        clock too: a test's fake clock left behind made a later test's Supercycle cursor
+        stand weeks ahead of the sandbox in the same pytest worker)."""
+        clock = _CONFIG.clock
         configure(self.settings, hub_factory=self.hub_factory, **options)
         try:
             yield
         finally:
-            configure(self.settings, hub_factory=bootstrap, wait_seconds=60.0)
+            configure(self.settings, hub_factory=bootstrap, wait_seconds=60.0, clock=clock)
             _CONFIG.settings = None
 
     def resale_sale(self, market: str, index: int) -> tuple[str, str, int, str]:

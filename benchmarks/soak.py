@@ -61,6 +61,8 @@ import sqlalchemy as sa
 import uvicorn
 from soak_truth import FAILING, Anomaly, fingerprint, tally, waiting_acceptance
 
+from mirakl_sync.adapters.emulation import InjectedFault
+from mirakl_sync.adapters.mirakl.emulator.app import CallRecord
 from mirakl_sync.config import SandboxSettings, load_settings
 from mirakl_sync.entrypoints.demo import TIME_COMPRESSION, demo_config
 from mirakl_sync.sandbox.fulfilment import ActorSettings, FulfilmentActor
@@ -616,11 +618,11 @@ class Soak:
         compressed clock does not shorten); and the faults injected into each
         marketplace's OR11 calls meanwhile (each failed OR11 costs the pull its next
         once-a-minute slot, so such a restart cannot be within one period)."""
-        requests = list(sandbox.mirakl.request_log)
+        every_request = list(sandbox.mirakl.request_log)
         # Pulls only: OR11 by ``order_ids`` (the synchronous reads) is not a pull.
-        pulls = [r for r in requests if r.op_id == "OR11" and r.budget == "OR11"]
-        log = [r for r in pulls if r.status == 200]
+        pulls = [r for r in every_request if r.op_id == "OR11" and r.budget == "OR11"]
         faults = list(sandbox.faults["mirakl"].fault_log)
+        hangs = [f for f in faults if f.kind == "hang"]
         period = self.profile.poll_period_seconds
         out = []
         for restart in sorted(self.restarts, key=lambda r: r.get("_at", 0.0)):
@@ -630,8 +632,21 @@ class Soak:
                 entry["all_pulled_after_s"] = None
                 out.append(entry)
                 continue
+            # A request the killed process made that hung reaches the emulator a hang
+            # later, after the restart: it is not the new process's call (it made the
+            # restart look pulled at once, and its boot look short).
+            hang = self.profile.hang_seconds
+            zombies = [f for f in hangs if at - hang - HANG_LANDING_SLACK_S <= f.at < at]
+            requests = [
+                r
+                for r in every_request
+                if r.at >= at and not _landed_after_hang(r, zombies, hang=hang)
+            ]
+            log = [
+                r for r in requests if r.op_id == "OR11" and r.budget == "OR11" and r.status == 200
+            ]
             first_call = min(
-                [r.at for r in requests if r.at >= at] + [f.at for f in faults if f.at >= at],
+                [r.at for r in requests] + [f.at for f in faults if f.at >= at],
                 default=None,
             )
             entry["first_call_after_s"] = None if first_call is None else round(first_call - at, 1)
@@ -741,6 +756,20 @@ class Soak:
             "failures": dict(failing),
             "log_tails": tails,
         }
+
+
+#: How far from its hang's end a request may reach the emulator and still be that hang's
+#: (the event loop's own delay under load).
+HANG_LANDING_SLACK_S = 1.5
+
+
+def _landed_after_hang(request: CallRecord, hangs: list[InjectedFault], *, hang: float) -> bool:
+    """Whether ``request`` is one of ``hangs`` reaching the emulator when its hang ended
+    (same marketplace, one hang later)."""
+    return any(
+        f"/{request.market}/" in f.path and abs(request.at - (f.at + hang)) <= HANG_LANDING_SLACK_S
+        for f in hangs
+    )
 
 
 def _after_boot(restarts: list[dict[str, Any]], period: float) -> dict[str, Any]:

@@ -39,7 +39,13 @@ FAILING = (
     "item_sold_twice",
     "item_left_sold",
     "expired_by_hub",
+    "paid_not_followed",
+    "cancel_not_followed",
 )
+#: Mirakl states of an order whose customer was debited (the hub marks its shop order paid).
+PAID = {OrderState.SHIPPING, OrderState.SHIPPED, OrderState.RECEIVED, OrderState.CLOSED}
+#: Shopify financial statuses of an order nobody marked paid (nor refunded).
+UNPAID = {"PENDING", "AUTHORIZED", "PARTIALLY_PAID"}
 
 
 @dataclass
@@ -268,6 +274,25 @@ def tally(
                     )
                 )
 
+        # The marketplace's changes followed in Shopify: a debited order's shop order is
+        # marked paid, a cancelled or refused one's is cancelled (the follow-ups).
+        if order.state in PAID and live_shops and not shop_cancelled:
+            counts["paid_on_mirakl"] += 1
+            if all(s.financial_status in UNPAID for s in live_shops):
+                anomalies.append(
+                    Anomaly("paid_not_followed", oid, f"{order.state.value}, shop order unpaid")
+                )
+        if order.state in NOT_LIVE and shops:
+            counts["not_live_on_mirakl_with_a_shop_order"] += 1
+            if not shop_cancelled and not shop_refunds:
+                anomalies.append(
+                    Anomaly(
+                        "cancel_not_followed",
+                        oid,
+                        f"{order.state.value} on Mirakl, shop order still open",
+                    )
+                )
+
         # Refunded in Shopify -> refunded on Mirakl (when the customer paid).
         mirakl_refunds = [r for _, _, r, _ in order.lines]
         if shop_refunds and not shop_cancelled:
@@ -339,6 +364,8 @@ def tally(
             counts["refunded_in_shopify"],
             counts["refunded_on_mirakl"],
         ],
+        "paid_on_mirakl": counts["paid_on_mirakl"],
+        "not_live_on_mirakl_with_a_shop_order": counts["not_live_on_mirakl_with_a_shop_order"],
         "shipments_held_for_an_unmapped_carrier": counts["shipment_held_carrier_unmapped"],
         "not_yet_decided_after_drain": {
             "fulfilled": counts["fulfilled_waiting_acceptance"],

@@ -391,3 +391,5 @@ class StoredOrder:
     progress: OrderProgress
     shopify_order_id: str | None = None
     shopify_order_name: str | None = None
+    #: A marketplace change the hub has yet to follow (``services.order_followup``).
+    followup_pending: str | None = None

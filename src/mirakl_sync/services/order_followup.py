@@ -11,6 +11,9 @@
 - accepted while Shopify was down: the shop order is created now.
 
 Each action is idempotent (cancel and mark-paid look first), so a follow-up may repeat.
+A follow-up that is done clears the change the pull noted on the order (and resolves the
+exception of an earlier attempt that gave up); one that gave up is an ops exception
+(:func:`record_followup_failure`) and stays noted, so the next pulls start it again.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from mirakl_sync.domain.orders import (
     WAITING_ACCEPTANCE,
     HubEvent,
     HubStatus,
+    StoredOrder,
     event_for_marketplace_state,
 )
 from mirakl_sync.services.order_import import (
@@ -31,9 +35,53 @@ from mirakl_sync.services.order_import import (
     undo_import,
 )
 
+#: The exception of a follow-up whose retries ran out (it is started again by the pulls).
+FOLLOWUP_FAILED_TYPE = "order_followup_failed"
+
 
 async def follow_up(services: OrderServices, order_id: str) -> HubStatus:
     """Bring the hub's side of one order in line with the marketplace's latest state."""
+    stored = services.stored(order_id)
+    status = await _follow_up(services, order_id)
+    now = services.clock()
+    if stored.followup_pending is not None:
+        code = services.rules.code
+        services.repository.followup_done(code, order_id, stored.followup_pending, now)
+    services.exceptions.resolve(_failure(services, stored, "", "").fingerprint, now)
+    return status
+
+
+def record_followup_failure(
+    services: OrderServices, order_id: str, change: str, reason: str
+) -> None:
+    """A follow-up gave up: an exception for ops; the pulls start it again."""
+    report = _failure(services, services.stored(order_id), change, reason)
+    services.exceptions.record(report, services.clock())
+
+
+def _failure(
+    services: OrderServices, stored: StoredOrder, change: str, reason: str
+) -> ExceptionReport:
+    order_id = stored.order.order_id
+    return ExceptionReport(
+        type=FOLLOWUP_FAILED_TYPE,
+        owner=OwnerTeam.OPS,
+        severity=Severity.ERROR,
+        entity_type="order",
+        entity_id=order_id,
+        marketplace=services.rules.code,
+        message=(
+            f"{services.rules.name} order {order_id} is {change} on the marketplace, and "
+            f"the hub could not follow it in Shopify (shop order "
+            f"{stored.shopify_order_name or 'not made'}): {reason}. Each pull tries again "
+            "and this resolves once it is done; if it stays, check that Shopify answers "
+            "(`mirakl-sync doctor`) and look at the shop order."
+        ),
+        details={"change": change, "reason": reason, "shopify_order": stored.shopify_order_name},
+    )
+
+
+async def _follow_up(services: OrderServices, order_id: str) -> HubStatus:
     stored = services.stored(order_id)
     order = stored.order
     if order.has_incident:

@@ -12,6 +12,12 @@ hub, by hand or by a previous connector, are found at once) and then every
 It stores each order (``marketplace_orders``) and returns which orders need an import
 (waiting acceptance, not decided yet) and which need a follow-up (their state changed
 after the hub decided, an incident opened, or the marketplace decided without us).
+
+A change to follow is noted on the order (``followup_pending``) until its follow-up is
+done, and every pull starts it again meanwhile (``PullResult.retried``): the stored
+state has moved on, so the change is never seen again. Before (issue 10, the soak), a
+follow-up whose retries ran out was lost: shop orders never marked paid, cancelled
+orders whose Supercycle item stayed sold.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ STALE_PULL_TYPE = "order_pull_stale"
 #: How late a pull may be beyond its period before intake counts as stopped: a pull
 #: waits for its OR11 slot and can take a while on a large backlog.
 STALE_PULL_GRACE_SECONDS = 120.0
+#: The follow-up of an order accepted while Shopify was down: its shop order is made.
+SHOP_ORDER_CHANGE = "shop-order"
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,8 @@ class PullResult:
     imports: list[str] = field(default_factory=list)
     #: Order id -> a key naming what changed (so a follow-up runs once per change).
     followups: dict[str, str] = field(default_factory=dict)
+    #: Of ``followups``, those an earlier pull found and that are not done yet.
+    retried: set[str] = field(default_factory=set)
     #: Orders read (after deduplication) and of those, never seen before.
     seen: int = 0
     new: int = 0
@@ -68,7 +78,7 @@ def _needs_followup(previous: StoredOrder, order: MarketplaceOrder) -> str | Non
         return None
     if status in (HubStatus.ACCEPTED, HubStatus.SHIPPING):
         if previous.progress.shop_order_pending:
-            return "shop-order"
+            return SHOP_ORDER_CHANGE
         key = order.state + (":incident" if order.has_incident else "")
         before = previous.order.state + (":incident" if previous.order.has_incident else "")
         if key != before:
@@ -139,6 +149,8 @@ async def pull_orders(
         change = _needs_followup(previous, order)
         if change is not None:
             result.followups[order.order_id] = change
+            if change != SHOP_ORDER_CHANGE:  # that one is kept in the order's progress
+                repository.mark_followup(code, order.order_id, change, now)
         elif order.state == WAITING_ACCEPTANCE and previous.hub_status in (
             HubStatus.NEW,
             HubStatus.WAITING,
@@ -153,7 +165,11 @@ async def pull_orders(
             result.imports.append(oid)
     for stored in repository.with_status(code, [HubStatus.ACCEPTED]):
         if stored.progress.shop_order_pending:
-            result.followups.setdefault(stored.order.order_id, "shop-order")
+            result.followups.setdefault(stored.order.order_id, SHOP_ORDER_CHANGE)
+    for oid, change in repository.pending_followups(code).items():
+        if oid not in result.followups:
+            result.followups[oid] = change
+            result.retried.add(oid)
     if sweep_only:
         # Every open order as of this cycle is seen; what changes after it is read by the
         # next cycle from here (minus the overlap), not from the oldest open order's date.

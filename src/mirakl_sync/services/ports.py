@@ -236,6 +236,18 @@ class OrderRepository(Protocol):
 
     def with_status(self, marketplace: str, statuses: list[HubStatus]) -> list[StoredOrder]: ...
 
+    def mark_followup(self, marketplace: str, order_id: str, change: str, now: datetime) -> None:
+        """Note a marketplace change the hub has to follow (``followup_done`` clears it)."""
+        ...
+
+    def followup_done(self, marketplace: str, order_id: str, change: str, now: datetime) -> bool:
+        """Clear ``change`` if it is still the one pending; False if another is."""
+        ...
+
+    def pending_followups(self, marketplace: str) -> dict[str, str]:
+        """Order id -> the change still to follow, oldest order first."""
+        ...
+
     def mapping(self, marketplace: str, offer_sku: str) -> SkuMapping | None:
         """The explicit mapping for this marketplace, else the one for every marketplace."""
         ...

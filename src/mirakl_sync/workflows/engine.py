@@ -484,6 +484,16 @@ def workflow(
     return decorator
 
 
+def step_failure(exc: BaseException) -> str:
+    """What a step raised: the last error of its attempts when its retries ran out (the
+    engine wraps them), else the error itself; one line, for an exception's message."""
+    attempts = getattr(exc, "errors", None)
+    if isinstance(attempts, list) and attempts and isinstance(attempts[-1], BaseException):
+        last = attempts[-1]
+        return f"{type(last).__name__}: {last}, after {len(attempts)} attempts"
+    return f"{type(exc).__name__}: {exc}"
+
+
 def step(
     *,
     name: str | None = None,

@@ -46,7 +46,7 @@ from mirakl_sync.bootstrap import Hub, Transports, bootstrap
 from mirakl_sync.config import MarketplaceSettings, Settings
 from mirakl_sync.domain.orders import Action
 from mirakl_sync.errors import ConfigError, MiraklSyncError, RetryableError
-from mirakl_sync.services.order_followup import follow_up
+from mirakl_sync.services.order_followup import follow_up, record_followup_failure
 from mirakl_sync.services.order_import import (
     Bindings,
     MarketRules,
@@ -59,6 +59,7 @@ from mirakl_sync.services.order_import import (
     send_decision,
 )
 from mirakl_sync.services.order_pull import (
+    SHOP_ORDER_CHANGE,
     PullResult,
     PullSettings,
     check_pull_staleness,
@@ -76,6 +77,7 @@ from mirakl_sync.workflows.engine import (
     enqueue,
     once_queue,
     step,
+    step_failure,
     workflow,
 )
 from mirakl_sync.workflows.heartbeat import (
@@ -295,9 +297,24 @@ def followup_step(marketplace: str, order_id: str) -> str:
     return str(_run(marketplace, lambda s: follow_up(s, order_id)).value)
 
 
+@step(name="orders.follow_up_failed")
+def followup_failed_step(marketplace: str, order_id: str, change: str, reason: str) -> None:
+    async def record(services: OrderServices) -> None:
+        record_followup_failure(services, order_id, change, reason)
+
+    _run(marketplace, record)
+
+
 @workflow(name=FOLLOWUP_WORKFLOW)
 def followup_order(marketplace: str, order_id: str, change: str) -> str:
-    return followup_step(marketplace, order_id)
+    """Bring the hub's side of one order in line with the marketplace's change. One whose
+    retries run out is an ops exception, and stays pending on the order: the next pulls
+    start it again until it is done (``services.order_pull``)."""
+    try:
+        return followup_step(marketplace, order_id)
+    except Exception as exc:  # the step's error, as checkpointed: replayed the same
+        followup_failed_step(marketplace, order_id, change.split("@", 1)[0], step_failure(exc))
+        return "retry"
 
 
 # --------------------------------------------------------------------------- pull
@@ -359,8 +376,13 @@ def plan_step(marketplace: str, result: PullResult, cycle: str) -> list[tuple[st
         if attempts_in_the_way(runs, alive=alive, once=runtime.once):
             continue
         plan.append(("import", order_id, base if not runs else f"{base}@{cycle}"))
+    # A change reported again by every cycle until it is done (the shop order to make, a
+    # follow-up that gave up) carries the cycle: a workflow ID names one run, and the
+    # finished one would be handed back instead of a new attempt.
+    retried: set[str] = getattr(result, "retried", set())  # an older release's pull
     for order_id, change in result.followups.items():
-        suffix = f"@{cycle}" if change == "shop-order" else ""
+        again = change == SHOP_ORDER_CHANGE or order_id in retried
+        suffix = f"@{cycle}" if again else ""
         plan.append(
             ("followup", order_id, f"order-followup:{marketplace}:{order_id}:{change}{suffix}")
         )

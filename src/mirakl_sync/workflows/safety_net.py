@@ -90,6 +90,7 @@ from mirakl_sync.workflows.engine import (
     cron_every,
     current_workflow_id,
     step,
+    step_failure,
     workflow,
 )
 
@@ -527,7 +528,7 @@ def _drive(
             out = call(name, kind, *args)
         except Exception as exc:
             failed.append(name)
-            call("unit_failed", kind, name, label, _cause(exc))
+            call("unit_failed", kind, name, label, step_failure(exc))
             return None
         if isinstance(out, dict):
             results.extend(out.get("results", []))
@@ -594,17 +595,6 @@ def _drive(
     except Exception:
         log.warning("safety_net.pass_done_failed", kind=kind, exc_info=True)
     return summary
-
-
-def _cause(exc: Exception) -> str:
-    """What a unit raised: the last error of its step's attempts when the step gave up
-    (the engine wraps them), else the error itself."""
-    attempts = getattr(exc, "errors", None)
-    if isinstance(attempts, list) and attempts and isinstance(attempts[-1], BaseException):
-        exc_ = attempts[-1]
-        tries = len(attempts)
-        return f"{type(exc_).__name__}: {exc_}, after {tries} attempts"
-    return f"{type(exc).__name__}: {exc}"
 
 
 #: The units a pass is made of, by name (``poll_step_failed`` names one).

@@ -121,6 +121,34 @@ class SqlOrderRepository:
             updated_at=now,
         )
 
+    def mark_followup(self, marketplace: str, order_id: str, change: str, now: datetime) -> None:
+        self._update(marketplace, order_id, followup_pending=change, updated_at=now)
+
+    def followup_done(self, marketplace: str, order_id: str, change: str, now: datetime) -> bool:
+        # Compare and clear: a pull that saw a newer change meanwhile set another key,
+        # which stays for its own follow-up.
+        t = marketplace_orders
+        with self._engine.begin() as connection:
+            done = connection.execute(
+                update(t)
+                .where(t.c.marketplace == marketplace)
+                .where(t.c.order_id == order_id)
+                .where(t.c.followup_pending == change)
+                .values(followup_pending=None, updated_at=now)
+            )
+        return bool(done.rowcount)
+
+    def pending_followups(self, marketplace: str) -> dict[str, str]:
+        t = marketplace_orders
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(t.c.order_id, t.c.followup_pending)
+                .where(t.c.marketplace == marketplace)
+                .where(t.c.followup_pending.is_not(None))
+                .order_by(t.c.created_at)
+            ).all()
+        return {row.order_id: row.followup_pending for row in rows}
+
     def with_status(self, marketplace: str, statuses: list[HubStatus]) -> list[StoredOrder]:
         t = marketplace_orders
         with self._engine.connect() as connection:
@@ -298,6 +326,7 @@ def _stored(row: Any) -> StoredOrder:
         progress=progress_from_json(row.decisions),
         shopify_order_id=row.shopify_order_id,
         shopify_order_name=row.shopify_order_name,
+        followup_pending=row.followup_pending,
     )
 
 

@@ -173,6 +173,10 @@ marketplace_orders = Table(
     Column("payload", JSON, nullable=False),
     #: Line id -> accepted (true) or refused (false), once decided.
     Column("decisions", JSON),
+    #: A change of the marketplace's state (the pull's follow-up key, e.g. ``SHIPPING``)
+    #: the hub's side is not yet brought in line with; cleared by the follow-up that did
+    #: it. While set, every pull starts the follow-up again (services.order_pull).
+    Column("followup_pending", String(60)),
     Column("first_seen_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )

@@ -1,0 +1,89 @@
+"""A follow-up that gives up is tried again by the next pulls, until it is done (issue 10).
+
+Before, a follow-up (the shop order marked paid and given its address once Mirakl
+debited the customer; cancelled and its Supercycle item made available again once the
+marketplace cancelled) whose step retries ran out ended its workflow in error, and
+nothing ever tried it again: the pull had stored the order's new state, so the next
+pulls saw no change. In the hour soaks 25 follow-ups gave up that way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from orders_sandbox import SwitchableTransport, hub_settings, resale_serials, stocked_sku
+from orders_sandbox import transports as sandbox_transports
+
+from mirakl_sync.adapters.mirakl.emulator.orders import _apply
+from mirakl_sync.adapters.store.database import create_store_engine
+from mirakl_sync.adapters.store.exception_log import SqlExceptionLog
+from mirakl_sync.adapters.store.migrations import upgrade_database
+from mirakl_sync.adapters.store.orders import SqlOrderRepository
+from mirakl_sync.config import SandboxSettings, Settings
+from mirakl_sync.domain.marketplace_order import OrderEvent
+from mirakl_sync.domain.orders import HubStatus
+from mirakl_sync.sandbox.server import Sandbox, build_sandbox
+from mirakl_sync.workflows.orders import run_orders_once
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture
+def sandbox() -> Sandbox:
+    return build_sandbox(SandboxSettings(orders_per_hour=0, call_frequency_scale=0))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    settings = hub_settings(tmp_path)
+    upgrade_database(settings.database_url)
+    return settings
+
+
+def _shop_order(sandbox: Sandbox, order_id: str) -> object:
+    [order] = [o for o in sandbox.shopify.data.orders.values() if o.source_identifier == order_id]
+    return order
+
+
+def _apply_to_all(sandbox: Sandbox, market: str, order_id: str, event: OrderEvent) -> None:
+    order = sandbox.mirakl.market(market).orders[order_id]
+    _apply(order, order.last_updated + 1, {line.line_id: event for line in order.lines})
+
+
+def test_a_followup_that_gave_up_is_done_by_a_later_pull(
+    sandbox: Sandbox, settings: Settings
+) -> None:
+    shopify = SwitchableTransport(httpx.ASGITransport(app=sandbox.app))
+    transports = sandbox_transports(sandbox, shopify)
+    serial = resale_serials(sandbox.catalogue)[3]
+    paid = sandbox.mirakl.place_order("debenhams", [(stocked_sku(sandbox.catalogue), 1)])
+    cancelled = sandbox.mirakl.place_order("sportshub", [(serial, 1)])
+    run_orders_once(settings, transports=transports)
+    _apply_to_all(sandbox, "debenhams", paid, OrderEvent.DEBITED)
+    _apply_to_all(sandbox, "sportshub", cancelled, OrderEvent.CANCELED)
+
+    shopify.down = True  # every attempt of both follow-ups fails
+    run_orders_once(settings, transports=transports)
+    assert _shop_order(sandbox, paid).financial_status != "PAID"  # type: ignore[attr-defined]
+    log = SqlExceptionLog(create_store_engine(settings.database_url))
+    failed = {e.entity_id for e in log.list() if e.type == "order_followup_failed"}
+    assert failed == {paid, cancelled}
+
+    shopify.down = False  # Mirakl has nothing new about either order
+    run_orders_once(settings, transports=transports)
+
+    assert _shop_order(sandbox, paid).financial_status == "PAID"  # type: ignore[attr-defined]
+    assert _shop_order(sandbox, cancelled).cancelled_at is not None  # type: ignore[attr-defined]
+    item = next(i for i in sandbox.supercycle.state.items.values() if i.serial == serial)
+    assert item.visibility == "available"
+    repository = SqlOrderRepository(create_store_engine(settings.database_url))
+    assert repository.get("debenhams", paid).hub_status is HubStatus.SHIPPING  # type: ignore[union-attr]
+    assert repository.get("sportshub", cancelled).hub_status is HubStatus.CANCELLED  # type: ignore[union-attr]
+    still_open = {e.entity_id for e in log.list() if e.type == "order_followup_failed"}
+    assert still_open == set(), "the follow-ups are done: their exceptions resolve"
+
+    # Done once: a further pull starts no follow-up for them.
+    report = run_orders_once(settings, transports=transports)
+    assert all(r["started"] == 0 for r in report.reports), report.reports

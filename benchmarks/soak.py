@@ -178,8 +178,9 @@ class Processes:
 
 
 @contextlib.contextmanager
-def hub_database(postgres: bool, directory: Path) -> Iterator[str]:
-    """A fresh hub database per run: a SQLite file, or a new PostgreSQL database."""
+def hub_database(postgres: bool, directory: Path, *, keep: bool = False) -> Iterator[str]:
+    """A fresh hub database per run: a SQLite file, or a new PostgreSQL database (left in
+    place with ``keep``, to look into an anomaly's rows afterwards)."""
     if not postgres:
         yield f"sqlite:///{directory / 'hub.db'}"
         return
@@ -191,8 +192,9 @@ def hub_database(postgres: bool, directory: Path) -> Iterator[str]:
     try:
         yield url
     finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if not keep:
+            with admin.connect() as connection:
+                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
@@ -339,10 +341,14 @@ def _epoch(value: Any) -> float:
 
 
 class Soak:
-    def __init__(self, profile: Profile, postgres: bool, directory: Path) -> None:
+    def __init__(
+        self, profile: Profile, postgres: bool, directory: Path, *, keep: bool = False
+    ) -> None:
         self.profile = profile
         self.postgres = postgres
         self.directory = directory
+        self.keep = keep
+        self.database_url = ""
         self.rng = random.Random(profile.seed)
         self.started = time.time()
         self.backlog: list[tuple[float, int]] = []
@@ -459,7 +465,8 @@ class Soak:
     def run(self) -> dict[str, Any]:
         p = self.profile
         sandbox, server, sandbox_port = self.serve_sandbox()
-        with hub_database(self.postgres, self.directory) as url:
+        with hub_database(self.postgres, self.directory, keep=self.keep) as url:
+            self.database_url = url
             config = write_config(self.directory, p, url, sandbox_port)
             self.system_db = sa.create_engine(system_database_url_for(load_settings(config)))
             procs = Processes(self.directory, config)
@@ -825,7 +832,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders-per-hour", type=float)
     parser.add_argument("--seed", type=int)
     parser.add_argument("--out", type=Path, help="also write the JSON here")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the work directory (logs) and the database"
+    )
     args = parser.parse_args(argv)
     profile = quick_profile() if args.quick else Profile(traffic_seconds=3600.0)
     changes: dict[str, Any] = {}
@@ -837,9 +846,12 @@ def main(argv: list[str] | None = None) -> int:
         changes["seed"] = args.seed
     profile = Profile(**{**asdict(profile), **changes}) if changes else profile
     directory = Path(tempfile.mkdtemp(prefix="soak-"))
-    result = Soak(profile, args.postgres, directory).run()
+    soak = Soak(profile, args.postgres, directory, keep=args.keep)
+    result = soak.run()
     result["command"] = " ".join(["python", "benchmarks/soak.py", *(argv or sys.argv[1:])])
     result["work_directory"] = str(directory) if args.keep else None
+    # With --keep the hub's database stays too (the SQLite file is in the directory).
+    result["kept_database"] = soak.database_url if args.keep else None
     text = json.dumps(result, indent=2, default=str)
     print(text)
     if args.out:

@@ -87,3 +87,22 @@ def test_a_followup_that_gave_up_is_done_by_a_later_pull(
     # Done once: a further pull starts no follow-up for them.
     report = run_orders_once(settings, transports=transports)
     assert all(r["started"] == 0 for r in report.reports), report.reports
+
+
+def test_an_order_debited_and_shipped_between_two_pulls_is_marked_paid(
+    sandbox: Sandbox, settings: Settings
+) -> None:
+    """The hub ships a debited order at once, so a pull can find it SHIPPED without ever
+    seeing SHIPPING: its shop order is still marked paid (the soak found two unpaid)."""
+    order_id = sandbox.mirakl.place_order("debenhams", [(stocked_sku(sandbox.catalogue), 1)])
+    transports = sandbox_transports(sandbox)
+    run_orders_once(settings, transports=transports)
+    _apply_to_all(sandbox, "debenhams", order_id, OrderEvent.DEBITED)
+    _apply_to_all(sandbox, "debenhams", order_id, OrderEvent.SHIPPED)
+    assert sandbox.mirakl.market("debenhams").orders[order_id].state.value == "SHIPPED"
+
+    run_orders_once(settings, transports=transports)
+
+    assert _shop_order(sandbox, order_id).financial_status == "PAID"  # type: ignore[attr-defined]
+    repository = SqlOrderRepository(create_store_engine(settings.database_url))
+    assert repository.get("debenhams", order_id).hub_status is HubStatus.CLOSED  # type: ignore[union-attr]

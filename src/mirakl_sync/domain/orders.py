@@ -182,6 +182,10 @@ def next_status(status: HubStatus | str, event: HubEvent) -> HubStatus:
         raise IllegalTransition(str(status), event) from None
 
 
+#: Mirakl order states that come only after the customer was debited.
+DEBITED_STATES = frozenset({"SHIPPING", "SHIPPED", "TO_COLLECT", "RECEIVED", "CLOSED"})
+
+
 def event_for_marketplace_state(state: str) -> HubEvent | None:
     """What a Mirakl order state means for an order the hub has already decided."""
     if state == "SHIPPING":

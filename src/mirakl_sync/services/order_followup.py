@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
 from mirakl_sync.domain.orders import (
+    DEBITED_STATES,
     WAITING_ACCEPTANCE,
     HubEvent,
     HubStatus,
@@ -119,11 +120,17 @@ async def _follow_up(services: OrderServices, order_id: str) -> HubStatus:
         await create_shop_order(services, order_id, await resolve_lines(services, order_id))
         stored = services.stored(order_id)
     after = event_for_marketplace_state(order.state)
-    if after is HubEvent.PAID and status is HubStatus.ACCEPTED:
+    # Paid, whether the pull saw SHIPPING or only a later state: the hub ships a debited
+    # order at once, so SHIPPED can come before the next pull (the soak left two shop
+    # orders unpaid that way).
+    if status is HubStatus.ACCEPTED and order.state in DEBITED_STATES:
         if stored.shopify_order_id is not None:
             await services.shop.update_addresses(stored.shopify_order_id, order)
             await services.shop.mark_paid(stored.shopify_order_id)
-        return _move(services, stored, after)
+        status = _move(services, stored, HubEvent.PAID)
+        if after is HubEvent.PAID:
+            return status
+        stored = services.stored(order_id)
     if after is HubEvent.CANCELLED:
         await undo_import(services, order_id)
         return _move(services, stored, after)

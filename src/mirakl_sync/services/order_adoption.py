@@ -60,6 +60,7 @@ from mirakl_sync.services.ports import (
     Clock,
     ExceptionLog,
     MarketplaceOrderLookup,
+    OrderRepository,
     ShopDispatchApi,
     ShopOrderFinder,
 )
@@ -143,6 +144,23 @@ def unlinked_report(stored: StoredOrder, *, marketplace_name: str) -> ExceptionR
     )
 
 
+def ask_feeds_to_read(
+    repository: AdoptionRepository | OrderRepository,
+    order: MarketplaceOrder,
+    shop_order_id: str,
+    now: datetime,
+    *,
+    but: str | None = None,
+) -> None:
+    """Have every polling feed (but ``but``) read ``shop_order_id`` once at its next pass
+    (its catch-up): what was done to a shop order before the hub linked it, the feeds
+    passed over, not knowing it then."""
+    for scope in FEED_SCOPES:
+        if scope != but:
+            key = f"{scope}|{order.marketplace}|{order.order_id}"
+            repository.set_cursor(CATCH_UP_FLOW, key, shop_order_id, now)
+
+
 @dataclass(frozen=True)
 class CatchUp:
     """A shop order to read once for a feed (its events may be older than the cursor)."""
@@ -213,14 +231,7 @@ class OrderAdoption:
             unlinked_report(stored, marketplace_name=order.marketplace).fingerprint, now
         )
         self._repository.delete_cursor(MEMO_FLOW, f"{order.marketplace}|{order.order_id}")
-        for scope in FEED_SCOPES:
-            if scope != but:
-                self._repository.set_cursor(
-                    CATCH_UP_FLOW,
-                    f"{scope}|{order.marketplace}|{order.order_id}",
-                    shop_order.id,
-                    now,
-                )
+        ask_feeds_to_read(self._repository, order, shop_order.id, now, but=but)
         log.info(
             "orders.adopted",
             marketplace=order.marketplace,

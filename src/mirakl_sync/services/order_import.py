@@ -44,6 +44,7 @@ from mirakl_sync.domain.orders import (
 from mirakl_sync.domain.stock_pool import LineHold
 from mirakl_sync.errors import PermanentError, RetryableError
 from mirakl_sync.services.item_release import ItemRelease
+from mirakl_sync.services.order_adoption import ask_feeds_to_read
 from mirakl_sync.services.ports import (
     ExceptionLog,
     ItemInventory,
@@ -322,6 +323,7 @@ async def create_shop_order(services: OrderServices, order_id: str, bindings: Bi
             # answer was lost, ops keying the order by hand, or the connector the shop used
             # before may each have created it already.
             found = await services.shop.find(order_id)
+            made_before = found is not None
             if found is None:
                 found = await services.shop.create(stored.order, bindings.resolved(), accepted)
         except RetryableError as exc:
@@ -335,7 +337,14 @@ async def create_shop_order(services: OrderServices, order_id: str, bindings: Bi
                 return "pending"
             hold_up(services, stored, f"Shopify is unreachable ({exc})", {"error": str(exc)})
             return "wait"
-        services.repository.set_shop_order(services.rules.code, order_id, found, services.clock())
+        now = services.clock()
+        services.repository.set_shop_order(services.rules.code, order_id, found, now)
+        if made_before:
+            # Made by an earlier attempt whose reply was lost, or that died before this
+            # record (minutes ago for a worker left dead): the warehouse may have fulfilled,
+            # refunded or cancelled it since, and the passes, not knowing it yet, moved on.
+            # Before (issue 10, the PostgreSQL soak), such a fulfilment never shipped.
+            ask_feeds_to_read(services.repository, stored.order, found.id, now)
     _commit_lines(services, order_id, bindings, accepted, TargetSystem.SHOPIFY)
     if stored.progress.shop_order_pending:
         progress = stored.progress

@@ -76,3 +76,43 @@ def test_a_claim_whose_holder_died_is_taken_over_at_once(database_url: str) -> N
             alive.wait()
     finally:
         engine.dispose()
+
+
+def test_a_slot_a_dead_process_was_sleeping_on_is_taken_over(database_url: str) -> None:
+    # Before (issue 10, the soaks): a hub killed while its pull slept on the next OR11 slot
+    # left that slot reserved, so the restarted hub's first pull waited one period more
+    # (restart to pulled, counted from the next free slot: a median 6.3 s, one period).
+    upgrade_database(database_url)
+    engine = create_store_engine(database_url)
+    now = [1_000_000.0]
+    minute = Budget(1, 60)
+    try:
+        gone = subprocess.Popen([sys.executable, "-c", "pass"])
+        gone.wait()
+        alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        try:
+            dead = SqlCallBudget(engine, clock=lambda: now[0], holder=holder_of(gone.pid))
+            live = SqlCallBudget(engine, clock=lambda: now[0], holder=holder_of(alive.pid))
+            ours = SqlCallBudget(engine, clock=lambda: now[0])
+            assert ours.reserve("mirakl:a:OR11", minute) == 0.0  # called now
+            now[0] += 10
+            assert dead.reserve("mirakl:a:OR11", minute) == 50.0  # slept, and was killed
+            # Its slot is still ahead, so it never called: the slot is ours, once.
+            assert ours.reserve("mirakl:a:OR11", minute) == 50.0
+            assert ours.reserve("mirakl:a:OR11", minute) == 110.0
+
+            # A live sleeper keeps its slot.
+            assert ours.reserve("mirakl:b:OR11", minute) == 0.0
+            assert live.reserve("mirakl:b:OR11", minute) == 60.0
+            assert ours.reserve("mirakl:b:OR11", minute) == 120.0
+
+            # A dead process whose slot has come may have called before it died: kept.
+            assert ours.reserve("mirakl:c:OR11", minute) == 0.0
+            assert dead.reserve("mirakl:c:OR11", minute) == 60.0
+            now[0] += 61
+            assert ours.reserve("mirakl:c:OR11", minute) == 59.0
+        finally:
+            alive.kill()
+            alive.wait()
+    finally:
+        engine.dispose()

@@ -44,9 +44,25 @@ _RACE_ATTEMPTS = 5
 
 
 class SqlCallBudget:
-    def __init__(self, engine: Engine, clock: Clock = time.time) -> None:
+    """Budgets, see the module docstring. Each reservation names its holder
+    (``holder_of``): a slot still ahead whose holder is a process of this host and PID
+    space that no longer runs was never called (a caller calls only once its slot has
+    come), so the next caller takes it instead of queueing a period behind it. Before
+    (issue 10, the soaks), a hub killed while its pull slept on the next OR11 slot made
+    the restarted hub's first pull wait one period more."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock = time.time,
+        *,
+        holder: str | None = None,
+        is_gone: Callable[[str], bool] = holder_is_gone,
+    ) -> None:
         self._engine = engine
         self._clock = clock
+        self._holder = holder or holder_of()
+        self._is_gone = is_gone
         self._greatest = func.max if engine.dialect.name == "sqlite" else func.greatest
 
     def reserve(self, key: str, budget: Budget, *, max_wait: float | None = None) -> float:
@@ -59,10 +75,15 @@ class SqlCallBudget:
             now = self._clock()
             interval = budget.interval
             limit = hold_limit(budget, max_wait)
+            taken = self._take_over(key, interval, now, limit)
+            if taken is not None:
+                if taken < 0:
+                    continue  # the row moved meanwhile: ask again
+                return taken
             statement = (
                 update(call_budgets)
                 .where(call_budgets.c.key == key)
-                .values(tat=self._greatest(call_budgets.c.tat, now) + interval)
+                .values(tat=self._greatest(call_budgets.c.tat, now) + interval, holder=self._holder)
                 .returning(call_budgets.c.tat)
             )
             if not math.isinf(limit):
@@ -75,7 +96,11 @@ class SqlCallBudget:
             if stored is None:
                 try:
                     with self._engine.begin() as connection:
-                        connection.execute(insert(call_budgets).values(key=key, tat=now + interval))
+                        connection.execute(
+                            insert(call_budgets).values(
+                                key=key, tat=now + interval, holder=self._holder
+                            )
+                        )
                     return 0.0
                 except IntegrityError:
                     continue  # another process created the row first: queue behind it
@@ -87,6 +112,29 @@ class SqlCallBudget:
             key=key,
             next_slot_at=self._clock(),
         )
+
+    def _take_over(self, key: str, interval: float, now: float, limit: float) -> float | None:
+        """The wait for the latest slot if a dead sleeper holds it and it is ours now
+        (compare and set on the row as read); None if not such a slot, -1 on a race."""
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(call_budgets.c.tat, call_budgets.c.holder).where(call_budgets.c.key == key)
+            ).first()
+        if row is None or row.holder is None or row.holder == self._holder:
+            return None
+        slot = float(row.tat) - interval
+        if slot <= now or slot - now > limit or not self._is_gone(row.holder):
+            return None  # come already (it may have called), out of reach, or alive
+        statement = (
+            update(call_budgets)
+            .where(call_budgets.c.key == key)
+            .where(call_budgets.c.tat == row.tat, call_budgets.c.holder == row.holder)
+            .values(holder=self._holder)
+        )
+        with self._engine.begin() as connection:
+            if connection.execute(statement).rowcount != 1:
+                return -1.0
+        return slot - now
 
     def try_reserve(self, key: str, budget: Budget) -> bool:
         """Take a slot only if one is free right now; never queue behind others."""

@@ -681,6 +681,7 @@ class Soak:
                 beyond[market.code] = None if first is None else round(first - max(booted, slot), 1)
             values = list(per_market.values())
             entry["per_marketplace_s"] = per_market
+            entry["beyond_slot_per_marketplace_s"] = beyond
             entry["or11_faults"] = {m: k for m, k in or11_faults.items() if k}
             entry["all_pulled_after_s"] = None if None in values else max(v or 0 for v in values)
             # From the later of the hub's boot and the marketplace's next free OR11 slot.

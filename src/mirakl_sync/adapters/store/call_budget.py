@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -43,13 +44,9 @@ from mirakl_sync.services.ports import Clock
 _RACE_ATTEMPTS = 5
 
 
-class SqlCallBudget:
-    """Budgets, see the module docstring. Each reservation names its holder
-    (``holder_of``): a slot still ahead whose holder is a process of this host and PID
-    space that no longer runs was never called (a caller calls only once its slot has
-    come), so the next caller takes it instead of queueing a period behind it. Before
-    (issue 10, the soaks), a hub killed while its pull slept on the next OR11 slot made
-    the restarted hub's first pull wait one period more."""
+class _HeldRows:
+    """Rows of ``call_budgets`` that name the process holding them (``holder_of``), so a
+    holder that no longer runs (``is_gone``) can be told for certain."""
 
     def __init__(
         self,
@@ -63,7 +60,20 @@ class SqlCallBudget:
         self._clock = clock
         self._holder = holder or holder_of()
         self._is_gone = is_gone
-        self._greatest = func.max if engine.dialect.name == "sqlite" else func.greatest
+
+
+class SqlCallBudget(_HeldRows):
+    """Budgets, see the module docstring. Each reservation names its holder
+    (``holder_of``): a slot still ahead whose holder is a process of this host and PID
+    space that no longer runs was never called (a caller calls only once its slot has
+    come), so the next caller takes it instead of queueing a period behind it. Before
+    (issue 10, the soaks), a hub killed while its pull slept on the next OR11 slot made
+    the restarted hub's first pull wait one period more."""
+
+    @property
+    def _greatest(self) -> Any:
+        # SQLite's two-argument max() is PostgreSQL's greatest().
+        return func.max if self._engine.dialect.name == "sqlite" else func.greatest
 
     def reserve(self, key: str, budget: Budget, *, max_wait: float | None = None) -> float:
         """Take the next slot within the bound; return the seconds to wait before calling.
@@ -156,7 +166,7 @@ class SqlCallBudget:
         return None if value is None else float(value)
 
 
-class SqlClaims:
+class SqlClaims(_HeldRows):
     """Short leases on a key, shared by every process on the database (single flight).
 
     A claim names its holder (``holder_of``). One whose holder is a process of this host
@@ -165,19 +175,6 @@ class SqlClaims:
     other process waited a minute on it at each look-up."""
 
     PREFIX = "claim:"
-
-    def __init__(
-        self,
-        engine: Engine,
-        clock: Clock = time.time,
-        *,
-        holder: str | None = None,
-        is_gone: Callable[[str], bool] = holder_is_gone,
-    ) -> None:
-        self._engine = engine
-        self._clock = clock
-        self._holder = holder or holder_of()
-        self._is_gone = is_gone
 
     def _row(self, key: str) -> tuple[float, str | None] | None:
         with self._engine.connect() as connection:

@@ -176,7 +176,7 @@ marketplace_orders = Table(
     #: A change of the marketplace's state (the pull's follow-up key, e.g. ``SHIPPING``)
     #: the hub's side is not yet brought in line with; cleared by the follow-up that did
     #: it. While set, every pull starts the follow-up again (services.order_pull).
-    Column("followup_pending", String(60)),
+    Column("followup_pending", String(60), index=True),
     Column("first_seen_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )

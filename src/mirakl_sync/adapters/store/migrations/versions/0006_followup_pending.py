@@ -23,8 +23,13 @@ def upgrade() -> None:
     # gave up) before the column existed, and the pulls cannot tell which.
     with op.batch_alter_table("marketplace_orders") as batch:
         batch.add_column(sa.Column("followup_pending", sa.String(length=60), nullable=True))
+    # Every pull asks for the orders with one pending: few among very many.
+    op.create_index(
+        "ix_marketplace_orders_followup_pending", "marketplace_orders", ["followup_pending"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_marketplace_orders_followup_pending", table_name="marketplace_orders")
     with op.batch_alter_table("marketplace_orders") as batch:
         batch.drop_column("followup_pending")

@@ -64,12 +64,11 @@ import sqlalchemy as sa
 import structlog
 import uvicorn
 
-from mirakl_sync.adapters.mirakl.emulator.orders import PlaceOrderError
-from mirakl_sync.adapters.shopify.emulator import WebhookMessage
 from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.adapters.store.tables import marketplace_orders
 from mirakl_sync.bootstrap import Hub, Transports, bootstrap
 from mirakl_sync.config import SandboxSettings, settings_from_mapping
+from mirakl_sync.sandbox.mirakl.orders import PlaceOrderError
 from mirakl_sync.sandbox.server import (
     MARKETPLACES,
     SHOP_DOMAIN,
@@ -79,6 +78,7 @@ from mirakl_sync.sandbox.server import (
     Sandbox,
     build_sandbox,
 )
+from mirakl_sync.sandbox.shopify import WebhookMessage
 from mirakl_sync.services.dispatch import DispatchStatus, Fulfilment
 from mirakl_sync.workflows.dispatch import open_kit
 

@@ -77,7 +77,6 @@ from typing import Any
 import httpx
 import structlog
 
-from mirakl_sync.adapters.mirakl.emulator.orders import PlaceOrderError
 from mirakl_sync.adapters.mirakl.marketplace import MiraklMarketplace
 from mirakl_sync.adapters.shopify.mapping import ShopOrderOptions
 from mirakl_sync.adapters.shopify.shop import ShopifyShop
@@ -88,6 +87,7 @@ from mirakl_sync.adapters.supercycle.inventory import SupercycleInventory
 from mirakl_sync.bootstrap import Hub, Transports, bootstrap
 from mirakl_sync.config import MarketplaceSettings, SandboxSettings, Settings, settings_from_mapping
 from mirakl_sync.domain.orders import Action
+from mirakl_sync.sandbox.mirakl.orders import PlaceOrderError
 from mirakl_sync.sandbox.server import MARKETPLACES, SHOPIFY_TOKEN, SUPERCYCLE_KEY, build_sandbox
 from mirakl_sync.services.order_followup import follow_up
 from mirakl_sync.services.order_import import (

@@ -61,11 +61,11 @@ import sqlalchemy as sa
 import uvicorn
 from soak_truth import FAILING, Anomaly, fingerprint, tally, waiting_acceptance
 
-from mirakl_sync.adapters.emulation import InjectedFault
-from mirakl_sync.adapters.mirakl.emulator.app import CallRecord
 from mirakl_sync.config import SandboxSettings, load_settings
 from mirakl_sync.entrypoints.demo import TIME_COMPRESSION, demo_config
+from mirakl_sync.sandbox.faults import InjectedFault
 from mirakl_sync.sandbox.fulfilment import ActorSettings, FulfilmentActor
+from mirakl_sync.sandbox.mirakl.app import CallRecord
 from mirakl_sync.sandbox.server import MARKETPLACES, Sandbox, build_sandbox, start_traffic
 from mirakl_sync.workflows.engine import system_database_url_for
 

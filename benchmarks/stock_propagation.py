@@ -43,11 +43,11 @@ import httpx
 import structlog
 
 from mirakl_sync.adapters.mirakl.budgets import CALL_BUDGETS
-from mirakl_sync.adapters.shopify.emulator import WebhookMessage
 from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.bootstrap import Transports, bootstrap
 from mirakl_sync.config import SandboxSettings, Settings, settings_from_mapping
 from mirakl_sync.sandbox.server import MARKETPLACES, SHOPIFY_TOKEN, SUPERCYCLE_KEY, build_sandbox
+from mirakl_sync.sandbox.shopify import WebhookMessage
 from mirakl_sync.workflows.stock import (
     StockContext,
     incremental_stock_cycle,

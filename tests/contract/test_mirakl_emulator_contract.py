@@ -10,7 +10,7 @@ import httpx
 import pytest
 from mirakl_spec import max_usage_text, validate_response
 
-from mirakl_sync.adapters.mirakl.emulator import (
+from mirakl_sync.sandbox.mirakl import (
     CALL_FREQUENCY_MAXIMA,
     EmulatedMarketplace,
     MiraklEmulator,

@@ -6,8 +6,8 @@ import pytest
 from graphql import parse, validate
 
 from mirakl_sync.adapters.shopify.documents import all_documents
-from mirakl_sync.adapters.shopify.emulator.querycost import MAX_QUERY_COST, requested_cost
-from mirakl_sync.adapters.shopify.emulator.schema import admin_schema
+from mirakl_sync.sandbox.shopify.querycost import MAX_QUERY_COST, requested_cost
+from mirakl_sync.sandbox.shopify.schema import admin_schema
 
 DOCUMENTS = all_documents()
 

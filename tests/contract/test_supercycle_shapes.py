@@ -7,20 +7,20 @@ from typing import Any
 
 import pytest
 
-from mirakl_sync.adapters.seed import build_catalogue
-from mirakl_sync.adapters.supercycle.emulator import SupercycleEmulator
-from mirakl_sync.adapters.supercycle.emulator.serialize import (
-    blocked_date_json,
-    item_json,
-    rental_json,
-    return_order_json,
-)
 from mirakl_sync.adapters.supercycle.models import (
     AvailabilityTimeline,
     BlockedDate,
     Item,
     Rental,
     ReturnOrder,
+)
+from mirakl_sync.sandbox.seed import build_catalogue
+from mirakl_sync.sandbox.supercycle import SupercycleEmulator
+from mirakl_sync.sandbox.supercycle.serialize import (
+    blocked_date_json,
+    item_json,
+    rental_json,
+    return_order_json,
 )
 
 # Field names as published in the Admin API reference (response examples).

@@ -25,8 +25,8 @@ import httpx
 import pytest
 from sandbox_process import EXECUTABLE, running_sandbox, write_sandbox_config
 
-from mirakl_sync.adapters.seed import build_catalogue, without_barcodes
 from mirakl_sync.entrypoints.demo import TIME_COMPRESSION
+from mirakl_sync.sandbox.seed import build_catalogue, without_barcodes
 from mirakl_sync.sandbox.server import MARKETPLACES
 
 pytestmark = pytest.mark.slow

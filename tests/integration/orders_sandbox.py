@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 
-from mirakl_sync.adapters.seed import SeedCatalogue
 from mirakl_sync.bootstrap import Transports
 from mirakl_sync.config import Settings, settings_from_mapping
+from mirakl_sync.sandbox.seed import SeedCatalogue
 from mirakl_sync.sandbox.server import MARKETPLACES, SHOPIFY_TOKEN, SUPERCYCLE_KEY, Sandbox
 
 

@@ -6,11 +6,11 @@ from datetime import datetime
 
 import pytest
 
-from mirakl_sync.adapters.seed import build_catalogue
 from mirakl_sync.config import SandboxSettings, settings_from_mapping
 from mirakl_sync.errors import ConfigError
 from mirakl_sync.sandbox.existing_shop import PREVIOUS_CONNECTOR, ExistingShop
 from mirakl_sync.sandbox.offers import initial_offers
+from mirakl_sync.sandbox.seed import build_catalogue
 from mirakl_sync.sandbox.server import MARKETPLACES, Sandbox, build_sandbox
 
 NOW = 1_796_000_000.0  # a fixed clock: 2026-11-29

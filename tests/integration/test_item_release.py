@@ -19,7 +19,6 @@ from dispatch_env import Env, run, with_kit
 from orders_sandbox import hub_settings, resale_serials, transports
 from sqlalchemy import update
 
-from mirakl_sync.adapters.mirakl.emulator.orders import _apply
 from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.adapters.store.stock_ledger import SqlStockLedger
 from mirakl_sync.adapters.store.tables import marketplace_orders
@@ -27,6 +26,7 @@ from mirakl_sync.bootstrap import bootstrap
 from mirakl_sync.config import SandboxSettings, Settings
 from mirakl_sync.domain.marketplace_order import OrderEvent
 from mirakl_sync.domain.stock_pool import LineHold
+from mirakl_sync.sandbox.mirakl.orders import _apply
 from mirakl_sync.sandbox.server import Sandbox, build_sandbox
 from mirakl_sync.services.cancellations import CancelStatus
 from mirakl_sync.workflows.dispatch import open_kit

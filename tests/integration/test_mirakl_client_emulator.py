@@ -17,7 +17,6 @@ import pytest
 
 from mirakl_sync.adapters.mirakl.client import MiraklClient
 from mirakl_sync.adapters.mirakl.csv_files import StockLine
-from mirakl_sync.adapters.mirakl.emulator import EmulatedMarketplace, MiraklEmulator
 from mirakl_sync.adapters.mirakl.models import (
     ImportStatus,
     OrderLineState,
@@ -26,6 +25,7 @@ from mirakl_sync.adapters.mirakl.models import (
     RefundRequest,
 )
 from mirakl_sync.errors import AuthenticationError, PermanentError
+from mirakl_sync.sandbox.mirakl import EmulatedMarketplace, MiraklEmulator
 
 T = TypeVar("T")
 CODE = "debenhams"

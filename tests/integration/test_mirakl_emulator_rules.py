@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mirakl_sync.adapters.mirakl.emulator import EmulatedMarketplace, MiraklEmulator
+from mirakl_sync.sandbox.mirakl import EmulatedMarketplace, MiraklEmulator
 
 KEY = "sandbox-debenhams-key"
 

@@ -16,7 +16,6 @@ import pytest
 from orders_sandbox import SwitchableTransport, hub_settings, resale_serials, stocked_sku
 from orders_sandbox import transports as sandbox_transports
 
-from mirakl_sync.adapters.mirakl.emulator.orders import _apply
 from mirakl_sync.adapters.store.database import create_store_engine
 from mirakl_sync.adapters.store.exception_log import SqlExceptionLog
 from mirakl_sync.adapters.store.migrations import upgrade_database
@@ -24,6 +23,7 @@ from mirakl_sync.adapters.store.orders import SqlOrderRepository
 from mirakl_sync.config import SandboxSettings, Settings
 from mirakl_sync.domain.marketplace_order import OrderEvent
 from mirakl_sync.domain.orders import HubStatus
+from mirakl_sync.sandbox.mirakl.orders import _apply
 from mirakl_sync.sandbox.server import Sandbox, build_sandbox
 from mirakl_sync.workflows.orders import run_orders_once
 

@@ -46,13 +46,13 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from mirakl_sync.adapters.mirakl.client import MiraklClient
-from mirakl_sync.adapters.mirakl.emulator import EmulatedMarketplace, MiraklEmulator
 from mirakl_sync.adapters.mirakl.marketplace import MiraklMarketplace
 from mirakl_sync.adapters.store.database import create_store_engine
 from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.adapters.store.orders import SqlOrderRepository
 from mirakl_sync.adapters.store.tables import marketplace_orders
 from mirakl_sync.domain.orders import WAITING_ACCEPTANCE, HubStatus
+from mirakl_sync.sandbox.mirakl import EmulatedMarketplace, MiraklEmulator
 from mirakl_sync.sandbox.server import MARKETPLACES
 from mirakl_sync.services.order_pull import WATERMARK_FLOW, PullResult, pull_orders
 from mirakl_sync.workflows.orders import pull_settings

@@ -17,7 +17,6 @@ from orders_sandbox import (
     transports,
 )
 
-from mirakl_sync.adapters.mirakl.emulator.orders import _apply
 from mirakl_sync.adapters.store.database import create_store_engine
 from mirakl_sync.adapters.store.exception_log import SqlExceptionLog
 from mirakl_sync.adapters.store.migrations import upgrade_database
@@ -27,6 +26,7 @@ from mirakl_sync.config import SandboxSettings, Settings
 from mirakl_sync.domain.marketplace_order import LineState, OrderEvent
 from mirakl_sync.domain.orders import HubStatus, TargetSystem
 from mirakl_sync.domain.stock_pool import ReservationStatus
+from mirakl_sync.sandbox.mirakl.orders import _apply
 from mirakl_sync.sandbox.server import Sandbox, build_sandbox
 from mirakl_sync.services.shop_cancel_mark import mark_cancelled_in_shop
 from mirakl_sync.workflows.orders import run_orders_once

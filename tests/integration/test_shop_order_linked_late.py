@@ -20,11 +20,11 @@ import pytest
 from orders_sandbox import hub_settings, stocked_sku
 from orders_sandbox import transports as sandbox_transports
 
-from mirakl_sync.adapters.mirakl.emulator.orders import _apply
 from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.bootstrap import bootstrap
 from mirakl_sync.config import SandboxSettings, Settings
 from mirakl_sync.domain.marketplace_order import OrderEvent
+from mirakl_sync.sandbox.mirakl.orders import _apply
 from mirakl_sync.sandbox.server import Sandbox, build_sandbox
 from mirakl_sync.workflows import dispatch
 from mirakl_sync.workflows.orders import run_orders_once

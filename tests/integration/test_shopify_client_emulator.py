@@ -11,13 +11,13 @@ from typing import Any
 import httpx
 import pytest
 
-from mirakl_sync.adapters.seed import SeedCatalogue, build_catalogue
 from mirakl_sync.adapters.shopify.client import ShopifyClient
-from mirakl_sync.adapters.shopify.emulator import ShopifyEmulator, WebhookMessage
 from mirakl_sync.adapters.shopify.errors import ShopifyUserError, WebhookSignatureError
 from mirakl_sync.adapters.shopify.models import OrderCreateInput
 from mirakl_sync.adapters.shopify.webhooks import parse_webhook, verify_webhook
 from mirakl_sync.errors import AuthenticationError, RateLimitedError
+from mirakl_sync.sandbox.seed import SeedCatalogue, build_catalogue
+from mirakl_sync.sandbox.shopify import ShopifyEmulator, WebhookMessage
 
 URL = "http://fjellrev.myshopify.com/admin/api/2026-10/graphql.json"
 TOKEN = "sandbox-shopify-token"

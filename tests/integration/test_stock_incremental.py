@@ -27,9 +27,9 @@ from test_stock_flows import (  # the shared sandbox world
     world,
 )
 
-from mirakl_sync.adapters.shopify.emulator import WebhookMessage
 from mirakl_sync.adapters.store.tables import bindings
 from mirakl_sync.domain.stock_pool import LineHold
+from mirakl_sync.sandbox.shopify import WebhookMessage
 from mirakl_sync.services.change_feed import SHOP_ITEM
 from mirakl_sync.workflows.stock import (
     StockContext,

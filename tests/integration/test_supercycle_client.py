@@ -12,9 +12,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from mirakl_sync.adapters.seed import SeedCatalogue, build_catalogue
 from mirakl_sync.adapters.supercycle.client import SupercycleClient
-from mirakl_sync.adapters.supercycle.emulator import SupercycleEmulator
 from mirakl_sync.adapters.supercycle.models import (
     ReturnLineUpdate,
     ReturnRequestLine,
@@ -29,6 +27,8 @@ from mirakl_sync.errors import (
     RateLimitedError,
     RetryableError,
 )
+from mirakl_sync.sandbox.seed import SeedCatalogue, build_catalogue
+from mirakl_sync.sandbox.supercycle import SupercycleEmulator
 
 T = TypeVar("T")
 BASE_URL = "http://supercycle.test/api/v1"

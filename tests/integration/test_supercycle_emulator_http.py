@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from mirakl_sync.adapters.seed import build_catalogue
-from mirakl_sync.adapters.supercycle.emulator import SupercycleEmulator
+from mirakl_sync.sandbox.seed import build_catalogue
+from mirakl_sync.sandbox.supercycle import SupercycleEmulator
 
 START = 1_750_000_000.0
 

@@ -22,8 +22,6 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from mirakl_sync.adapters.seed import build_catalogue
-from mirakl_sync.adapters.shopify.emulator import ShopifyEmulator
 from mirakl_sync.adapters.shopify.webhooks import verify_webhook
 from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.adapters.store.views import SqlStatusReader
@@ -31,6 +29,8 @@ from mirakl_sync.bootstrap import Hub, bootstrap
 from mirakl_sync.config import settings_from_mapping
 from mirakl_sync.domain.exceptions import ExceptionRecord, OwnerTeam
 from mirakl_sync.entrypoints.web import DEFAULT_MAX_WEBHOOK_BODY_BYTES, create_web_app
+from mirakl_sync.sandbox.seed import build_catalogue
+from mirakl_sync.sandbox.shopify import ShopifyEmulator
 from mirakl_sync.services.change_feed import inventory_item_ids
 from mirakl_sync.services.shop_feed import fulfilment_from_shopify, split_shop_refund
 

@@ -17,13 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mirakl_sync.adapters.seed import build_catalogue
-from mirakl_sync.adapters.shopify.emulator import ShopifyEmulator
 from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.bootstrap import Hub, Transports, bootstrap
 from mirakl_sync.config import settings_from_mapping
 from mirakl_sync.domain.exceptions import ExceptionStatus, OwnerTeam
 from mirakl_sync.entrypoints.server import WebhookSubscriber
+from mirakl_sync.sandbox.seed import build_catalogue
+from mirakl_sync.sandbox.shopify import ShopifyEmulator
 from mirakl_sync.services.webhook_subscriptions import (
     SUBSCRIPTION_FAILED,
     TOPICS,

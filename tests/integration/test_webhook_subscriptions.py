@@ -6,10 +6,10 @@ import asyncio
 
 import httpx
 
-from mirakl_sync.adapters.seed import build_catalogue
 from mirakl_sync.adapters.shopify.client import ShopifyClient
-from mirakl_sync.adapters.shopify.emulator import ShopifyEmulator
 from mirakl_sync.adapters.shopify.webhook_subscriptions import ShopifyWebhookSubscriptions
+from mirakl_sync.sandbox.seed import build_catalogue
+from mirakl_sync.sandbox.shopify import ShopifyEmulator
 from mirakl_sync.services.webhook_subscriptions import TOPICS, ensure_subscriptions
 
 

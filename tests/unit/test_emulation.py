@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from mirakl_sync.adapters.emulation import FaultInjection, SlidingWindowLimiter
+from mirakl_sync.sandbox.faults import FaultInjection, SlidingWindowLimiter
 
 
 class Clock:

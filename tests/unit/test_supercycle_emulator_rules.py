@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from mirakl_sync.adapters.seed import build_catalogue
-from mirakl_sync.adapters.supercycle.emulator import SupercycleEmulator
-from mirakl_sync.adapters.supercycle.emulator.state import EmulatorError
 from mirakl_sync.domain.item_availability import BlockScope
+from mirakl_sync.sandbox.seed import build_catalogue
+from mirakl_sync.sandbox.supercycle import SupercycleEmulator
+from mirakl_sync.sandbox.supercycle.state import EmulatorError
 
 START = 1_750_000_000.0
 

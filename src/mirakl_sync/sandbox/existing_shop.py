@@ -10,7 +10,7 @@ existing-shop``, ``demo --seed existing-shop``) and tested (``tests/e2e/test_fir
 What it holds, and what the first day must do with each record:
 
 * **Catalogue**: the default catalogue, but every third new-stock variant has **no
-  barcode** (:func:`~mirakl_sync.adapters.seed.without_barcodes`).
+  barcode** (:func:`~mirakl_sync.sandbox.seed.without_barcodes`).
 * **Offers** on each marketplace, put straight into the marketplace's offer state (listed
   by hand or by the previous connector, never imported by the hub): nine in ten
   new-stock variants with stock, barcode or not, and a few that have since sold out,
@@ -66,14 +66,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from mirakl_sync.adapters.mirakl.emulator import MiraklEmulator
-from mirakl_sync.adapters.mirakl.emulator import orders as mirakl_orders
-from mirakl_sync.adapters.mirakl.emulator.state import Order
-from mirakl_sync.adapters.mirakl.emulator.traffic import random_customer
-from mirakl_sync.adapters.seed import SeedCatalogue, SeedProduct, SeedVariant
-from mirakl_sync.adapters.shopify.emulator import ShopifyEmulator
-from mirakl_sync.adapters.supercycle.emulator import SupercycleEmulator
+from mirakl_sync.sandbox.mirakl import MiraklEmulator
+from mirakl_sync.sandbox.mirakl import orders as mirakl_orders
+from mirakl_sync.sandbox.mirakl.state import Order
+from mirakl_sync.sandbox.mirakl.traffic import random_customer
 from mirakl_sync.sandbox.offers import CONDITION_TO_STATE
+from mirakl_sync.sandbox.seed import SeedCatalogue, SeedProduct, SeedVariant
+from mirakl_sync.sandbox.shopify import ShopifyEmulator
+from mirakl_sync.sandbox.supercycle import SupercycleEmulator
 
 SEED_NAME = "existing-shop"
 #: ``sourceName`` of the shop orders the previous connector created (not the hub's).
@@ -464,7 +464,7 @@ def seed_existing_shop(
     """Seed emulators that already hold ``catalogue`` (Shopify and Supercycle) with the
     offers and the history of a shop that sells already; return what went where.
 
-    ``catalogue`` should come from :func:`~mirakl_sync.adapters.seed.without_barcodes`;
+    ``catalogue`` should come from :func:`~mirakl_sync.sandbox.seed.without_barcodes`;
     it needs enough new-stock variants for the orders (about 40 products do).
     """
     seeder = _Seeder(

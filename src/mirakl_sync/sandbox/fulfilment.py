@@ -28,10 +28,25 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from mirakl_sync.sandbox.server import Sandbox
+from mirakl_sync.config import SandboxSettings
+from mirakl_sync.sandbox.existing_shop import ExistingShop
+from mirakl_sync.sandbox.mirakl import MiraklEmulator
+from mirakl_sync.sandbox.shopify import ShopifyEmulator
+from mirakl_sync.sandbox.supercycle import SupercycleEmulator
+
+
+class Systems(Protocol):
+    """The emulated systems the warehouse acts on (``server.Sandbox`` is one): the server
+    starts the actor, and the actor never imports the server back."""
+
+    mirakl: MiraklEmulator
+    shopify: ShopifyEmulator
+    supercycle: SupercycleEmulator
+    settings: SandboxSettings
+    seeded: ExistingShop | None
+
 
 #: Carrier names as a warehouse types them, with their weights.
 CARRIER_NAMES: tuple[tuple[str, int], ...] = (
@@ -56,7 +71,7 @@ class ActorSettings:
 
 @dataclass
 class FulfilmentActor:
-    sandbox: Sandbox
+    sandbox: Systems
     settings: ActorSettings = field(default_factory=ActorSettings)
     clock: Callable[[], float] = time.time
     #: Shopify order id -> when first seen (acted-on orders are removed from ``waiting``).
@@ -177,7 +192,7 @@ class FulfilmentActor:
 
 
 def start_fulfilment_actor(
-    sandbox: Sandbox,
+    sandbox: Systems,
     stop: threading.Event,
     *,
     interval_seconds: float = 5.0,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mirakl_sync.adapters.seed import SeedCatalogue
+from mirakl_sync.sandbox.seed import SeedCatalogue
 
 #: Supercycle default condition id -> sandbox OF61 offer state code.
 CONDITION_TO_STATE = {1: "1", 2: "3", 3: "4"}

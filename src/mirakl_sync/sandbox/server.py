@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 import uvicorn
@@ -20,19 +20,17 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Mount, Route
 
-from mirakl_sync.adapters.emulation import FaultInjection
-from mirakl_sync.adapters.mirakl.emulator import EmulatedMarketplace, MiraklEmulator
-from mirakl_sync.adapters.seed import SeedCatalogue, build_catalogue, without_barcodes
-from mirakl_sync.adapters.shopify.emulator import ShopifyEmulator, httpx_webhook_sender
-from mirakl_sync.adapters.shopify.emulator.schema import admin_schema
-from mirakl_sync.adapters.supercycle.emulator import SupercycleEmulator
 from mirakl_sync.config import SandboxSettings
 from mirakl_sync.sandbox.existing_shop import SEED_NAME, ExistingShop, seed_existing_shop
+from mirakl_sync.sandbox.faults import FaultInjection
+from mirakl_sync.sandbox.fulfilment import ActorSettings, FulfilmentActor, start_fulfilment_actor
+from mirakl_sync.sandbox.mirakl import EmulatedMarketplace, MiraklEmulator
 from mirakl_sync.sandbox.offers import initial_offers
+from mirakl_sync.sandbox.seed import SeedCatalogue, build_catalogue, without_barcodes
+from mirakl_sync.sandbox.shopify import ShopifyEmulator, httpx_webhook_sender
+from mirakl_sync.sandbox.shopify.schema import admin_schema
 from mirakl_sync.sandbox.state_view import sandbox_state
-
-if TYPE_CHECKING:
-    from mirakl_sync.sandbox.fulfilment import FulfilmentActor
+from mirakl_sync.sandbox.supercycle import SupercycleEmulator
 
 SHOP_DOMAIN = "fjellrev.myshopify.com"
 #: GraphQL Admin restore rate (points a second) per Shopify plan, as Shopify publishes it.
@@ -230,8 +228,6 @@ def start_traffic(
     warehouse keeps working through a drain after the customers stopped)."""
     if sandbox.settings.orders_per_hour <= 0:
         return None
-    from mirakl_sync.sandbox.fulfilment import ActorSettings, start_fulfilment_actor
-
     if actor is not None:
         start_fulfilment_actor(
             sandbox, actor_stop or stop, interval_seconds=actor_interval_seconds, actor=actor

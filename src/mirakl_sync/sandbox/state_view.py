@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mirakl_sync.adapters.mirakl.emulator import MiraklEmulator
-from mirakl_sync.adapters.mirakl.emulator.state import MarketState
-from mirakl_sync.adapters.shopify.emulator import ShopifyEmulator
+from mirakl_sync.sandbox.mirakl import MiraklEmulator
+from mirakl_sync.sandbox.mirakl.state import MarketState
+from mirakl_sync.sandbox.shopify import ShopifyEmulator
 
 
 def _market_view(mirakl: MiraklEmulator, code: str) -> dict[str, Any]:

@@ -1,1 +1,2 @@
-"""Mirakl seller API: client, models, errors, call budgets and the emulator."""
+"""Mirakl seller API: client, models, errors and call budgets (its emulator is in
+``mirakl_sync.sandbox.mirakl``)."""

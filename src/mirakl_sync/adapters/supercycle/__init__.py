@@ -9,7 +9,8 @@ on marketplaces, and writes back sales (``visibility = sold``) and returns.
 - ``client``: ``SupercycleClient``, the async Admin API v1 client.
 - ``models``: pydantic models of the API's JSON.
 - ``errors``: HTTP failures -> the hub's error tree.
-- ``emulator``: ``SupercycleEmulator``, the in-memory fake used by tests and the sandbox.
+
+Its emulator, used by the tests and the demo, is ``mirakl_sync.sandbox.supercycle``.
 """
 
 from __future__ import annotations

@@ -23,19 +23,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mirakl_sync.adapters.emulation import FaultInjection, SlidingWindowLimiter
-from mirakl_sync.adapters.mirakl.emulator import (
+from mirakl_sync.sandbox.faults import FaultInjection, SlidingWindowLimiter
+from mirakl_sync.sandbox.mirakl import (
     accounting,
     imports,
     offers,
     orders,
     references,
 )
-from mirakl_sync.adapters.mirakl.emulator.http import ApiError, Call, Settings
-from mirakl_sync.adapters.mirakl.emulator.limits import CALL_FREQUENCY_MAXIMA
-from mirakl_sync.adapters.mirakl.emulator.marketplace import EmulatedMarketplace
-from mirakl_sync.adapters.mirakl.emulator.state import MarketState
-from mirakl_sync.adapters.mirakl.emulator.traffic import TrafficGenerator, random_customer
+from mirakl_sync.sandbox.mirakl.http import ApiError, Call, Settings
+from mirakl_sync.sandbox.mirakl.limits import CALL_FREQUENCY_MAXIMA
+from mirakl_sync.sandbox.mirakl.marketplace import EmulatedMarketplace
+from mirakl_sync.sandbox.mirakl.state import MarketState
+from mirakl_sync.sandbox.mirakl.traffic import TrafficGenerator, random_customer
 
 Handler = Callable[[Call], Response]
 T = TypeVar("T")

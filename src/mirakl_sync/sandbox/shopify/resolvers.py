@@ -17,12 +17,12 @@ from typing import Any, TypeVar
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
-from mirakl_sync.adapters.shopify.emulator.search import (
+from mirakl_sync.sandbox.shopify.search import (
     SearchTerm,
     parse_search,
     parse_search_terms,
 )
-from mirakl_sync.adapters.shopify.emulator.state import (
+from mirakl_sync.sandbox.shopify.state import (
     FulfillmentOrderRec,
     FulfillmentRec,
     LineItemRec,

@@ -9,8 +9,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from mirakl_sync.adapters.mirakl.emulator.http import ApiError, Call, json_reply, offset_page
-from mirakl_sync.adapters.mirakl.emulator.state import (
+from mirakl_sync.sandbox.mirakl.http import ApiError, Call, json_reply, offset_page
+from mirakl_sync.sandbox.mirakl.state import (
     ExportJob,
     ImportJob,
     MarketState,

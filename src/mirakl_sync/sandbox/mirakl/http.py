@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from starlette.responses import JSONResponse, Response
 
-from mirakl_sync.adapters.mirakl.emulator.state import MarketState
+from mirakl_sync.sandbox.mirakl.state import MarketState
 
 T = TypeVar("T")
 

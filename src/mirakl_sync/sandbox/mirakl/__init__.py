@@ -8,16 +8,16 @@ spec's shapes (checked by the contract tests).
 
 from __future__ import annotations
 
-from mirakl_sync.adapters.mirakl.emulator.app import MiraklEmulator
-from mirakl_sync.adapters.mirakl.emulator.limits import CALL_FREQUENCY_MAXIMA
-from mirakl_sync.adapters.mirakl.emulator.marketplace import (
+from mirakl_sync.sandbox.mirakl.app import MiraklEmulator
+from mirakl_sync.sandbox.mirakl.limits import CALL_FREQUENCY_MAXIMA
+from mirakl_sync.sandbox.mirakl.marketplace import (
     Carrier,
     EmulatedMarketplace,
     OfferCondition,
     Reason,
 )
-from mirakl_sync.adapters.mirakl.emulator.orders import PlaceOrderError
-from mirakl_sync.adapters.mirakl.emulator.traffic import TrafficGenerator
+from mirakl_sync.sandbox.mirakl.orders import PlaceOrderError
+from mirakl_sync.sandbox.mirakl.traffic import TrafficGenerator
 
 __all__ = [
     "CALL_FREQUENCY_MAXIMA",

@@ -38,14 +38,14 @@ from typing import Any
 
 import httpx
 
-from mirakl_sync.adapters.shopify.emulator.state import (
+from mirakl_sync.adapters.shopify.webhooks import sign_webhook
+from mirakl_sync.sandbox.shopify.state import (
     FulfillmentRec,
     OrderRec,
     ProductRec,
     RefundRec,
     ShopData,
 )
-from mirakl_sync.adapters.shopify.webhooks import sign_webhook
 
 #: GraphQL topic enum -> the topic string in X-Shopify-Topic.
 TOPICS: dict[str, str] = {

@@ -10,21 +10,62 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from graphql import GraphQLResolveInfo
 
-from mirakl_sync.adapters.shopify.emulator.resolvers import (
+from mirakl_sync.sandbox.shopify.resolvers import (
     FulfillmentView,
     OrderView,
     RefundView,
     WebhookSubscriptionView,
     parse_gid,
 )
-from mirakl_sync.adapters.shopify.emulator.webhooks import TOPICS
+from mirakl_sync.sandbox.shopify.state import (
+    FulfillmentRec,
+    OrderRec,
+    RefundRec,
+    ShopData,
+    WebhookSubscriptionRec,
+)
+from mirakl_sync.sandbox.shopify.webhooks import TOPICS
 
-if TYPE_CHECKING:
-    from mirakl_sync.adapters.shopify.emulator.app import ShopifyEmulator
+
+class ShopOperations(Protocol):
+    """The emulator's operations the mutations delegate to (``ShopifyEmulator`` is one):
+    the facade builds its parts, and the parts never import it back."""
+
+    data: ShopData
+    api_version: str
+
+    def create_order(
+        self, order: dict[str, Any], lines: list[dict[str, Any]], behaviour: str
+    ) -> tuple[OrderRec | None, str | None]: ...
+
+    def touch_order(self, order: OrderRec, topic: str) -> None: ...
+
+    def cancel_order_by_id(
+        self, order_id: int, *, reason: str = "OTHER", restock: bool = True
+    ) -> None: ...
+
+    def create_fulfillment(
+        self,
+        requests: list[tuple[int, list[tuple[int, int]] | None]],
+        tracking: list[dict[str, str | None]],
+    ) -> FulfillmentRec: ...
+
+    def create_refund(
+        self,
+        order_id: int,
+        lines: list[tuple[int, int, str, int | None]],
+        *,
+        note: str | None = None,
+        transactions: list[dict[str, Any]] | None = None,
+        shipping: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> RefundRec: ...
+
+    def subscribe(self, topic: str, uri: str) -> WebhookSubscriptionRec: ...
 
 
 def _error(field: list[str], message: str, code: str | None = None) -> dict[str, Any]:
@@ -44,7 +85,7 @@ def _amount(bag: dict[str, Any] | None) -> Decimal | None:
 
 
 class MutationRoot:
-    def __init__(self, emulator: ShopifyEmulator) -> None:
+    def __init__(self, emulator: ShopOperations) -> None:
         self.emulator = emulator
         self.data = emulator.data
 

@@ -40,16 +40,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from mirakl_sync.adapters.seed import SeedCatalogue
-from mirakl_sync.adapters.shopify.emulator.mutations import MutationRoot
-from mirakl_sync.adapters.shopify.emulator.querycost import (
+from mirakl_sync.sandbox.seed import SeedCatalogue
+from mirakl_sync.sandbox.shopify.mutations import MutationRoot
+from mirakl_sync.sandbox.shopify.querycost import (
     MAX_QUERY_COST,
     actual_cost,
     requested_cost,
 )
-from mirakl_sync.adapters.shopify.emulator.resolvers import QueryRoot, parse_gid, resolve_type
-from mirakl_sync.adapters.shopify.emulator.schema import admin_schema
-from mirakl_sync.adapters.shopify.emulator.state import (
+from mirakl_sync.sandbox.shopify.resolvers import QueryRoot, parse_gid, resolve_type
+from mirakl_sync.sandbox.shopify.schema import admin_schema
+from mirakl_sync.sandbox.shopify.state import (
     FulfillmentOrderLineRec,
     FulfillmentOrderRec,
     FulfillmentRec,
@@ -63,7 +63,7 @@ from mirakl_sync.adapters.shopify.emulator.state import (
     VariantRec,
     WebhookSubscriptionRec,
 )
-from mirakl_sync.adapters.shopify.emulator.webhooks import (
+from mirakl_sync.sandbox.shopify.webhooks import (
     TOPICS,
     WebhookMessage,
     WebhookSender,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from graphql import GraphQLSchema, build_schema
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "admin-2026-10.graphql"
+SCHEMA_PATH = Path(__file__).resolve().parent / "vendored" / "admin-2026-10.graphql"
 
 
 _BUILD_LOCK = threading.Lock()

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from mirakl_sync.adapters.mirakl.emulator.marketplace import EmulatedMarketplace
 from mirakl_sync.domain.marketplace_order import LineState, OrderState, RefundState
+from mirakl_sync.sandbox.mirakl.marketplace import EmulatedMarketplace
 
 
 def money(value: float) -> float:

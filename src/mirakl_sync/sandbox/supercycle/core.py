@@ -10,10 +10,17 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from mirakl_sync.adapters.seed import SeedCatalogue
-from mirakl_sync.adapters.supercycle.emulator.app import build_app
-from mirakl_sync.adapters.supercycle.emulator.limits import SlidingWindowLimit
-from mirakl_sync.adapters.supercycle.emulator.state import (
+from mirakl_sync.adapters.supercycle.models import (
+    ItemStatus,
+    MethodType,
+    RentalStatus,
+    Visibility,
+)
+from mirakl_sync.domain.item_availability import BlockScope
+from mirakl_sync.sandbox.seed import SeedCatalogue
+from mirakl_sync.sandbox.supercycle.app import build_app
+from mirakl_sync.sandbox.supercycle.limits import SlidingWindowLimit
+from mirakl_sync.sandbox.supercycle.state import (
     BlockedDateRecord,
     ConditionRecord,
     CustomerRecord,
@@ -24,13 +31,6 @@ from mirakl_sync.adapters.supercycle.emulator.state import (
     SupercycleState,
     VariantRecord,
 )
-from mirakl_sync.adapters.supercycle.models import (
-    ItemStatus,
-    MethodType,
-    RentalStatus,
-    Visibility,
-)
-from mirakl_sync.domain.item_availability import BlockScope
 
 #: Placeholder severity keys/tones for the default conditions (not documented).
 _SEVERITY = {1: ("none", "success"), 2: ("low", "info"), 3: ("medium", "warning")}

@@ -12,7 +12,7 @@ import binascii
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -20,16 +20,25 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mirakl_sync.adapters.supercycle.emulator.serialize import (
+from mirakl_sync.sandbox.supercycle.limits import SlidingWindowLimit
+from mirakl_sync.sandbox.supercycle.serialize import (
     blocked_date_json,
     item_json,
     rental_json,
     return_order_json,
 )
-from mirakl_sync.adapters.supercycle.emulator.state import EmulatorError, SupercycleState
+from mirakl_sync.sandbox.supercycle.state import EmulatorError, SupercycleState
 
-if TYPE_CHECKING:
-    from mirakl_sync.adapters.supercycle.emulator.core import SupercycleEmulator
+
+class ServedEmulator(Protocol):
+    """What the HTTP app serves (``SupercycleEmulator`` is one): the facade builds the app,
+    and the app never imports it back."""
+
+    state: SupercycleState
+    api_key: str
+    request_limit: SlidingWindowLimit
+    timelines_limit: SlidingWindowLimit
+
 
 Handler = Callable[[Request], Awaitable[tuple[int, Any]]]
 R = TypeVar("R")
@@ -41,7 +50,7 @@ def errors(status: int, *messages: str, headers: Mapping[str, str] | None = None
     return JSONResponse({"errors": list(messages)}, status_code=status, headers=headers)
 
 
-def build_app(emulator: SupercycleEmulator) -> Starlette:
+def build_app(emulator: ServedEmulator) -> Starlette:
     state = emulator.state
 
     def endpoint(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from mirakl_sync.adapters.mirakl.emulator.http import Call, json_reply
-from mirakl_sync.adapters.mirakl.emulator.state import iso
+from mirakl_sync.sandbox.mirakl.http import Call, json_reply
+from mirakl_sync.sandbox.mirakl.state import iso
 
 
 def sh21(call: Call) -> Response:

@@ -8,6 +8,6 @@ and Supercycle's rules), ``serialize`` (API JSON), ``limits`` (per-key rate limi
 
 from __future__ import annotations
 
-from mirakl_sync.adapters.supercycle.emulator.core import SupercycleEmulator
+from mirakl_sync.sandbox.supercycle.core import SupercycleEmulator
 
 __all__ = ["SupercycleEmulator"]

@@ -9,10 +9,24 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from mirakl_sync.adapters.mirakl.emulator.app import MiraklEmulator
+
+class Marketplaces(Protocol):
+    """What traffic needs of the emulator (``MiraklEmulator`` is one): the facade builds
+    its parts, and the parts never import it back."""
+
+    def offers_in_stock(self) -> dict[str, list[str]]: ...
+
+    def place_order(
+        self,
+        code: str,
+        lines: list[tuple[str, int]],
+        *,
+        customer: dict[str, Any] | None = None,
+        channel_code: str | None = None,
+    ) -> str: ...
+
 
 _FIRST = ("Olivia", "Amelia", "Isla", "Ava", "Oliver", "George", "Harry", "Noah", "Jack", "Freya")
 _LAST = ("Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Davies", "Evans", "Thomas")
@@ -56,7 +70,7 @@ class TrafficGenerator:
     """Places ``orders_per_hour`` orders (Poisson arrivals) across the emulator's marketplaces."""
 
     def __init__(
-        self, emulator: MiraklEmulator, *, orders_per_hour: float, rng_seed: int = 0
+        self, emulator: Marketplaces, *, orders_per_hour: float, rng_seed: int = 0
     ) -> None:
         if orders_per_hour <= 0:
             raise ValueError("orders_per_hour must be positive")

@@ -13,27 +13,6 @@ from typing import Any
 
 from starlette.responses import Response
 
-from mirakl_sync.adapters.mirakl.emulator import accounting
-from mirakl_sync.adapters.mirakl.emulator.http import (
-    ApiError,
-    Call,
-    Settings,
-    json_reply,
-    no_content,
-    offset_page,
-    seek_page,
-)
-from mirakl_sync.adapters.mirakl.emulator.state import (
-    Cancelation,
-    MarketState,
-    Order,
-    OrderLine,
-    Refund,
-    Shipment,
-    iso,
-    money,
-    parse_date,
-)
 from mirakl_sync.domain.marketplace_order import (
     IllegalTransition,
     LineState,
@@ -43,6 +22,27 @@ from mirakl_sync.domain.marketplace_order import (
     next_line_state,
     next_refund_state,
     order_state_of_lines,
+)
+from mirakl_sync.sandbox.mirakl import accounting
+from mirakl_sync.sandbox.mirakl.http import (
+    ApiError,
+    Call,
+    Settings,
+    json_reply,
+    no_content,
+    offset_page,
+    seek_page,
+)
+from mirakl_sync.sandbox.mirakl.state import (
+    Cancelation,
+    MarketState,
+    Order,
+    OrderLine,
+    Refund,
+    Shipment,
+    iso,
+    money,
+    parse_date,
 )
 
 _E = OrderEvent

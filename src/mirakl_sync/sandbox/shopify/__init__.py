@@ -10,7 +10,7 @@ with ``httpx.ASGITransport(app=emulator.asgi_app())``; ``mirakl-sync sandbox`` s
 
 from __future__ import annotations
 
-from mirakl_sync.adapters.shopify.emulator.app import ShopifyEmulator
-from mirakl_sync.adapters.shopify.emulator.webhooks import WebhookMessage, httpx_webhook_sender
+from mirakl_sync.sandbox.shopify.app import ShopifyEmulator
+from mirakl_sync.sandbox.shopify.webhooks import WebhookMessage, httpx_webhook_sender
 
 __all__ = ["ShopifyEmulator", "WebhookMessage", "httpx_webhook_sender"]

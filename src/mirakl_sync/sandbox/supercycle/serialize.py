@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from mirakl_sync.adapters.supercycle.emulator.state import (
+from mirakl_sync.domain.item_availability import BlockScope
+from mirakl_sync.sandbox.supercycle.state import (
     BlockedDateRecord,
     ItemRecord,
     RentalRecord,
@@ -13,7 +14,6 @@ from mirakl_sync.adapters.supercycle.emulator.state import (
     ReturnOrderRecord,
     SupercycleState,
 )
-from mirakl_sync.domain.item_availability import BlockScope
 
 
 def timestamp(value: datetime | None) -> str | None:

@@ -16,14 +16,14 @@ from typing import Any
 
 from starlette.responses import Response
 
-from mirakl_sync.adapters.mirakl.emulator.http import (
+from mirakl_sync.sandbox.mirakl.http import (
     ApiError,
     Call,
     json_reply,
     offset_page,
     seek_page,
 )
-from mirakl_sync.adapters.mirakl.emulator.state import (
+from mirakl_sync.sandbox.mirakl.state import (
     BillingCycle,
     Invoice,
     MarketState,

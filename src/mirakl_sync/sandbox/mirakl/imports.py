@@ -14,9 +14,9 @@ from typing import Any
 
 from starlette.responses import Response
 
-from mirakl_sync.adapters.mirakl.emulator.http import ApiError, Call, json_reply, seek_page
-from mirakl_sync.adapters.mirakl.emulator.offers import new_offer
-from mirakl_sync.adapters.mirakl.emulator.state import ImportJob, MarketState, iso
+from mirakl_sync.sandbox.mirakl.http import ApiError, Call, json_reply, seek_page
+from mirakl_sync.sandbox.mirakl.offers import new_offer
+from mirakl_sync.sandbox.mirakl.state import ImportJob, MarketState, iso
 
 _REQUIRED = {
     "OF01": ("sku",),

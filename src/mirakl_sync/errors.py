@@ -4,7 +4,8 @@
 MiraklSyncError                 anything the hub raises on purpose
 ├── ConfigError                 the configuration file is missing or wrong
 └── ExternalSystemError         a call to Mirakl, Shopify or Supercycle failed
-    ├── RetryableError          try again later: network, timeout, 429, 5xx
+    ├── RetryableError          try again later: network, timeout, 429, 5xx (``ambiguous``:
+    │   │                       a write may have landed; look before repeating it)
     │   ├── RateLimitedError    the system said 429; ``retry_after`` says when
     │   └── CallBudgetExhaustedError  the hub's own call budget has no slot within the
     │                           wait bound; the call was not made (``next_slot_at``)
@@ -66,6 +67,20 @@ class ExternalSystemError(MiraklSyncError):
 
 class RetryableError(ExternalSystemError):
     """The external system is unavailable for now; the call can be retried."""
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        system: str = "",
+        status: int | None = None,
+        code: str | None = None,
+        ambiguous: bool = False,
+    ) -> None:
+        # ``ambiguous``: a write may have been applied although no answer came back (a
+        # timeout, a lost reply); look at the system's state before repeating it.
+        self.ambiguous = ambiguous
+        super().__init__(message, system=system, status=status, code=code)
 
 
 class RateLimitedError(RetryableError):

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import httpx
 import pytest
 
-from mirakl_sync.adapters.supercycle.errors import error_messages, retry_after_seconds, translate
+from mirakl_sync.adapters.supercycle.errors import error_messages, translate
 from mirakl_sync.adapters.supercycle.models import BlockedDate, Item, Page, TimeFilter
 from mirakl_sync.domain.item_availability import BlockScope
 from mirakl_sync.errors import (
@@ -124,20 +124,6 @@ def test_error_messages_from_various_bodies() -> None:
         502, text="<html>bad gateway</html>", request=httpx.Request("GET", "http://x")
     )
     assert error_messages(text) == ["<html>bad gateway</html>"]
-
-
-@pytest.mark.parametrize(
-    ("header", "expected"),
-    [
-        ("30", 30.0),
-        ("0", 0.0),
-        ("1.5", 1.5),
-        ("Sun, 15 Jun 2025 15:07:40 GMT", 60.0),  # NOW + 60 s as an HTTP date
-        ("soon", None),
-    ],
-)
-def test_retry_after_parsing(header: str, expected: float | None) -> None:
-    assert retry_after_seconds(response(429, {}, {"Retry-After": header}), NOW) == expected
 
 
 def test_rate_limited_error_carries_retry_after() -> None:

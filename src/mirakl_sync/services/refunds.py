@@ -317,7 +317,7 @@ class RefundService:
                 {"mirakl": str(exc)},
             )
         except RetryableError as exc:
-            if not getattr(exc, "ambiguous", False):
+            if not exc.ambiguous:
                 raise
             # The refund may have landed: look before anyone sends it again.
             again = await api.order(source.order_id)

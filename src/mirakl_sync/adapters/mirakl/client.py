@@ -38,10 +38,10 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -96,6 +96,7 @@ from mirakl_sync.adapters.mirakl.models import (
     TransactionLine,
 )
 from mirakl_sync.adapters.mirakl.paging import walk_offset, walk_seek
+from mirakl_sync.adapters.retry_after import retry_after_seconds
 from mirakl_sync.domain.call_budget import Budget
 from mirakl_sync.errors import CallBudgetExhaustedError
 from mirakl_sync.services.ports import CallBudget
@@ -216,16 +217,9 @@ class MiraklClient(HttpApiClient):
         return ceiling / 2 + self._random.uniform(0, ceiling / 2)
 
     def _retry_after(self, response: httpx.Response, attempt: int) -> float:
-        header = response.headers.get("Retry-After")
-        if header:
-            try:
-                return max(0.0, float(header))
-            except ValueError:
-                try:
-                    when = parsedate_to_datetime(header)
-                    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-                except (TypeError, ValueError):
-                    pass
+        asked = retry_after_seconds(response, time.time())
+        if asked is not None:
+            return asked
         return min(RETRY_MAX_DELAY, RATE_LIMIT_FALLBACK_MIN * 2.0**attempt)
 
     async def _call(

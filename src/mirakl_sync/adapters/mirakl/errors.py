@@ -65,10 +65,7 @@ class MiraklUnavailableError(RetryableError):
         code: str | None = None,
         ambiguous: bool = False,
     ) -> None:
-        # ``ambiguous``: a write may have been applied by Mirakl although we got no answer;
-        # re-read the state before repeating it.
-        self.ambiguous = ambiguous
-        super().__init__(message, system=SYSTEM, status=status, code=code)
+        super().__init__(message, system=SYSTEM, status=status, code=code, ambiguous=ambiguous)
 
 
 class MiraklRateLimitedError(RateLimitedError):

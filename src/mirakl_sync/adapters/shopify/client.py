@@ -33,6 +33,7 @@ import httpx
 from graphql import OperationDefinitionNode, OperationType, parse
 
 from mirakl_sync.adapters.http import HttpApiClient, async_client, default_timeout
+from mirakl_sync.adapters.retry_after import retry_after_seconds
 from mirakl_sync.adapters.shopify import documents
 from mirakl_sync.adapters.shopify.cost import (
     CostBucket,
@@ -292,13 +293,8 @@ class ShopifyClient(HttpApiClient):
             )
 
     def _throttle_wait(self, response: httpx.Response) -> float:
-        header = response.headers.get("Retry-After")
-        if header:
-            try:
-                return max(float(header), 0.0)
-            except ValueError:
-                pass
-        return max(self._backoff, 1.0)
+        asked = retry_after_seconds(response, time.time())
+        return asked if asked is not None else max(self._backoff, 1.0)
 
     @staticmethod
     def _json(response: httpx.Response) -> dict[str, Any]:

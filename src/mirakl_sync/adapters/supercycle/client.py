@@ -32,7 +32,8 @@ from pydantic import BaseModel, ValidationError
 
 from mirakl_sync.adapters.call_budget import InMemoryCallBudget
 from mirakl_sync.adapters.http import HttpApiClient, async_client, default_timeout
-from mirakl_sync.adapters.supercycle.errors import SYSTEM, retry_after_seconds, translate
+from mirakl_sync.adapters.retry_after import retry_after_seconds
+from mirakl_sync.adapters.supercycle.errors import SYSTEM, translate
 from mirakl_sync.adapters.supercycle.models import (
     AvailabilityTimeline,
     BlockedDate,

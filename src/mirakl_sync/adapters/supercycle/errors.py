@@ -7,11 +7,10 @@ Supercycle answers errors with ``{"errors": ["message", ...]}`` (shown on
 from __future__ import annotations
 
 import json
-from datetime import UTC
-from email.utils import parsedate_to_datetime
 
 import httpx
 
+from mirakl_sync.adapters.retry_after import retry_after_seconds
 from mirakl_sync.errors import (
     AuthenticationError,
     ExternalSystemError,
@@ -41,24 +40,6 @@ def error_messages(response: httpx.Response) -> list[str]:
             if isinstance(body.get(key), str):
                 return [body[key]]
     return [json.dumps(body)[:300]]
-
-
-def retry_after_seconds(response: httpx.Response, now: float) -> float | None:
-    """``Retry-After`` as seconds (delta-seconds or an HTTP date), or None if absent/bad."""
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - now)
 
 
 def translate(response: httpx.Response, *, now: float) -> ExternalSystemError:

@@ -16,11 +16,11 @@ from mirakl_sync.adapters.store.database import create_store_engine
 from mirakl_sync.adapters.store.exception_log import SqlExceptionLog
 from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.adapters.store.orders import SqlOrderRepository
+from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionStatus, OwnerTeam, Severity
 from mirakl_sync.domain.orders import MarketplaceOrder
 from mirakl_sync.services.order_pull import (
     STALE_PULL_GRACE_SECONDS,
-    STALE_PULL_TYPE,
     PullSettings,
     check_pull_staleness,
     pull_orders,
@@ -75,7 +75,7 @@ def test_a_pull_late_beyond_period_and_grace_is_a_critical_ops_exception(
 
     assert _check(repository, log, START + limit + timedelta(seconds=1))
     [record] = log.list()
-    assert record.type == STALE_PULL_TYPE
+    assert record.type == ExceptionType.ORDER_PULL_STALE
     assert (record.owner, record.severity) == (OwnerTeam.OPS, Severity.CRITICAL)
     assert record.marketplace == "debenhams"
     assert "never" in record.message and "docs/operations.md" in record.message
@@ -89,7 +89,7 @@ def test_a_successful_pull_resolves_it_and_a_later_silence_reopens_it(tmp_path: 
     _pull(repository, late)  # no orders at all: a success all the same
     assert not _check(repository, log, late + timedelta(seconds=5))
     assert log.list() == []
-    assert log.list(status=ExceptionStatus.RESOLVED)[0].type == STALE_PULL_TYPE
+    assert log.list(status=ExceptionStatus.RESOLVED)[0].type == ExceptionType.ORDER_PULL_STALE
 
     assert _check(repository, log, late + timedelta(hours=1))
     [record] = log.list()

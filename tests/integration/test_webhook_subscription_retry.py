@@ -20,12 +20,12 @@ import pytest
 from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.bootstrap import Hub, Transports, bootstrap
 from mirakl_sync.config import settings_from_mapping
+from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionStatus, OwnerTeam
 from mirakl_sync.entrypoints.server import WebhookSubscriber
 from mirakl_sync.sandbox.seed import build_catalogue
 from mirakl_sync.sandbox.shopify import ShopifyEmulator
 from mirakl_sync.services.webhook_subscriptions import (
-    SUBSCRIPTION_FAILED,
     TOPICS,
     Backoff,
     SubscriptionKeeper,
@@ -123,7 +123,7 @@ def test_a_failed_subscription_is_tried_again_with_backoff_until_it_lands(
     assert sub.start_attempt() > 0  # at start: refused (the hub still starts)
     [failed] = hub.store.exception_log.list()
     assert (failed.type, failed.owner, failed.entity_id) == (
-        SUBSCRIPTION_FAILED,
+        ExceptionType.WEBHOOK_SUBSCRIPTION_FAILED,
         OwnerTeam.OPS,
         hub.settings.shopify.shop,
     )
@@ -138,7 +138,7 @@ def test_a_failed_subscription_is_tried_again_with_backoff_until_it_lands(
     assert subscribed(emulator) == {(t, URI) for t in TOPICS}
     assert hub.store.exception_log.list() == []
     [resolved] = hub.store.exception_log.list(status=ExceptionStatus.RESOLVED)
-    assert resolved.type == SUBSCRIPTION_FAILED and resolved.count == 6
+    assert resolved.type == ExceptionType.WEBHOOK_SUBSCRIPTION_FAILED and resolved.count == 6
     assert resolved.details["attempts"] == 6 and resolved.details["missing"] == sorted(TOPICS)
 
 
@@ -186,7 +186,9 @@ def test_the_subscriber_thread_stops_promptly(tmp_path: Path, emulator: ShopifyE
         assert sub.running
         sub.stop()
         assert not sub.running
-        assert [r.type for r in hub.store.exception_log.list()] == [SUBSCRIPTION_FAILED]
+        assert [r.type for r in hub.store.exception_log.list()] == [
+            ExceptionType.WEBHOOK_SUBSCRIPTION_FAILED
+        ]
     finally:
         hub.close()
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import (
     ExceptionRecord,
     ExceptionReport,
@@ -18,8 +19,6 @@ from mirakl_sync.domain.exceptions import (
 from mirakl_sync.errors import CallBudgetExhaustedError, PermanentError, RetryableError
 from mirakl_sync.services.pass_failures import (
     PERMANENT_RETRY,
-    POLL_STEP_FAILED,
-    REFUND_NOT_SENT,
     PassFailures,
     PassRecord,
 )
@@ -82,7 +81,7 @@ class MemoryLog:
 
 def item(key: str = "shopify-refund:1") -> PassRecord:
     return PassRecord(
-        type=REFUND_NOT_SENT,
+        type=ExceptionType.REFUND_NOT_SENT,
         owner=OwnerTeam.FINANCE,
         doing=f"the refund {key} of order 1-A (OR28)",
         retry="mirakl-sync sync refunds --once",
@@ -109,7 +108,7 @@ def test_a_transient_failure_is_a_warning_due_again_at_the_next_pass(clock: list
     [row] = log.list()
     assert row.severity == Severity.WARNING and row.owner == OwnerTeam.FINANCE
     assert "debenhams" in row.message and "1-A" in row.message
-    assert failures(log, clock).due(REFUND_NOT_SENT, OwnerTeam.FINANCE) == [
+    assert failures(log, clock).due(ExceptionType.REFUND_NOT_SENT, OwnerTeam.FINANCE) == [
         {"key": "shopify-refund:1"}
     ]
 
@@ -122,9 +121,9 @@ def test_a_rejection_is_an_error_tried_again_only_after_an_hour(clock: list[floa
     [row] = log.list()
     assert row.severity == Severity.ERROR
     assert "OR28" in row.message and row.details["operation"] == "OR28"
-    assert failures(log, clock).due(REFUND_NOT_SENT, OwnerTeam.FINANCE) == []
+    assert failures(log, clock).due(ExceptionType.REFUND_NOT_SENT, OwnerTeam.FINANCE) == []
     clock[0] += PERMANENT_RETRY.total_seconds()
-    assert len(failures(log, clock).due(REFUND_NOT_SENT, OwnerTeam.FINANCE)) == 1
+    assert len(failures(log, clock).due(ExceptionType.REFUND_NOT_SENT, OwnerTeam.FINANCE)) == 1
 
 
 def test_a_budget_failure_waits_for_its_next_slot_and_names_it(clock: list[float]) -> None:
@@ -143,9 +142,9 @@ def test_a_budget_failure_waits_for_its_next_slot_and_names_it(clock: list[float
     assert f"{slot:%Y-%m-%d %H:%M} UTC" in row.message and "OR11" in row.message
     assert row.details["next_slot_at"] == slot.isoformat()
     clock[0] += 3599
-    assert failures(log, clock).due(REFUND_NOT_SENT, OwnerTeam.FINANCE) == []
+    assert failures(log, clock).due(ExceptionType.REFUND_NOT_SENT, OwnerTeam.FINANCE) == []
     clock[0] += 1
-    assert len(failures(log, clock).due(REFUND_NOT_SENT, OwnerTeam.FINANCE)) == 1
+    assert len(failures(log, clock).due(ExceptionType.REFUND_NOT_SENT, OwnerTeam.FINANCE)) == 1
 
 
 def test_success_resolves_and_a_resolved_or_ignored_record_is_not_retried(
@@ -166,7 +165,7 @@ def test_success_resolves_and_a_resolved_or_ignored_record_is_not_retried(
     assert [r.entity_id for r in log.list()] == ["b"]
     fingerprint = item("b").fingerprint
     log.rows[fingerprint] = replace(log.rows[fingerprint], status=ExceptionStatus.IGNORED)
-    assert passes.due(REFUND_NOT_SENT, OwnerTeam.FINANCE) == []
+    assert passes.due(ExceptionType.REFUND_NOT_SENT, OwnerTeam.FINANCE) == []
 
 
 def test_an_error_that_is_no_external_failure_is_a_bug_and_propagates(
@@ -185,7 +184,7 @@ def test_a_unit_that_crashed_is_an_ops_error_with_no_record_to_retry_and_clears_
     log = MemoryLog()
     passes = failures(log, clock)
     unit = PassRecord(
-        type=POLL_STEP_FAILED,
+        type=ExceptionType.POLL_STEP_FAILED,
         owner=OwnerTeam.OPS,
         doing="page 3 of the shop feed of the refunds pass",
         retry="mirakl-sync sync refunds --once",
@@ -199,6 +198,8 @@ def test_a_unit_that_crashed_is_an_ops_error_with_no_record_to_retry_and_clears_
     assert (row.owner, row.severity, row.count) == (OwnerTeam.OPS, Severity.ERROR, 2)
     assert message.startswith("Page 3 of the shop feed of the refunds pass failed (KeyError")
     assert "skipped it and carried on" in message and "sync refunds --once" in message
-    assert passes.due(POLL_STEP_FAILED, OwnerTeam.OPS) == []  # the next pass runs it anyway
+    assert (
+        passes.due(ExceptionType.POLL_STEP_FAILED, OwnerTeam.OPS) == []
+    )  # the next pass runs it anyway
     passes.succeeded(unit)
     assert log.list() == []

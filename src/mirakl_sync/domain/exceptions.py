@@ -14,22 +14,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from mirakl_sync.domain.exception_types import ExceptionType, kind_of
+from mirakl_sync.domain.owners import OwnerTeam, Severity
 
-class OwnerTeam(StrEnum):
-    #: Operations: orders, stock, dispatch, carriers, connectivity.
-    OPS = "ops"
-    #: Finance: refunds, settlements, commissions, payouts.
-    FINANCE = "finance"
-    #: E-commerce: catalogue, mappings, offers, prices.
-    ECOMMERCE = "ecommerce"
-
-
-class Severity(StrEnum):
-    INFO = "info"
-    WARNING = "warning"
-    ERROR = "error"
-    #: Money or a marketplace deadline is at stake now.
-    CRITICAL = "critical"
+# The owners and severities are the catalogue's (domain.owners); they are named here too,
+# where every flow imports its ExceptionReport from.
+__all__ = [
+    "ExceptionRecord",
+    "ExceptionReport",
+    "ExceptionStatus",
+    "ExceptionType",
+    "OwnerTeam",
+    "Severity",
+]
 
 
 class ExceptionStatus(StrEnum):
@@ -40,10 +37,11 @@ class ExceptionStatus(StrEnum):
 
 @dataclass(frozen=True)
 class ExceptionReport:
-    """What a flow reports when a record cannot go through."""
+    """What a flow reports when a record cannot go through: a type of the catalogue
+    (``domain.exception_types``), with the owner the catalogue gives it."""
 
-    #: A stable snake_case name, e.g. ``unmapped_sku``, ``carrier_rejected``.
-    type: str
+    #: A type of the catalogue (a str given is checked against it).
+    type: ExceptionType
     owner: OwnerTeam
     severity: Severity
     #: What it is about: ``order``, ``sku``, ``offer``, ``marketplace``, ``refund`` ...
@@ -53,6 +51,15 @@ class ExceptionReport:
     marketplace: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
     deadline_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        kind = kind_of(self.type)  # ValueError for a type nobody owns
+        object.__setattr__(self, "type", ExceptionType(self.type))
+        if self.owner != kind.owner:
+            raise ValueError(
+                f"exception type {self.type} belongs to {kind.owner}, not {self.owner} "
+                "(see mirakl_sync.domain.exception_types)"
+            )
 
     @property
     def fingerprint(self) -> str:

@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from mirakl_sync.adapters.shopify.webhook_payloads import WebhookPayloadError, read_payload
+from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
 from mirakl_sync.services.ports import ExceptionLog
 from mirakl_sync.services.views import StatusReader
@@ -91,7 +92,7 @@ def create_web_app(
             # Never process it, but never lose sight of it either: someone must look.
             exception_log.record(
                 ExceptionReport(
-                    type="webhook_signature_invalid",
+                    type=ExceptionType.WEBHOOK_SIGNATURE_INVALID,
                     owner=OwnerTeam.OPS,
                     severity=Severity.WARNING,
                     entity_type="webhook",
@@ -159,7 +160,7 @@ def _delivery(headers: Mapping[str, str]) -> dict[str, str]:
 
 def _too_large(topic: str, headers: Mapping[str, str], limit: int) -> ExceptionReport:
     return ExceptionReport(
-        type="webhook_body_too_large",
+        type=ExceptionType.WEBHOOK_BODY_TOO_LARGE,
         owner=OwnerTeam.OPS,
         severity=Severity.WARNING,
         entity_type="webhook",
@@ -178,7 +179,7 @@ def _malformed(
 ) -> ExceptionReport:
     digest = hashlib.sha256(body).hexdigest()[:16]
     return ExceptionReport(
-        type="webhook_malformed",
+        type=ExceptionType.WEBHOOK_MALFORMED,
         owner=OwnerTeam.OPS,
         severity=Severity.WARNING,
         entity_type="webhook",

@@ -29,11 +29,12 @@ from enum import StrEnum
 from typing import Any
 
 from mirakl_sync.config import Settings
+from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
 from mirakl_sync.domain.marketplace_order import OrderState, not_yet
 from mirakl_sync.errors import PermanentError
 from mirakl_sync.services.item_release import ItemRelease
-from mirakl_sync.services.pass_failures import CANCEL_NOT_SENT, PassFailures, PassRecord
+from mirakl_sync.services.pass_failures import PassFailures, PassRecord
 from mirakl_sync.services.ports import (
     Clock,
     ExceptionLog,
@@ -120,7 +121,7 @@ class CancellationService:
             doing = f"the cancellation of {units} of order {order_id} (OR30)"
             entity_type, entity_id = "order_lines", f"{order_id}|{units}"
         return PassRecord(
-            type=CANCEL_NOT_SENT,
+            type=ExceptionType.CANCEL_NOT_SENT,
             owner=OwnerTeam.OPS,
             doing=doing,
             retry=RETRY_REFUNDS if skus is not None else RETRY,
@@ -165,7 +166,9 @@ class CancellationService:
         pass and are due again: line cancellations (``lines``, the refunds pass) or whole
         orders (the shipments pass)."""
         out: list[tuple[str, str, dict[str, int] | None]] = []
-        records = self._failures.due(CANCEL_NOT_SENT, OwnerTeam.OPS) + self._waiting.due()
+        records = (
+            self._failures.due(ExceptionType.CANCEL_NOT_SENT, OwnerTeam.OPS) + self._waiting.due()
+        )
         for record in records:
             skus = record.get("skus")
             entry = (str(record["marketplace"]), str(record["order_id"]), skus)
@@ -330,7 +333,7 @@ class CancellationService:
     def _exception(self, marketplace: str, order_id: str, message: str) -> CancelResult:
         self._exceptions.record(
             ExceptionReport(
-                type="cancel_refused",
+                type=ExceptionType.CANCEL_REFUSED,
                 owner=OwnerTeam.OPS,
                 severity=Severity.ERROR,
                 entity_type="order",

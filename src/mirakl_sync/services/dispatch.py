@@ -36,6 +36,7 @@ import structlog
 
 from mirakl_sync.config import Settings
 from mirakl_sync.domain.carriers import CarrierDecision, CarrierMap, CarrierOutcome, decide
+from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
 from mirakl_sync.domain.marketplace_order import not_yet
 from mirakl_sync.domain.shipments import (
@@ -48,7 +49,7 @@ from mirakl_sync.domain.shipments import (
     lines_to_ship,
 )
 from mirakl_sync.errors import ExternalSystemError, NotFoundError, PermanentError
-from mirakl_sync.services.pass_failures import SHIPMENT_NOT_SENT, PassFailures, PassRecord
+from mirakl_sync.services.pass_failures import PassFailures, PassRecord
 from mirakl_sync.services.ports import (
     Clock,
     ExceptionLog,
@@ -214,7 +215,7 @@ class DispatchService:
 
     def _report(
         self,
-        type_: str,
+        type_: ExceptionType,
         fulfilment: Fulfilment,
         ref: OrderRef,
         message: str,
@@ -257,7 +258,7 @@ class DispatchService:
                 f"[carrier_aliases]), then run `{RETRY_SHIPMENTS}`"
             )
         return self._report(
-            "carrier_unmapped",
+            ExceptionType.CARRIER_UNMAPPED,
             fulfilment,
             ref,
             message,
@@ -265,7 +266,11 @@ class DispatchService:
         )
 
     def resolve_exceptions(self, ref: OrderRef) -> None:
-        for type_ in ("carrier_unmapped", "carrier_rejected", "ship_refused"):
+        for type_ in (
+            ExceptionType.CARRIER_UNMAPPED,
+            ExceptionType.CARRIER_REJECTED,
+            ExceptionType.SHIP_REFUSED,
+        ):
             fingerprint = "|".join((type_, ref.marketplace, "order", ref.order_id))
             self._exceptions.resolve(fingerprint, self._now())
 
@@ -332,7 +337,7 @@ class DispatchService:
                 if settled is not None:
                     return settled
             return self._report(
-                "carrier_rejected",
+                ExceptionType.CARRIER_REJECTED,
                 f,
                 ref,
                 f"{ref.marketplace} rejected the tracking of order {ref.order_id} "
@@ -364,7 +369,7 @@ class DispatchService:
             if state in WAITING_STATES:
                 return self._wait(fulfilment, ref, state)
             return self._report(
-                "ship_refused",
+                ExceptionType.SHIP_REFUSED,
                 fulfilment,
                 ref,
                 f"{marketplace} refused to confirm the shipment of {order_id} (order is "
@@ -473,7 +478,7 @@ class DispatchService:
                     results[f.source_id] = self._wait(f, plan.ref, waiting)
                 elif sid in failed_ids and "SHIPPED" not in failed_ids[sid]:
                     results[f.source_id] = self._report(
-                        "ship_refused",
+                        ExceptionType.SHIP_REFUSED,
                         f,
                         plan.ref,
                         f"{market} refused ST24 for shipment {sid}: {failed_ids[sid]}",
@@ -507,7 +512,9 @@ class DispatchService:
             if settled is not None:
                 return settled
         kind = (
-            "carrier_rejected" if "arrier" in message or "tracking" in message else "ship_refused"
+            ExceptionType.CARRIER_REJECTED
+            if "arrier" in message or "tracking" in message
+            else ExceptionType.SHIP_REFUSED
         )
         return self._report(
             kind,
@@ -554,7 +561,9 @@ class DispatchService:
                 if failed:
                     not_sent.add(result.source_id)
         failing = (
-            self._failures.open_entities(SHIPMENT_NOT_SENT, OwnerTeam.OPS) if fulfilments else set()
+            self._failures.open_entities(ExceptionType.SHIPMENT_NOT_SENT, OwnerTeam.OPS)
+            if fulfilments
+            else set()
         )
         waiting = self._waiting.waiting_entities() if fulfilments else set()
         for f in fulfilments:
@@ -608,7 +617,7 @@ class DispatchService:
     def _pass_record(self, fulfilment: Fulfilment, ref: OrderRef | None) -> PassRecord:
         order = f"order {ref.order_id}" if ref else f"shop order {fulfilment.shopify_order_id}"
         return PassRecord(
-            type=SHIPMENT_NOT_SENT,
+            type=ExceptionType.SHIPMENT_NOT_SENT,
             owner=OwnerTeam.OPS,
             doing=(
                 f"the shipment of {order} (fulfilment {fulfilment.source_id}, carrier "
@@ -642,6 +651,8 @@ class DispatchService:
     def due_retries(self) -> list[Fulfilment]:
         """Fulfilments that failed, or waited for the order's state, in an earlier pass
         and are due to be tried again (each once)."""
-        records = self._failures.due(SHIPMENT_NOT_SENT, OwnerTeam.OPS) + self._waiting.due()
+        records = (
+            self._failures.due(ExceptionType.SHIPMENT_NOT_SENT, OwnerTeam.OPS) + self._waiting.due()
+        )
         unique = {Fulfilment(**r).source_id: Fulfilment(**r) for r in records}
         return list(unique.values())

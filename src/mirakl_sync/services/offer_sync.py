@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from mirakl_sync.domain.allocation import RuleBook, desired_quantities
+from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
 from mirakl_sync.domain.offers import OfferRow
 from mirakl_sync.domain.pricing import PriceRules
@@ -34,7 +35,7 @@ from mirakl_sync.services.ports import (
     StockLedger,
 )
 from mirakl_sync.services.price_sync import desired_prices
-from mirakl_sync.services.stock_exceptions import NOT_CREATABLE, keep_reported, not_creatable
+from mirakl_sync.services.stock_exceptions import keep_reported, not_creatable
 from mirakl_sync.services.stock_snapshot import CatalogueSnapshot
 from mirakl_sync.services.stock_sync import (
     ImportTracking,
@@ -94,7 +95,7 @@ class OfferSync:
         )
         keep_reported(
             self.exceptions,
-            NOT_CREATABLE,
+            ExceptionType.OFFER_NOT_CREATABLE,
             (not_creatable(code, sku) for sku in missing),
             self._now(),
             marketplace=code,
@@ -148,7 +149,7 @@ class OfferSync:
             progress_of=offers.offer_import,
             error_lines_of=offers.offer_import_errors,
             rejected=lambda sku, message, import_id: ExceptionReport(
-                type="offer_line_rejected",
+                type=ExceptionType.OFFER_LINE_REJECTED,
                 owner=OwnerTeam.ECOMMERCE,
                 severity=Severity.ERROR,
                 entity_type="offer",

@@ -45,6 +45,7 @@ from typing import Any
 
 import structlog
 
+from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
 from mirakl_sync.domain.orders import (
     HubStatus,
@@ -67,7 +68,6 @@ from mirakl_sync.services.ports import (
 
 log = structlog.get_logger(__name__)
 
-UNLINKED_TYPE = "order_unlinked"
 #: Mirakl order states past acceptance (OR11 ``order_state_codes``; incidents are a flag,
 #: ``has_incident``, not a state): something may still ship or be refunded.
 ADOPTABLE_STATES = frozenset(
@@ -125,7 +125,7 @@ def unlinked_report(stored: StoredOrder, *, marketplace_name: str) -> ExceptionR
     order = stored.order
     shipping = order.state in _STILL_SHIPPING
     return ExceptionReport(
-        type=UNLINKED_TYPE,
+        type=ExceptionType.ORDER_UNLINKED,
         owner=OwnerTeam.OPS,
         severity=Severity.ERROR if shipping else Severity.WARNING,
         entity_type="order",

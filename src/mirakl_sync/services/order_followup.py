@@ -18,6 +18,7 @@ exception of an earlier attempt that gave up); one that gave up is an ops except
 
 from __future__ import annotations
 
+from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
 from mirakl_sync.domain.orders import (
     DEBITED_STATES,
@@ -35,9 +36,6 @@ from mirakl_sync.services.order_import import (
     resolve_lines,
     undo_import,
 )
-
-#: The exception of a follow-up whose retries ran out (it is started again by the pulls).
-FOLLOWUP_FAILED_TYPE = "order_followup_failed"
 
 
 async def follow_up(services: OrderServices, order_id: str) -> HubStatus:
@@ -65,7 +63,7 @@ def _failure(
 ) -> ExceptionReport:
     order_id = stored.order.order_id
     return ExceptionReport(
-        type=FOLLOWUP_FAILED_TYPE,
+        type=ExceptionType.ORDER_FOLLOWUP_FAILED,
         owner=OwnerTeam.OPS,
         severity=Severity.ERROR,
         entity_type="order",
@@ -88,7 +86,7 @@ async def _follow_up(services: OrderServices, order_id: str) -> HubStatus:
     if order.has_incident:
         services.exceptions.record(
             ExceptionReport(
-                type="order_incident",
+                type=ExceptionType.ORDER_INCIDENT,
                 owner=OwnerTeam.OPS,
                 severity=Severity.ERROR,
                 entity_type="order",

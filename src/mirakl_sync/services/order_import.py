@@ -21,6 +21,7 @@ from typing import Protocol
 
 import structlog
 
+from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
 from mirakl_sync.domain.orders import (
     REFUSED_CANCELLED_IN_SHOP,
@@ -146,7 +147,7 @@ def hold_up(
     left = deadline - now
     services.exceptions.record(
         ExceptionReport(
-            type="order_waiting",
+            type=ExceptionType.ORDER_WAITING,
             owner=OwnerTeam.OPS,
             severity=severity,
             entity_type="order",
@@ -169,7 +170,7 @@ def hold_up(
 def _resolve_order_exceptions(services: OrderServices, order_id: str) -> None:
     services.exceptions.resolve(
         ExceptionReport(
-            "order_waiting",
+            ExceptionType.ORDER_WAITING,
             OwnerTeam.OPS,
             Severity.INFO,
             "order",
@@ -216,7 +217,7 @@ async def resolve_lines(services: OrderServices, order_id: str) -> Bindings:
         if lines[line.line_id] is None:
             services.exceptions.record(
                 ExceptionReport(
-                    type="unmapped_sku",
+                    type=ExceptionType.UNMAPPED_SKU,
                     owner=OwnerTeam.ECOMMERCE,
                     severity=Severity.ERROR,
                     entity_type="sku",

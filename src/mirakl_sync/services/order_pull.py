@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
 from mirakl_sync.domain.orders import (
     WAITING_ACCEPTANCE,
@@ -39,8 +40,6 @@ WATERMARK_FLOW = "orders"
 SWEEP_FLOW = "orders-sweep"
 #: When each marketplace's last pull succeeded (the watermark moves only with orders).
 PULLED_FLOW = "orders-pulled"
-#: The exception a pull that stopped succeeding raises (the monitoring alerts build on it).
-STALE_PULL_TYPE = "order_pull_stale"
 #: How late a pull may be beyond its period before intake counts as stopped: a pull
 #: waits for its OR11 slot and can take a while on a large backlog.
 STALE_PULL_GRACE_SECONDS = 120.0
@@ -185,7 +184,7 @@ async def pull_orders(
 def stale_pull_report(marketplace: str, *, last: datetime | None) -> ExceptionReport:
     since = "never" if last is None else f"last at {last:%Y-%m-%d %H:%M:%S} UTC"
     return ExceptionReport(
-        type=STALE_PULL_TYPE,
+        type=ExceptionType.ORDER_PULL_STALE,
         owner=OwnerTeam.OPS,
         severity=Severity.CRITICAL,
         marketplace=marketplace,

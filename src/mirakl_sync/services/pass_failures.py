@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 
 import structlog
 
+from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionReport, ExceptionStatus, OwnerTeam, Severity
 from mirakl_sync.errors import CallBudgetExhaustedError, ExternalSystemError, PermanentError
 from mirakl_sync.services.ports import Clock, ExceptionLog
@@ -41,22 +42,6 @@ from mirakl_sync.services.ports import Clock, ExceptionLog
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
-#: A shipment (ST01/ST24, or OR23/OR24) that did not go through in a pass (ops).
-SHIPMENT_NOT_SENT = "shipment_not_sent"
-#: A cancellation (OR29/OR30) that did not go through in a pass (ops).
-CANCEL_NOT_SENT = "cancel_not_sent"
-#: A refund (OR28) that did not go through in a pass (finance).
-REFUND_NOT_SENT = "refund_not_sent"
-#: A source a pass reads (Shopify's changed orders, Supercycle's cycles or returns) that
-#: did not answer; its cursor stayed, the next pass reads it again (ops).
-SOURCE_UNREADABLE = "poll_source_unreadable"
-#: A unit of a scheduled pass (a page of the shop feed, a source, the retries) that
-#: raised something no service handles, even after its step's retries: the pass skipped
-#: it and carried on; the next pass runs it again (ops).
-POLL_STEP_FAILED = "poll_step_failed"
-#: A shop order whose events a pass could not handle (an error no service handles, even
-#: with the order alone): kept, and re-read from Shopify by the next passes (ops).
-POLL_ORDER_FAILED = "poll_order_failed"
 #: How long a record Mirakl rejected waits before a pass tries it again.
 PERMANENT_RETRY = timedelta(hours=1)
 #: Records tried again per pass and type, oldest first (the rest wait for later passes).
@@ -69,7 +54,7 @@ OPEN_LIMIT = 10_000
 class PassRecord:
     """One record of a pass, as its exception names it and keeps it for a retry."""
 
-    type: str
+    type: ExceptionType
     owner: OwnerTeam
     #: What the pass does with it, for people: "the shipment of fulfilment X of order Y".
     doing: str

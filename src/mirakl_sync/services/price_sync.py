@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
 from mirakl_sync.domain.pricing import PriceRules, marketplace_price, price_text
 from mirakl_sync.services.ports import Clock, ExceptionLog, MarketplaceOffers, OfferStates
@@ -81,7 +82,7 @@ class PriceSync:
             progress_of=offers.price_import,
             error_lines_of=offers.price_import_errors,
             rejected=lambda sku, message, import_id: ExceptionReport(
-                type="price_line_rejected",
+                type=ExceptionType.PRICE_LINE_REJECTED,
                 owner=OwnerTeam.ECOMMERCE,
                 severity=Severity.ERROR,
                 entity_type="offer",

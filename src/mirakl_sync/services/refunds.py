@@ -34,6 +34,7 @@ from typing import Any
 import structlog
 
 from mirakl_sync.config import Settings
+from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
 from mirakl_sync.domain.marketplace_order import (
     NEVER_CHARGED_STATES,
@@ -51,8 +52,6 @@ from mirakl_sync.domain.refunds import (
 from mirakl_sync.errors import PermanentError, RetryableError
 from mirakl_sync.services.pass_failures import (
     OPEN_LIMIT,
-    REFUND_NOT_SENT,
-    SHIPMENT_NOT_SENT,
     PassFailures,
     PassRecord,
 )
@@ -203,7 +202,7 @@ class RefundService:
         """``source`` as a pass's ``refund_not_sent`` exception names and keeps it."""
         skus = ", ".join(f"{q} x {sku}" for sku, q in sorted(source.skus.items()))
         return PassRecord(
-            type=REFUND_NOT_SENT,
+            type=ExceptionType.REFUND_NOT_SENT,
             owner=OwnerTeam.FINANCE,
             doing=f"the refund {source.key} of order {source.order_id} ({skus}, OR28)",
             retry=RETRY_REFUNDS,
@@ -237,7 +236,10 @@ class RefundService:
     def due_retries(self) -> list[RefundSource]:
         """Refund sources that failed, or waited for the order's state, in an earlier pass
         and are due to be tried again (each once)."""
-        records = self._failures.due(REFUND_NOT_SENT, OwnerTeam.FINANCE) + self._waiting.due()
+        records = (
+            self._failures.due(ExceptionType.REFUND_NOT_SENT, OwnerTeam.FINANCE)
+            + self._waiting.due()
+        )
         unique = {RefundSource(**record).key: RefundSource(**record) for record in records}
         return list(unique.values())
 
@@ -357,7 +359,7 @@ class RefundService:
             owner=OwnerTeam.OPS, marketplace=source.marketplace, limit=OPEN_LIMIT
         )
         return any(
-            r.type in (SHIPMENT_NOT_SENT, SHIPMENT.waiting)
+            r.type in (ExceptionType.SHIPMENT_NOT_SENT, SHIPMENT.waiting)
             and r.details.get("order_id") == source.order_id
             for r in open_
         )
@@ -455,7 +457,7 @@ class RefundService:
         skus = ", ".join(f"{q} x {sku}" for sku, q in sorted(source.skus.items()))
         self._exceptions.record(
             ExceptionReport(
-                type="refund_not_needed",
+                type=ExceptionType.REFUND_NOT_NEEDED,
                 owner=OwnerTeam.FINANCE,
                 severity=Severity.INFO,
                 entity_type=ENTITY,
@@ -484,14 +486,14 @@ class RefundService:
         )
 
     def _fingerprint(self, source: RefundSource) -> str:
-        return "|".join(("refund_failed", source.marketplace, ENTITY, source.key))
+        return "|".join((ExceptionType.REFUND_FAILED, source.marketplace, ENTITY, source.key))
 
     def _finance(
         self, source: RefundSource, message: str, details: dict[str, Any] | None = None
     ) -> RefundResult:
         self._exceptions.record(
             ExceptionReport(
-                type="refund_failed",
+                type=ExceptionType.REFUND_FAILED,
                 owner=OwnerTeam.FINANCE,
                 severity=Severity.ERROR,
                 entity_type=ENTITY,

@@ -15,16 +15,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from datetime import datetime
 
+from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionReport, ExceptionStatus, OwnerTeam, Severity
 from mirakl_sync.domain.offers import Skipped
 from mirakl_sync.services.ports import ExceptionLog
 
-#: A record of the catalogue that cannot become an offer on any marketplace.
-NOT_LISTED = "offer_not_listed"
-#: An offer the hub keeps in step but cannot create (OF01 needs a ``product-id``).
-NOT_CREATABLE = "offer_not_creatable"
-#: An offer on a marketplace (seen in its offer export) that matches nothing the hub reads.
-UNMATCHED = "offer_unmatched"
 #: How many open exceptions of one kind a cycle reads back to resolve the cleared ones.
 #: Far above any catalogue's count of unlistable records; past it, the oldest stay open
 #: until a cycle that sees them reports or clears them again.
@@ -35,7 +30,7 @@ def not_listed(skipped: Skipped) -> ExceptionReport:
     """A record of the catalogue that no marketplace is offered, and what to do."""
     advice = f" To list it: {skipped.advice}." if skipped.advice else ""
     return ExceptionReport(
-        type=NOT_LISTED,
+        type=ExceptionType.OFFER_NOT_LISTED,
         owner=OwnerTeam.ECOMMERCE,
         severity=Severity.WARNING,
         entity_type="offer",
@@ -51,7 +46,7 @@ def not_listed(skipped: Skipped) -> ExceptionReport:
 def not_creatable(marketplace: str, sku: str) -> ExceptionReport:
     """An offer without ``product-id`` that the marketplace has not shown it holds."""
     return ExceptionReport(
-        type=NOT_CREATABLE,
+        type=ExceptionType.OFFER_NOT_CREATABLE,
         owner=OwnerTeam.ECOMMERCE,
         severity=Severity.WARNING,
         entity_type="offer",
@@ -71,7 +66,7 @@ def not_creatable(marketplace: str, sku: str) -> ExceptionReport:
 def offer_unmatched(marketplace: str, sku: str) -> ExceptionReport:
     """An offer the marketplace holds whose SKU is no Shopify variant or Supercycle item."""
     return ExceptionReport(
-        type=UNMATCHED,
+        type=ExceptionType.OFFER_UNMATCHED,
         owner=OwnerTeam.ECOMMERCE,
         severity=Severity.WARNING,
         entity_type="offer",
@@ -112,7 +107,7 @@ def keep_reported(
         if record.entity_id in reported or (scope is not None and record.entity_id not in scope):
             continue
         cleared = ExceptionReport(
-            type=record.type,
+            type=ExceptionType(record.type),
             owner=record.owner,
             severity=record.severity,
             entity_type=record.entity_type,

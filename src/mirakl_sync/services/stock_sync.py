@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from mirakl_sync.domain.allocation import RuleBook, desired_quantities, plan_stock_updates
+from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
 from mirakl_sync.domain.offers import ImportErrorLine, ImportProgress
 from mirakl_sync.services.ports import (
@@ -35,8 +36,6 @@ from mirakl_sync.services.ports import (
     StockLedger,
 )
 from mirakl_sync.services.stock_exceptions import (
-    NOT_LISTED,
-    UNMATCHED,
     keep_reported,
     not_listed,
     offer_unmatched,
@@ -129,7 +128,7 @@ class StockSync:
                 unmatched -= {s.key for s in snapshot.skipped}
                 keep_reported(
                     self.exceptions,
-                    UNMATCHED,
+                    ExceptionType.OFFER_UNMATCHED,
                     (offer_unmatched(market.code, sku) for sku in sorted(unmatched)),
                     now,
                     marketplace=market.code,
@@ -239,12 +238,18 @@ def report_not_listed(
     """Each record of ``snapshot`` that cannot be listed is an open exception for
     e-commerce; one that can be listed again (among ``keys``, when the snapshot covers
     only them) is resolved."""
-    keep_reported(log, NOT_LISTED, (not_listed(s) for s in snapshot.skipped), now, scope=keys)
+    keep_reported(
+        log,
+        ExceptionType.OFFER_NOT_LISTED,
+        (not_listed(s) for s in snapshot.skipped),
+        now,
+        scope=keys,
+    )
 
 
 def _line_rejected(code: str, sku: str, message: str, import_id: str) -> ExceptionReport:
     return ExceptionReport(
-        type="stock_line_rejected",
+        type=ExceptionType.STOCK_LINE_REJECTED,
         owner=OwnerTeam.ECOMMERCE,
         severity=Severity.ERROR,
         entity_type="offer",

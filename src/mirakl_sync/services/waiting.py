@@ -31,6 +31,7 @@ from typing import Any
 
 import structlog
 
+from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
 from mirakl_sync.services.pass_failures import PassFailures, PassRecord
 from mirakl_sync.services.ports import Clock, ExceptionLog
@@ -48,27 +49,32 @@ class WaitKind:
     """One kind of waiting work and the exceptions it records."""
 
     #: The INFO record a pass keeps (and retries) while it waits.
-    waiting: str
+    waiting: ExceptionType
     #: The ERROR exception once it waited past ``BLOCKED_AFTER``.
-    blocked: str
+    blocked: ExceptionType
     owner: OwnerTeam
     #: What must happen first, for people ("the order is accepted and debited").
     needs: str
 
 
 SHIPMENT = WaitKind(
-    "shipment_waiting",
-    "shipment_blocked",
+    ExceptionType.SHIPMENT_WAITING,
+    ExceptionType.SHIPMENT_BLOCKED,
     OwnerTeam.OPS,
     "the order is accepted and the customer debited",
 )
 REFUND = WaitKind(
-    "refund_waiting",
-    "refund_blocked",
+    ExceptionType.REFUND_WAITING,
+    ExceptionType.REFUND_BLOCKED,
     OwnerTeam.FINANCE,
     "the order is accepted and the customer debited",
 )
-CANCELLATION = WaitKind("cancel_waiting", "cancel_blocked", OwnerTeam.OPS, "the order is accepted")
+CANCELLATION = WaitKind(
+    ExceptionType.CANCEL_WAITING,
+    ExceptionType.CANCEL_BLOCKED,
+    OwnerTeam.OPS,
+    "the order is accepted",
+)
 
 
 class WaitingWork:
@@ -83,7 +89,7 @@ class WaitingWork:
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
 
-    def _as(self, item: PassRecord, type_: str) -> PassRecord:
+    def _as(self, item: PassRecord, type_: ExceptionType) -> PassRecord:
         return replace(item, type=type_, owner=self._kind.owner)
 
     def wait(self, item: PassRecord, state: str) -> str:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
 from mirakl_sync.errors import MiraklSyncError
 from mirakl_sync.services.ports import Clock, ExceptionLog, WebhookSubscriptions
@@ -37,8 +38,6 @@ TOPICS: dict[str, str] = {
 
 WEBHOOK_PATH = "/webhooks/shopify"
 
-#: The exception (ops) open while a subscription is missing; resolved when all are in place.
-SUBSCRIPTION_FAILED = "webhook_subscription_failed"
 #: Seconds between checks once every subscription is in place.
 RECHECK_SECONDS = 3600.0
 
@@ -105,7 +104,7 @@ class SubscriptionKeeper:
 
     def _report(self, message: str, details: dict[str, Any]) -> ExceptionReport:
         return ExceptionReport(
-            type=SUBSCRIPTION_FAILED,
+            type=ExceptionType.WEBHOOK_SUBSCRIPTION_FAILED,
             owner=OwnerTeam.OPS,
             severity=Severity.WARNING,
             entity_type="shop",

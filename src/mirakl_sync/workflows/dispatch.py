@@ -35,6 +35,7 @@ from mirakl_sync.adapters.store.stock_ledger import SqlStockLedger
 from mirakl_sync.adapters.supercycle.inventory import SupercycleInventory
 from mirakl_sync.bootstrap import Hub, bootstrap
 from mirakl_sync.config import Settings
+from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.services.cancellations import CancellationService, CancelStatus
 from mirakl_sync.services.dispatch import (
     DispatchService,
@@ -452,6 +453,7 @@ def doctor_unmapped_carriers(hub: Hub) -> list[str]:
     names = {
         str(record.details.get("carrier"))
         for record in hub.store.exception_log.list(limit=1000)
-        if record.type == "carrier_unmapped" and record.details.get("carrier") is not None
+        if record.type == ExceptionType.CARRIER_UNMAPPED
+        and record.details.get("carrier") is not None
     }
     return sorted(names)

@@ -60,6 +60,7 @@ import structlog
 from mirakl_sync.adapters.store.dispatch import SqlCursors, SqlHandledShopOrders
 from mirakl_sync.adapters.supercycle.returns_api import SupercycleReturnsApi
 from mirakl_sync.config import SafetyNetSettings, Settings
+from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionStatus, OwnerTeam
 from mirakl_sync.domain.shipments import OrderRef
 from mirakl_sync.services.cycle_feed import cycle_fulfilments
@@ -71,9 +72,6 @@ from mirakl_sync.services.dispatch import (
 )
 from mirakl_sync.services.pass_failures import (
     OPEN_LIMIT,
-    POLL_ORDER_FAILED,
-    POLL_STEP_FAILED,
-    SOURCE_UNREADABLE,
     PassFailures,
     PassRecord,
 )
@@ -206,7 +204,7 @@ async def refund_supercycle_returns(
 def _source(name: str, scope: str, what: str, retry: str) -> PassRecord:
     """A source a pass reads, as the exception recorded when it does not answer."""
     return PassRecord(
-        type=SOURCE_UNREADABLE,
+        type=ExceptionType.POLL_SOURCE_UNREADABLE,
         owner=OwnerTeam.OPS,
         doing=f"reading {what} for the {scope} pass (its cursor stays: the next pass reads "
         "it again)",
@@ -224,7 +222,7 @@ def _unit_record(kind: str, name: str, label: str = "") -> PassRecord:
     """A unit of a pass, as the exception recorded when it raised (``poll_step_failed``);
     one exception per kind and unit (every page shares one)."""
     return PassRecord(
-        type=POLL_STEP_FAILED,
+        type=ExceptionType.POLL_STEP_FAILED,
         owner=OwnerTeam.OPS,
         doing=f"{label or name} of the {kind} pass",
         retry=_RETRY[kind],
@@ -437,7 +435,7 @@ async def recheck_unit(kit: Kit, kind: str, handled: list[str]) -> dict[str, Any
 def _order_record(kind: str, shop_order_id: str, ref: OrderRef) -> PassRecord:
     """A shop order whose events a page could not handle, kept for a retry."""
     return PassRecord(
-        type=POLL_ORDER_FAILED,
+        type=ExceptionType.POLL_ORDER_FAILED,
         owner=OwnerTeam.OPS,
         doing=f"the {kind} events of shop order {shop_order_id} (order {ref.order_id})",
         retry=_RETRY[kind],
@@ -454,7 +452,7 @@ async def _retry_orders(kit: Kit, kind: str, work: _Work) -> None:
     handle its events (the feed's cursor has moved past it)."""
     failures = PassFailures(kit.hub.store.exception_log, kit.clock)
     feed = shop_feed(kit)
-    for record in failures.due(POLL_ORDER_FAILED, OwnerTeam.OPS):
+    for record in failures.due(ExceptionType.POLL_ORDER_FAILED, OwnerTeam.OPS):
         if record.get("kind") != kind:
             continue
         shop_order_id = str(record["shopify_order_id"])
@@ -484,7 +482,9 @@ async def pass_done(kit: Kit, kind: str, summary: dict[str, Any]) -> None:
     """The pass's log line; the ``poll_step_failed`` exceptions of units that went
     through this time are resolved."""
     failures = PassFailures(kit.hub.store.exception_log, kit.clock)
-    open_ = failures.open_entities(POLL_STEP_FAILED, OwnerTeam.OPS)  # one read, not 5 writes
+    open_ = failures.open_entities(
+        ExceptionType.POLL_STEP_FAILED, OwnerTeam.OPS
+    )  # one read, not 5 writes
     ran = [n for n in _UNIT_NAMES if n != "recheck" or summary.get("rechecked")]
     for name in ran:
         if name not in summary["failed_units"] and f"{kind}:{name}" in open_:

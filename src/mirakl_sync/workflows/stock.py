@@ -45,6 +45,7 @@ from mirakl_sync.bootstrap import Hub, bootstrap
 from mirakl_sync.config import MarketplaceSettings, Settings
 from mirakl_sync.domain.allocation import RuleBook
 from mirakl_sync.domain.allocation import StockRule as DomainStockRule
+from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
 from mirakl_sync.domain.pricing import PriceRules
 from mirakl_sync.errors import MiraklSyncError, RetryableError
@@ -387,7 +388,7 @@ async def learn_listed_offers(
 
 def _export_failed(code: str, reason: str) -> ExceptionReport:
     return ExceptionReport(
-        type="offer_export_failed",
+        type=ExceptionType.OFFER_EXPORT_FAILED,
         owner=OwnerTeam.OPS,
         severity=Severity.WARNING,
         entity_type="marketplace",
@@ -491,7 +492,7 @@ def _due(flow: str, code: str, every_seconds: float, context: StockContext) -> b
 
 def _tick_delayed(reason: str) -> ExceptionReport:
     return ExceptionReport(
-        type="stock_tick_delayed",
+        type=ExceptionType.STOCK_TICK_DELAYED,
         owner=OwnerTeam.OPS,
         severity=Severity.WARNING,
         entity_type="flow",

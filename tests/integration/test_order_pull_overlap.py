@@ -51,7 +51,8 @@ from mirakl_sync.adapters.store.database import create_store_engine
 from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.adapters.store.orders import SqlOrderRepository
 from mirakl_sync.adapters.store.tables import marketplace_orders
-from mirakl_sync.domain.orders import WAITING_ACCEPTANCE, HubStatus
+from mirakl_sync.domain.marketplace_order import OrderState
+from mirakl_sync.domain.orders import HubStatus
 from mirakl_sync.sandbox.mirakl import EmulatedMarketplace, MiraklEmulator
 from mirakl_sync.sandbox.server import MARKETPLACES
 from mirakl_sync.services.order_pull import WATERMARK_FLOW, PullResult, pull_orders
@@ -376,11 +377,11 @@ def test_an_order_updated_mid_walk_ahead_of_the_offset_is_read_by_the_next_pull(
     assert_no_repeats(second)
     assert second.seen == len(listed)
     assert second.new == len(batch) + len(set(placed_mid_walk) & set(listed))
-    assert h.stored_state(late) == WAITING_ACCEPTANCE  # not read yet
+    assert h.stored_state(late) == OrderState.WAITING_ACCEPTANCE  # not read yet
 
     third = h.pull()
 
-    assert h.stored_state(late) != WAITING_ACCEPTANCE  # the accepted order, re-stored
+    assert h.stored_state(late) != OrderState.WAITING_ACCEPTANCE  # the accepted order, re-stored
     assert late in third.followups
     assert late not in third.imports
     assert_no_repeats(third)

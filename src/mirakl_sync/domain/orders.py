@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from mirakl_sync.domain.exceptions import Severity
+from mirakl_sync.domain.marketplace_order import LineState, OrderState
 
 # --------------------------------------------------------------------------- the order
 
@@ -102,15 +103,18 @@ class MarketplaceOrder:
 
     @property
     def waiting_lines(self) -> tuple[OrderLine, ...]:
-        return tuple(line for line in self.lines if line.state == WAITING_ACCEPTANCE)
+        return tuple(line for line in self.lines if line.state == LineState.WAITING_ACCEPTANCE)
 
 
-#: Mirakl's state of an order (and line) awaiting the seller's decision.
-WAITING_ACCEPTANCE = "WAITING_ACCEPTANCE"
 #: Mirakl states in which an accepted order is still being paid for.
-AWAITING_PAYMENT_STATES = frozenset({"WAITING_DEBIT", "WAITING_DEBIT_PAYMENT"})
+AWAITING_PAYMENT_STATES = frozenset({OrderState.WAITING_DEBIT, OrderState.WAITING_DEBIT_PAYMENT})
 #: Mirakl states in which an order is still open (the full sweep reads these).
-OPEN_STATES = ("WAITING_ACCEPTANCE", "WAITING_DEBIT", "WAITING_DEBIT_PAYMENT", "SHIPPING")
+OPEN_STATES = (
+    OrderState.WAITING_ACCEPTANCE,
+    OrderState.WAITING_DEBIT,
+    OrderState.WAITING_DEBIT_PAYMENT,
+    OrderState.SHIPPING,
+)
 
 
 # --------------------------------------------------------------------------- hub status
@@ -183,16 +187,24 @@ def next_status(status: HubStatus | str, event: HubEvent) -> HubStatus:
 
 
 #: Mirakl order states that come only after the customer was debited.
-DEBITED_STATES = frozenset({"SHIPPING", "SHIPPED", "TO_COLLECT", "RECEIVED", "CLOSED"})
+DEBITED_STATES = frozenset(
+    {
+        OrderState.SHIPPING,
+        OrderState.SHIPPED,
+        OrderState.TO_COLLECT,
+        OrderState.RECEIVED,
+        OrderState.CLOSED,
+    }
+)
 
 
 def event_for_marketplace_state(state: str) -> HubEvent | None:
     """What a Mirakl order state means for an order the hub has already decided."""
-    if state == "SHIPPING":
+    if state == OrderState.SHIPPING:
         return HubEvent.PAID
-    if state in ("CANCELED", "REFUSED"):
+    if state in (OrderState.CANCELED, OrderState.REFUSED):
         return HubEvent.CANCELLED
-    if state in ("SHIPPED", "TO_COLLECT", "RECEIVED", "CLOSED"):
+    if state in (OrderState.SHIPPED, OrderState.TO_COLLECT, OrderState.RECEIVED, OrderState.CLOSED):
         return HubEvent.CLOSED
     return None
 

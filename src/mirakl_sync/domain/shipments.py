@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from mirakl_sync.domain.marketplace_order import LineState, OrderState
+
 T = TypeVar("T")
 
 #: ST01/ST23/ST24 ``maxItems``.
@@ -20,14 +22,27 @@ SHIPMENTS_PER_CALL = 1000
 #: Line states from which a line can still be shipped (the WAITING ones included: the
 #: stored order may be stale, and Mirakl itself refuses what it cannot ship yet).
 SHIPPABLE_LINE_STATES = frozenset(
-    {"SHIPPING", "WAITING_DEBIT", "WAITING_DEBIT_PAYMENT", "WAITING_ACCEPTANCE", "STAGING"}
+    {
+        LineState.SHIPPING,
+        LineState.WAITING_DEBIT,
+        LineState.WAITING_DEBIT_PAYMENT,
+        LineState.WAITING_ACCEPTANCE,
+        LineState.STAGING,
+    }
 )
 #: Order states in which Mirakl has not debited the customer yet: shipping must wait.
 WAITING_STATES = frozenset(
-    {"STAGING", "WAITING_ACCEPTANCE", "WAITING_DEBIT", "WAITING_DEBIT_PAYMENT"}
+    {
+        OrderState.STAGING,
+        OrderState.WAITING_ACCEPTANCE,
+        OrderState.WAITING_DEBIT,
+        OrderState.WAITING_DEBIT_PAYMENT,
+    }
 )
 #: Order states meaning the shipment is already confirmed.
-SHIPPED_STATES = frozenset({"SHIPPED", "TO_COLLECT", "RECEIVED", "CLOSED"})
+SHIPPED_STATES = frozenset(
+    {OrderState.SHIPPED, OrderState.TO_COLLECT, OrderState.RECEIVED, OrderState.CLOSED}
+)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from typing import Any
 from mirakl_sync.config import Settings
 from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
-from mirakl_sync.domain.marketplace_order import OrderState, not_yet
+from mirakl_sync.domain.marketplace_order import LineState, OrderState, not_yet
 from mirakl_sync.errors import PermanentError
 from mirakl_sync.services.item_release import ItemRelease
 from mirakl_sync.services.pass_failures import PassFailures, PassRecord
@@ -47,7 +47,9 @@ from mirakl_sync.services.refunds import _dec, lines_for_skus
 from mirakl_sync.services.shop_cancel_mark import MarkStore, mark_cancelled_in_shop
 from mirakl_sync.services.waiting import CANCELLATION, WaitingWork
 
-CANCELLABLE_LINE_STATES = frozenset({"WAITING_DEBIT", "WAITING_DEBIT_PAYMENT", "SHIPPING"})
+CANCELLABLE_LINE_STATES = frozenset(
+    {LineState.WAITING_DEBIT, LineState.WAITING_DEBIT_PAYMENT, LineState.SHIPPING}
+)
 #: Order states in which the seller cannot cancel yet: the order is not accepted (the
 #: seller's answer then is OR21, see mirakl-api.md §2.8). A cancellation waits them out.
 NOT_YET_CANCELLABLE = frozenset({OrderState.STAGING.value, OrderState.WAITING_ACCEPTANCE.value})
@@ -322,7 +324,7 @@ class CancellationService:
         released = [
             str(line["order_line_id"])
             for line in chosen
-            if not only_cancelled or line.get("order_line_state") == "CANCELED"
+            if not only_cancelled or line.get("order_line_state") == LineState.CANCELED
         ]
         if self._ledger is not None:
             for line_id in released:

@@ -38,7 +38,7 @@ from mirakl_sync.config import Settings
 from mirakl_sync.domain.carriers import CarrierDecision, CarrierMap, CarrierOutcome, decide
 from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
-from mirakl_sync.domain.marketplace_order import not_yet
+from mirakl_sync.domain.marketplace_order import OrderState, not_yet
 from mirakl_sync.domain.shipments import (
     SHIPPED_STATES,
     WAITING_STATES,
@@ -185,7 +185,7 @@ class DispatchService:
         if order is None:
             return self._result(DispatchStatus.NOTHING_TO_DO, fulfilment, ref, "unknown to Mirakl")
         state = str(order.get("order_state"))
-        if state in ("CANCELED", "REFUSED"):
+        if state in (OrderState.CANCELED, OrderState.REFUSED):
             return self._result(DispatchStatus.NOTHING_TO_DO, fulfilment, ref, f"order is {state}")
         decision = await self._carrier(fulfilment, ref, api)
         if decision is not None and not decision.sendable:
@@ -498,7 +498,7 @@ class DispatchService:
             return self._wait(f, ref, state)
         if state in SHIPPED_STATES:
             return self._result(DispatchStatus.ALREADY_SHIPPED, f, ref, state)
-        if state in ("CANCELED", "REFUSED"):
+        if state in (OrderState.CANCELED, OrderState.REFUSED):
             return self._result(DispatchStatus.NOTHING_TO_DO, f, ref, f"order is {state}")
         return None
 

@@ -47,6 +47,7 @@ import structlog
 
 from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
+from mirakl_sync.domain.marketplace_order import OrderState
 from mirakl_sync.domain.orders import (
     HubStatus,
     MarketplaceOrder,
@@ -71,11 +72,20 @@ log = structlog.get_logger(__name__)
 #: Mirakl order states past acceptance (OR11 ``order_state_codes``; incidents are a flag,
 #: ``has_incident``, not a state): something may still ship or be refunded.
 ADOPTABLE_STATES = frozenset(
-    {"WAITING_DEBIT", "WAITING_DEBIT_PAYMENT", "SHIPPING", "TO_COLLECT", "SHIPPED", "RECEIVED"}
-    | {"CLOSED"}
+    {
+        OrderState.WAITING_DEBIT,
+        OrderState.WAITING_DEBIT_PAYMENT,
+        OrderState.SHIPPING,
+        OrderState.TO_COLLECT,
+        OrderState.SHIPPED,
+        OrderState.RECEIVED,
+    }
+    | {OrderState.CLOSED}
 )
 #: States in which the order may still ship: an unlinked one is looked up again hourly.
-_STILL_SHIPPING = frozenset({"WAITING_DEBIT", "WAITING_DEBIT_PAYMENT", "SHIPPING"})
+_STILL_SHIPPING = frozenset(
+    {OrderState.WAITING_DEBIT, OrderState.WAITING_DEBIT_PAYMENT, OrderState.SHIPPING}
+)
 #: ``sourceName`` of the shop's own sales channels (Shopify's ``Order.sourceName``
 #: documents "web", "mobile_app" and "pos"; "shopify_draft_order", "iphone" and "android"
 #: are the other values Shopify is known to set, not listed in the Admin schema's text).
@@ -108,9 +118,9 @@ def adopted_status(current: HubStatus, state: str) -> HubStatus:
     """The hub status of an adopted order in Mirakl ``state``, never moving back: awaiting
     debit = ``accepted``; SHIPPING = ``shipping`` (paid, may ship); shipped, to collect,
     received or closed = ``closed`` (nothing left to ship; refunds are still polled)."""
-    if state in ("WAITING_DEBIT", "WAITING_DEBIT_PAYMENT"):
+    if state in (OrderState.WAITING_DEBIT, OrderState.WAITING_DEBIT_PAYMENT):
         target = HubStatus.ACCEPTED
-    elif state == "SHIPPING":
+    elif state == OrderState.SHIPPING:
         target = HubStatus.SHIPPING
     elif state in ADOPTABLE_STATES:
         target = HubStatus.CLOSED

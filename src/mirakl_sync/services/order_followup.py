@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
+from mirakl_sync.domain.marketplace_order import OrderState
 from mirakl_sync.domain.orders import (
     DEBITED_STATES,
-    WAITING_ACCEPTANCE,
     HubEvent,
     HubStatus,
     StoredOrder,
@@ -102,19 +102,22 @@ async def _follow_up(services: OrderServices, order_id: str) -> HubStatus:
         )
     status = stored.hub_status
     if status in (HubStatus.NEW, HubStatus.WAITING):
-        if order.state in (WAITING_ACCEPTANCE, "STAGING"):
+        if order.state in (OrderState.WAITING_ACCEPTANCE, OrderState.STAGING):
             return status
         # Decided without us: refused when the window expired, or cancelled, or (with
         # automatic acceptance) accepted by the platform.
-        if order.state in ("REFUSED", "CANCELED"):
+        if order.state in (OrderState.REFUSED, OrderState.CANCELED):
             await undo_import(services, order_id)
-            event = HubEvent.REFUSED if order.state == "REFUSED" else HubEvent.CANCELLED
+            event = HubEvent.REFUSED if order.state == OrderState.REFUSED else HubEvent.CANCELLED
         else:
             event = HubEvent.ACCEPTED
         status = _move(services, stored, event)
         _resolve_order_exceptions(services, order_id)
         return status
-    if stored.progress.shop_order_pending and order.state not in ("REFUSED", "CANCELED"):
+    if stored.progress.shop_order_pending and order.state not in (
+        OrderState.REFUSED,
+        OrderState.CANCELED,
+    ):
         await create_shop_order(services, order_id, await resolve_lines(services, order_id))
         stored = services.stored(order_id)
     after = event_for_marketplace_state(order.state)

@@ -23,6 +23,7 @@ import structlog
 
 from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
+from mirakl_sync.domain.marketplace_order import OrderState
 from mirakl_sync.domain.orders import (
     REFUSED_CANCELLED_IN_SHOP,
     REFUSED_WITH_ORDER,
@@ -454,8 +455,8 @@ async def _settle(
         services.repository.record_pulled(
             fresh, deadline=stored.acceptance_deadline_at, now=services.clock()
         )
-    state = fresh.state if fresh is not None else "CANCELED"
-    if state in ("REFUSED", "CANCELED"):
+    state = fresh.state if fresh is not None else OrderState.CANCELED
+    if state in (OrderState.REFUSED, OrderState.CANCELED):
         await undo_import(services, order_id)
         status = _move(services, services.stored(order_id), HubEvent.REFUSED)
         _resolve_order_exceptions(services, order_id)

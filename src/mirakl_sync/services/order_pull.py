@@ -27,8 +27,8 @@ from datetime import datetime, timedelta
 
 from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
+from mirakl_sync.domain.marketplace_order import OrderState
 from mirakl_sync.domain.orders import (
-    WAITING_ACCEPTANCE,
     HubStatus,
     MarketplaceOrder,
     StoredOrder,
@@ -72,7 +72,7 @@ class PullResult:
 def _needs_followup(previous: StoredOrder, order: MarketplaceOrder) -> str | None:
     status = previous.hub_status
     if status in (HubStatus.NEW, HubStatus.WAITING):
-        if order.state not in (WAITING_ACCEPTANCE, "STAGING"):
+        if order.state not in (OrderState.WAITING_ACCEPTANCE, OrderState.STAGING):
             return order.state
         return None
     if status in (HubStatus.ACCEPTED, HubStatus.SHIPPING):
@@ -142,7 +142,7 @@ async def pull_orders(
             newest = order.last_updated_at
         if previous is None:
             result.new += 1
-            if order.state == WAITING_ACCEPTANCE:
+            if order.state == OrderState.WAITING_ACCEPTANCE:
                 result.imports.append(order.order_id)
             continue
         change = _needs_followup(previous, order)
@@ -150,7 +150,7 @@ async def pull_orders(
             result.followups[order.order_id] = change
             if change != SHOP_ORDER_CHANGE:  # that one is kept in the order's progress
                 repository.mark_followup(code, order.order_id, change, now)
-        elif order.state == WAITING_ACCEPTANCE and previous.hub_status in (
+        elif order.state == OrderState.WAITING_ACCEPTANCE and previous.hub_status in (
             HubStatus.NEW,
             HubStatus.WAITING,
         ):
@@ -160,7 +160,7 @@ async def pull_orders(
     for stored in repository.with_status(code, [HubStatus.NEW, HubStatus.WAITING]):
         oid = stored.order.order_id
         fresh = oid not in result.imports and oid not in result.followups
-        if stored.order.state == WAITING_ACCEPTANCE and fresh:
+        if stored.order.state == OrderState.WAITING_ACCEPTANCE and fresh:
             result.imports.append(oid)
     for stored in repository.with_status(code, [HubStatus.ACCEPTED]):
         if stored.progress.shop_order_pending:

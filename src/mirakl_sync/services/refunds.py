@@ -39,6 +39,7 @@ from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
 from mirakl_sync.domain.marketplace_order import (
     NEVER_CHARGED_STATES,
     NOT_YET_STATES,
+    LineState,
     not_yet,
     state_named_in,
 )
@@ -337,7 +338,7 @@ class RefundService:
         if wait <= 0 or not source.key.startswith("shopify-refund:"):
             return False
         lines = lines_for_skus(order, source.skus)
-        if not any(str(line.get("order_line_state")) == "SHIPPING" for line, _ in lines):
+        if not any(str(line.get("order_line_state")) == LineState.SHIPPING for line, _ in lines):
             return False
         system, internal = self.system(source.marketplace), self.internal_id(source)
         now = self._clock()

@@ -54,6 +54,7 @@ from typing import Any
 
 import structlog
 
+from mirakl_sync.domain.marketplace_order import OrderState
 from mirakl_sync.domain.shipments import SHIPPED_STATES, OrderRef
 from mirakl_sync.errors import RetryableError
 from mirakl_sync.services.dispatch import Fulfilment
@@ -81,7 +82,16 @@ PAGE_SIZE = 10
 #: Hub statuses after which nothing of the order ships any more (refunds still may).
 _DONE_FOR_SHIPPING = frozenset({"refused", "cancelled", "closed"})
 #: Marketplace states in which a whole-order cancellation no longer applies.
-_NOT_CANCELLABLE = frozenset({"CANCELED", "REFUSED", "SHIPPED", "TO_COLLECT", "RECEIVED", "CLOSED"})
+_NOT_CANCELLABLE = frozenset(
+    {
+        OrderState.CANCELED,
+        OrderState.REFUSED,
+        OrderState.SHIPPED,
+        OrderState.TO_COLLECT,
+        OrderState.RECEIVED,
+        OrderState.CLOSED,
+    }
+)
 
 
 def fulfilment_from_shopify(shopify_order_id: str, f: dict[str, Any]) -> Fulfilment:

@@ -36,6 +36,7 @@ from mirakl_sync.adapters.supercycle.inventory import SupercycleInventory
 from mirakl_sync.bootstrap import Hub, bootstrap
 from mirakl_sync.config import Settings
 from mirakl_sync.domain.exception_types import ExceptionType
+from mirakl_sync.domain.recent_keys import RecentKeys
 from mirakl_sync.services.cancellations import CancellationService, CancelStatus
 from mirakl_sync.services.dispatch import (
     DispatchService,
@@ -393,7 +394,9 @@ __all__ = [
 
 # --------------------------------------------------------------------------- webhooks
 
-_SEEN_EVENTS: dict[str, float] = {}
+#: Shopify event ids delivered lately (a delivery repeated within the hour is dropped here;
+#: one that gets through still runs nothing twice: the workflow id is the source id).
+_SEEN_EVENTS = RecentKeys(max_keys=10_000, ttl_seconds=3600.0)
 
 
 def handle_shopify_webhook(
@@ -406,10 +409,8 @@ def handle_shopify_webhook(
     """
     lowered = {k.lower(): v for k, v in headers.items()}
     event_id = lowered.get("x-shopify-event-id")
-    if event_id:
-        if event_id in _SEEN_EVENTS:
-            return None
-        _SEEN_EVENTS[event_id] = time.time()
+    if event_id and _SEEN_EVENTS.seen(event_id, time.time()):
+        return None
     settings = _CONFIG.settings
     if settings is None:
         return None

@@ -20,6 +20,7 @@ from mirakl_sync.adapters.store.database import create_store_engine
 from mirakl_sync.adapters.store.exception_log import SqlExceptionLog
 from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.adapters.store.orders import SqlOrderRepository
+from mirakl_sync.bootstrap import Transports
 from mirakl_sync.config import SandboxSettings, Settings
 from mirakl_sync.domain.marketplace_order import OrderEvent
 from mirakl_sync.domain.orders import HubStatus
@@ -106,3 +107,47 @@ def test_an_order_debited_and_shipped_between_two_pulls_is_marked_paid(
     assert _shop_order(sandbox, order_id).financial_status == "PAID"  # type: ignore[attr-defined]
     repository = SqlOrderRepository(create_store_engine(settings.database_url))
     assert repository.get("debenhams", order_id).hub_status is HubStatus.CLOSED  # type: ignore[union-attr]
+
+
+class AcceptReplyLost(httpx.AsyncBaseTransport):
+    """Mirakl, where the first OR21 lands, the customer is debited at once, and the reply
+    is lost: the hub's retry finds the order no longer waiting (ORDER_INVALID_STATE)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, sandbox: Sandbox) -> None:
+        self.inner = inner
+        self.sandbox = sandbox
+        self.lost = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.method == "PUT" and request.url.path.endswith("/accept") and not self.lost:
+            self.lost += 1
+            market, order_id = request.url.path.split("/")[-5], request.url.path.split("/")[-2]
+            _apply_to_all(self.sandbox, market, order_id, OrderEvent.DEBITED)
+            raise httpx.ReadTimeout("the reply was lost (test)", request=request)
+        return response
+
+
+def test_an_order_found_debited_when_its_acceptance_is_settled_is_marked_paid(
+    sandbox: Sandbox, settings: Settings
+) -> None:
+    """An OR21 whose reply was lost is settled by reading the order: found SHIPPING (the
+    debit came meanwhile), it is stored so, and the pulls then saw no change to follow: the
+    shop order was never marked paid (the SQLite hour soak, two orders)."""
+    order_id = sandbox.mirakl.place_order("debenhams", [(stocked_sku(sandbox.catalogue), 1)])
+    plain = sandbox_transports(sandbox)
+    mirakl = AcceptReplyLost(httpx.ASGITransport(app=sandbox.app), sandbox)
+    transports = Transports(
+        shopify=plain.shopify,
+        supercycle=plain.supercycle,
+        mirakl={code: mirakl for code in plain.mirakl},
+    )
+    run_orders_once(settings, transports=transports)
+    assert mirakl.lost == 1
+    assert sandbox.mirakl.market("debenhams").orders[order_id].state.value == "SHIPPING"
+
+    run_orders_once(settings, transports=transports)
+
+    assert _shop_order(sandbox, order_id).financial_status == "PAID"  # type: ignore[attr-defined]
+    repository = SqlOrderRepository(create_store_engine(settings.database_url))
+    assert repository.get("debenhams", order_id).hub_status is HubStatus.SHIPPING  # type: ignore[union-attr]

@@ -69,7 +69,9 @@ class PullResult:
     swept: bool = False
 
 
-def _needs_followup(previous: StoredOrder, order: MarketplaceOrder) -> str | None:
+def followup_change(previous: StoredOrder, order: MarketplaceOrder) -> str | None:
+    """What a follow-up must bring the hub in line with, between the order as stored
+    (``previous``) and as just read; None when nothing changed that the hub follows."""
     status = previous.hub_status
     if status in (HubStatus.NEW, HubStatus.WAITING):
         if order.state not in (OrderState.WAITING_ACCEPTANCE, OrderState.STAGING):
@@ -145,7 +147,7 @@ async def pull_orders(
             if order.state == OrderState.WAITING_ACCEPTANCE:
                 result.imports.append(order.order_id)
             continue
-        change = _needs_followup(previous, order)
+        change = followup_change(previous, order)
         if change is not None:
             result.followups[order.order_id] = change
             if change != SHOP_ORDER_CHANGE:  # that one is kept in the order's progress

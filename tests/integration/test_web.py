@@ -58,7 +58,7 @@ def sign(body: bytes, secret: str = SECRET) -> str:
 def test_status_page_shows_marketplaces_and_open_exceptions(hub: Hub) -> None:
     hub.store.exception_log.record(
         ExceptionReport(
-            type="order_waiting_unmapped_sku",
+            type="order_waiting",
             owner=OwnerTeam.OPS,
             severity=Severity.CRITICAL,
             entity_type="order",
@@ -72,7 +72,7 @@ def test_status_page_shows_marketplaces_and_open_exceptions(hub: Hub) -> None:
     page = client.get("/")
     assert page.status_code == 200
     assert "Debenhams" in page.text and "sportshub" in page.text
-    assert "order_waiting_unmapped_sku" in page.text and "2001-A" in page.text
+    assert "order_waiting" in page.text and "2001-A" in page.text
     status = client.get("/api/status").json()
     assert [(m["code"], m["open_exceptions"]) for m in status["marketplaces"]] == [
         ("debenhams", 1),

@@ -47,7 +47,7 @@ from mirakl_sync.domain.stock_pool import LineHold
 from mirakl_sync.errors import PermanentError, RetryableError
 from mirakl_sync.services.item_release import ItemRelease
 from mirakl_sync.services.order_adoption import ask_feeds_to_read
-from mirakl_sync.services.order_pull import SHOP_ORDER_CHANGE, followup_change
+from mirakl_sync.services.order_pull import note_followup
 from mirakl_sync.services.ports import (
     ExceptionLog,
     ItemInventory,
@@ -460,9 +460,8 @@ async def _settle(
         # Stored past what the pulls saw (debited meanwhile, say), the change is noted for
         # its follow-up, as a pull notes it: the next pull would find nothing new, and the
         # shop order was never marked paid (the SQLite hour soak, two orders).
-        change = None if previous is None else followup_change(previous, fresh)
-        if change is not None and change != SHOP_ORDER_CHANGE:
-            services.repository.mark_followup(services.rules.code, order_id, change, now)
+        if previous is not None:
+            note_followup(services.repository, previous, fresh, now)
     state = fresh.state if fresh is not None else OrderState.CANCELED
     if state in (OrderState.REFUSED, OrderState.CANCELED):
         await undo_import(services, order_id)

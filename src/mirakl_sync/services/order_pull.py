@@ -87,6 +87,19 @@ def followup_change(previous: StoredOrder, order: MarketplaceOrder) -> str | Non
     return None
 
 
+def note_followup(
+    repository: OrderRepository, previous: StoredOrder, order: MarketplaceOrder, now: datetime
+) -> str | None:
+    """The change between the order as stored (``previous``) and as just stored
+    (``order``), noted on the order for its follow-up (``followup_pending``) until it is
+    done; None when there is nothing to follow. Whoever stores a newer state than the
+    pulls saw calls it, or the change is never seen again."""
+    change = followup_change(previous, order)
+    if change is not None and change != SHOP_ORDER_CHANGE:  # kept in the order's progress
+        repository.mark_followup(order.marketplace, order.order_id, change, now)
+    return change
+
+
 async def pull_orders(
     marketplace: MarketplaceOrders,
     repository: OrderRepository,
@@ -147,11 +160,9 @@ async def pull_orders(
             if order.state == OrderState.WAITING_ACCEPTANCE:
                 result.imports.append(order.order_id)
             continue
-        change = followup_change(previous, order)
+        change = note_followup(repository, previous, order, now)
         if change is not None:
             result.followups[order.order_id] = change
-            if change != SHOP_ORDER_CHANGE:  # that one is kept in the order's progress
-                repository.mark_followup(code, order.order_id, change, now)
         elif order.state == OrderState.WAITING_ACCEPTANCE and previous.hub_status in (
             HubStatus.NEW,
             HubStatus.WAITING,

@@ -138,3 +138,56 @@ def test_a_fulfilment_made_before_its_shop_order_was_linked_ships(
     shipped = [s for s in sandbox.mirakl.market("debenhams").shipments.values()]
     assert late in {s.order_id for s in shipped}, "the fulfilment made before the link shipped"
     assert sandbox.mirakl.market("debenhams").orders[late].state.value == "SHIPPED"
+
+
+def test_a_shop_order_linked_by_an_attempt_that_died_is_read_once_more(
+    sandbox: Sandbox, settings: Settings, shopify: CreateReplyLost, clock: Clock
+) -> None:
+    """The attempt that found the shop order recorded the link and died before asking the
+    feeds to read it (two writes, a kill between them; the SQLite hour soak's lost
+    shipment of order 3001001156-A fits this). The next attempt, finding the link already
+    recorded, must ask them all the same: a pass read past the fulfilled shop order while
+    it was unknown."""
+    from datetime import UTC, datetime
+
+    from mirakl_sync.adapters.store.database import create_store_engine
+    from mirakl_sync.adapters.store.orders import SqlOrderRepository
+    from mirakl_sync.domain.orders import ShopOrderRef
+
+    transports = sandbox_transports(sandbox, shopify)
+    sku = stocked_sku(sandbox.catalogue)
+    first = sandbox.mirakl.place_order("debenhams", [(sku, 1)])
+    run_orders_once(settings, transports=transports)
+    run_shipments_cycle(settings)
+
+    late = sandbox.mirakl.place_order("debenhams", [(sku, 1)])
+    shopify.lose = True
+    run_orders_once(settings, transports=transports)
+    shop_gid = _shop_gid(sandbox, late)
+    sandbox.shopify.fulfil_order(shop_gid, "Royal Mail", "RM-DIED-1")
+    shopify.down = False
+    clock.ahead += 600
+    sandbox.shopify.fulfil_order(_shop_gid(sandbox, first), "Royal Mail", "RM-FIRST-2")
+    run_shipments_cycle(settings)  # reads past the fulfilled shop order, unknown to the hub
+
+    # The attempt that found it: the link recorded, then the process killed.
+    [shop_order] = [o for o in sandbox.shopify.data.orders.values() if o.source_identifier == late]
+    engine = create_store_engine(settings.database_url)
+    try:
+        SqlOrderRepository(engine).set_shop_order(
+            "debenhams",
+            late,
+            ShopOrderRef(id=shop_gid, name=shop_order.name),
+            datetime.fromtimestamp(clock(), UTC),
+        )
+    finally:
+        engine.dispose()
+
+    run_orders_once(settings, transports=transports)  # the next attempt: accepted
+    assert sandbox.mirakl.market("debenhams").orders[late].accepted_at is not None
+    _debit(sandbox, late)
+    _debit(sandbox, first)
+    run_shipments_cycle(settings)
+
+    shipped = {s.order_id for s in sandbox.mirakl.market("debenhams").shipments.values()}
+    assert late in shipped, "the fulfilment made before the dead attempt's link shipped"

@@ -348,6 +348,14 @@ async def create_shop_order(services: OrderServices, order_id: str, bindings: Bi
             # refunded or cancelled it since, and the passes, not knowing it yet, moved on.
             # Before (issue 10, the PostgreSQL soak), such a fulfilment never shipped.
             ask_feeds_to_read(services.repository, stored.order, found.id, now)
+    else:
+        # Linked by an earlier attempt of this step that died after the link (or between
+        # the link and the ask above: two writes): the feeds may have passed over the
+        # shop order while it was unknown, as above. Asked again, at the cost of one
+        # catch-up read; a repeat of the step is rare (issue 10, the SQLite soak).
+        ask_feeds_to_read(
+            services.repository, stored.order, stored.shopify_order_id, services.clock()
+        )
     _commit_lines(services, order_id, bindings, accepted, TargetSystem.SHOPIFY)
     if stored.progress.shop_order_pending:
         progress = stored.progress

@@ -404,8 +404,19 @@ def _unique_items(
     for serial, oids in every.items():
         if items[serial].visibility == Visibility.SOLD and not holders.get(serial):
             left_sold += 1
+            # Every order of the item, oldest first: the one that left it sold is seldom the
+            # last (that one is refused for want of the item).
+            story = "; ".join(
+                f"{o} {orders[o].state.value}{' accepted' if orders[o].accepted else ''}"
+                f" {'/'.join(str(ls.value) for sku, ls, _, _ in orders[o].lines if sku == serial)}"
+                for o in oids
+            )
             anomalies.append(
-                Anomaly("item_left_sold", oids[-1], f"item {serial} sold, no live sale holds it")
+                Anomaly(
+                    "item_left_sold",
+                    oids[-1],
+                    f"item {serial} sold, no live sale holds it; its orders: {story}",
+                )
             )
     return {
         "ordered": len(every),

@@ -30,12 +30,18 @@ class InMemoryCallBudget:
             self._tats[key] = slot.tat
             return slot.wait
 
+    def calling(self, key: str) -> None:
+        """Nothing to say: one process, whose slots die with it."""
+
 
 class UnlimitedCallBudget:
     """No budget at all: for the sandbox with its limits lifted."""
 
     def reserve(self, key: str, budget: Budget, *, max_wait: float | None = None) -> float:
         return 0.0
+
+    def calling(self, key: str) -> None:
+        """Nothing reserved, nothing to say."""
 
 
 def slot_unavailable(

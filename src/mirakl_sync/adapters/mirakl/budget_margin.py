@@ -32,3 +32,6 @@ class MarginCallBudget:
             Budget(budget.limit, budget.period + self.margin_seconds * budget.limit),
             max_wait=max_wait,
         )
+
+    def calling(self, key: str) -> None:
+        self.inner.calling(key)

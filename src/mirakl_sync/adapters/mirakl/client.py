@@ -171,9 +171,11 @@ class MiraklClient(HttpApiClient):
         slot wasted because a later budget is spent is a cheap one.
         """
         remaining = self._max_budget_wait
+        keys: list[str] = []
         for operation in operations:
             for budget in budgets_for(operation):
                 key = budget_key(self.marketplace, self.shop_id, operation)
+                keys.append(key)
                 scaled = budget.scaled(self._budget_scale)
                 while True:
                     try:
@@ -193,6 +195,10 @@ class MiraklClient(HttpApiClient):
                     self._log.debug("mirakl.budget_wait", operation=operation, seconds=wait)
                     await self._sleep(wait)
                     remaining -= wait
+        # Before the request leaves: a process killed from here on may have called, so
+        # its slots are no longer anyone else's to take (``SqlCallBudget``).
+        for key in dict.fromkeys(keys):
+            self._budget.calling(key)
 
     def _exhausted(
         self, operation: str, budget: Budget, exc: CallBudgetExhaustedError

@@ -64,11 +64,11 @@ class _HeldRows:
 
 class SqlCallBudget(_HeldRows):
     """Budgets, see the module docstring. Each reservation names its holder
-    (``holder_of``): a slot still ahead whose holder is a process of this host and PID
-    space that no longer runs was never called (a caller calls only once its slot has
-    come), so the next caller takes it instead of queueing a period behind it. Before
-    (issue 10, the soaks), a hub killed while its pull slept on the next OR11 slot made
-    the restarted hub's first pull wait one period more."""
+    (``holder_of``) until the holder says it calls (``calling``): a slot whose holder is
+    still named, and is a process of this host and PID space that no longer runs, was
+    never called, so the next caller takes it instead of queueing a period behind it.
+    Before (issue 10, the soaks), a hub killed while its pull slept on the next OR11 slot
+    made the restarted hub's first pull wait one period more."""
 
     @property
     def _greatest(self) -> Any:
@@ -124,27 +124,46 @@ class SqlCallBudget(_HeldRows):
         )
 
     def _take_over(self, key: str, interval: float, now: float, limit: float) -> float | None:
-        """The wait for the latest slot if a dead sleeper holds it and it is ours now
-        (compare and set on the row as read); None if not such a slot, -1 on a race."""
+        """The wait for the latest slot if a dead holder never called on it and it is ours
+        now (compare and set on the row as read); None if not such a slot, -1 on a race.
+
+        A holder that called said so first (:meth:`calling` clears the holder), so a
+        holder still named is one that had not called. A slot still ahead is taken as it
+        is; one that came while its holder was dead (a restart booting past it) is taken
+        now, and the next slot moves to a period after now so calls stay a period apart.
+        """
         with self._engine.connect() as connection:
             row = connection.execute(
                 select(call_budgets.c.tat, call_budgets.c.holder).where(call_budgets.c.key == key)
             ).first()
         if row is None or row.holder is None or row.holder == self._holder:
             return None
-        slot = float(row.tat) - interval
-        if slot <= now or slot - now > limit or not self._is_gone(row.holder):
-            return None  # come already (it may have called), out of reach, or alive
+        tat = float(row.tat)
+        slot = tat - interval
+        if tat <= now or slot - now > limit or not self._is_gone(row.holder):
+            return None  # free anyway, out of reach, or its holder is alive
+        taken = max(slot, now)
         statement = (
             update(call_budgets)
             .where(call_budgets.c.key == key)
             .where(call_budgets.c.tat == row.tat, call_budgets.c.holder == row.holder)
-            .values(holder=self._holder)
+            .values(holder=self._holder, tat=taken + interval)
         )
         with self._engine.begin() as connection:
             if connection.execute(statement).rowcount != 1:
                 return -1.0
-        return slot - now
+        return taken - now
+
+    def calling(self, key: str) -> None:
+        """This process calls on its latest slot of ``key`` now: it no longer holds it, so
+        nobody takes it over should the process die mid-call (Mirakl counted the call)."""
+        statement = (
+            update(call_budgets)
+            .where(call_budgets.c.key == key, call_budgets.c.holder == self._holder)
+            .values(holder=None)
+        )
+        with self._engine.begin() as connection:
+            connection.execute(statement)
 
     def try_reserve(self, key: str, budget: Budget) -> bool:
         """Take a slot only if one is free right now; never queue behind others."""

@@ -33,6 +33,12 @@ class CallBudget(Protocol):
         """
         ...
 
+    def calling(self, key: str) -> None:
+        """Said just before the call a reservation of ``key`` was for: from here the slot
+        counts as used even if this process dies (until then, a store shared by several
+        processes may give a dead caller's slot to the next)."""
+        ...
+
 
 class Claims(Protocol):
     """Short leases on a key shared by every process: one request per key at a time."""

@@ -68,13 +68,11 @@ from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.adapters.store.tables import marketplace_orders
 from mirakl_sync.bootstrap import Hub, Transports, bootstrap
 from mirakl_sync.config import SandboxSettings, settings_from_mapping
+from mirakl_sync.sandbox.hub_settings import sandbox_hub_config
 from mirakl_sync.sandbox.mirakl.orders import PlaceOrderError
 from mirakl_sync.sandbox.server import (
     MARKETPLACES,
-    SHOP_DOMAIN,
-    SHOPIFY_TOKEN,
     SHOPIFY_WEBHOOK_SECRET,
-    SUPERCYCLE_KEY,
     Sandbox,
     build_sandbox,
 )
@@ -144,30 +142,19 @@ def max_per_minute(calls: list[tuple[float, str, str]]) -> dict[str, dict[str, i
 
 def hub_raw(database_url: str, base: str, *, budget_scale: float) -> dict[str, Any]:
     """The hub's configuration, pointed at the sandbox at ``base``."""
-    return {
-        "database_url": database_url,
-        "shopify": {
-            "shop": SHOP_DOMAIN,
-            "access_token": SHOPIFY_TOKEN,
-            "base_url": base,
-            "webhook_secret": SHOPIFY_WEBHOOK_SECRET,
+    raw = sandbox_hub_config(
+        database_url,
+        base_url=base,
+        every_market={"call_budget_scale": budget_scale},
+        extra={
+            "carriers": {"Royal Mail": "RM", "DPD UK": "DPD"},
+            "carrier_aliases": {"Royal Mail 24": "Royal Mail"},
         },
-        "supercycle": {"base_url": f"{base}/supercycle/api/v1", "api_key": SUPERCYCLE_KEY},
-        "carriers": {"Royal Mail": "RM", "DPD UK": "DPD"},
-        "carrier_aliases": {"Royal Mail 24": "Royal Mail"},
-        "marketplaces": [
-            {
-                "code": m.code,
-                "base_url": f"{base}/mirakl/{m.code}",
-                "api_key": m.api_key,
-                "shop_id": m.shop_id,
-                "call_budget_scale": budget_scale,
-                # As the sandbox's operator is set up (maisonhome refuses partial acceptance).
-                "partial_acceptance": m.partial_acceptance,
-            }
-            for m in MARKETPLACES
-        ],
-    }
+        # As the sandbox's operator is set up (maisonhome refuses partial acceptance).
+        sandbox_rules=True,
+    )
+    raw["shopify"]["webhook_secret"] = SHOPIFY_WEBHOOK_SECRET
+    return raw
 
 
 class Setup:

@@ -85,10 +85,11 @@ from mirakl_sync.adapters.store.orders import SqlOrderRepository
 from mirakl_sync.adapters.store.stock_ledger import SqlStockLedger
 from mirakl_sync.adapters.supercycle.inventory import SupercycleInventory
 from mirakl_sync.bootstrap import Hub, Transports, bootstrap
-from mirakl_sync.config import MarketplaceSettings, SandboxSettings, Settings, settings_from_mapping
+from mirakl_sync.config import MarketplaceSettings, SandboxSettings, Settings
 from mirakl_sync.domain.orders import Action
+from mirakl_sync.sandbox.hub_settings import sandbox_hub_settings, sqlite_url
 from mirakl_sync.sandbox.mirakl.orders import PlaceOrderError
-from mirakl_sync.sandbox.server import MARKETPLACES, SHOPIFY_TOKEN, SUPERCYCLE_KEY, build_sandbox
+from mirakl_sync.sandbox.server import MARKETPLACES, build_sandbox
 from mirakl_sync.services.order_followup import follow_up
 from mirakl_sync.services.order_import import (
     OrderServices,
@@ -164,35 +165,15 @@ class FakeClock:
 
 
 def settings_for(directory: Path, push_seconds: float) -> Settings:
-    return settings_from_mapping(
-        {
-            "database_url": f"sqlite:///{directory / 'hub.db'}",
-            "shopify": {
-                "shop": "x.myshopify.com",
-                "access_token": SHOPIFY_TOKEN,
-                "base_url": "http://sandbox",
-            },
-            "supercycle": {
-                "base_url": "http://sandbox/supercycle/api/v1",
-                "api_key": SUPERCYCLE_KEY,
-                "listed_tags": ["resale"],
-                "requests_per_minute": LIFTED_SUPERCYCLE_PER_MINUTE,
-            },
-            "marketplaces": [
-                {
-                    "code": m.code,
-                    "name": m.name,
-                    "base_url": f"http://sandbox/mirakl/{m.code}",
-                    "api_key": m.api_key,
-                    "shop_id": m.shop_id,
-                    "call_budget_scale": 0,
-                    "partial_acceptance": m.partial_acceptance,
-                    "stock_push_seconds": push_seconds,
-                }
-                for m in MARKETPLACES
-            ],
+    return sandbox_hub_settings(
+        sqlite_url(directory),
+        every_market={"call_budget_scale": 0, "stock_push_seconds": push_seconds},
+        per_market={m.code: {"name": m.name} for m in MARKETPLACES},
+        supercycle={
+            "listed_tags": ["resale"],
+            "requests_per_minute": LIFTED_SUPERCYCLE_PER_MINUTE,
         },
-        env={},
+        sandbox_rules=True,
     )
 
 

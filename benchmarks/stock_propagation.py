@@ -45,8 +45,9 @@ import structlog
 from mirakl_sync.adapters.mirakl.budgets import CALL_BUDGETS
 from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.bootstrap import Transports, bootstrap
-from mirakl_sync.config import SandboxSettings, Settings, settings_from_mapping
-from mirakl_sync.sandbox.server import MARKETPLACES, SHOPIFY_TOKEN, SUPERCYCLE_KEY, build_sandbox
+from mirakl_sync.config import SandboxSettings, Settings
+from mirakl_sync.sandbox.hub_settings import sandbox_hub_settings, sqlite_url
+from mirakl_sync.sandbox.server import MARKETPLACES, build_sandbox
 from mirakl_sync.sandbox.shopify import WebhookMessage
 from mirakl_sync.workflows.stock import (
     StockContext,
@@ -106,32 +107,13 @@ class Recording(httpx.AsyncBaseTransport):
 
 
 def settings_for(directory: Path, *, lifted: bool) -> Settings:
-    return settings_from_mapping(
-        {
-            "database_url": f"sqlite:///{directory / 'hub.db'}",
-            "shopify": {
-                "shop": "x.myshopify.com",
-                "access_token": SHOPIFY_TOKEN,
-                "base_url": "http://sandbox",
-            },
-            "supercycle": {
-                "base_url": "http://sandbox/supercycle/api/v1",
-                "api_key": SUPERCYCLE_KEY,
-                "listed_tags": ["resale"],
-            },
-            "marketplaces": [
-                {
-                    "code": m.code,
-                    "base_url": f"http://sandbox/mirakl/{m.code}",
-                    "api_key": m.api_key,
-                    "shop_id": m.shop_id,
-                    "call_budget_scale": 0 if lifted else 1,
-                    "stock_push_seconds": TICK_SECONDS[lifted],
-                }
-                for m in MARKETPLACES
-            ],
+    return sandbox_hub_settings(
+        sqlite_url(directory),
+        every_market={
+            "call_budget_scale": 0 if lifted else 1,
+            "stock_push_seconds": TICK_SECONDS[lifted],
         },
-        env={},
+        supercycle={"listed_tags": ["resale"]},
     )
 
 

@@ -20,7 +20,8 @@ from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.adapters.store.tables import call_budgets, marketplace_orders
 from mirakl_sync.bootstrap import Hub, Transports, bootstrap
 from mirakl_sync.config import SandboxSettings, settings_from_mapping
-from mirakl_sync.sandbox.server import MARKETPLACES, SHOPIFY_TOKEN, SUPERCYCLE_KEY, build_sandbox
+from mirakl_sync.sandbox.hub_settings import sandbox_hub_config, sqlite_url
+from mirakl_sync.sandbox.server import MARKETPLACES, build_sandbox
 from mirakl_sync.workflows.dispatch import _CONFIG, Kit, configure, open_kit
 
 T = TypeVar("T")
@@ -45,35 +46,20 @@ class Env:
             clock=lambda: self.now[0],
         )
         overrides = market_overrides or {}
-        raw: dict[str, Any] = {
-            "database_url": f"sqlite:///{tmp_path / 'hub.db'}",
-            "shopify": {
-                "shop": "fjellrev.myshopify.com",
-                "access_token": SHOPIFY_TOKEN,
-                "base_url": "http://sandbox",
+        raw = sandbox_hub_config(
+            sqlite_url(tmp_path),
+            every_market={"call_budget_scale": 0},
+            per_market=overrides,
+            extra={
+                "carriers": {"Royal Mail": "RM", "DPD UK": "DPD"},
+                "carrier_aliases": {"Royal Mail 24": "Royal Mail"},
+                # Refunds go at once here unless a test is about waiting for the shipment
+                # (test_safety_net_steps sets it): these tests refund unshipped lines on
+                # purpose.
+                "refunds": {"ship_first_seconds": 0},
+                **(top or {}),
             },
-            "supercycle": {
-                "base_url": "http://sandbox/supercycle/api/v1",
-                "api_key": SUPERCYCLE_KEY,
-            },
-            "carriers": {"Royal Mail": "RM", "DPD UK": "DPD"},
-            "carrier_aliases": {"Royal Mail 24": "Royal Mail"},
-            "marketplaces": [
-                {
-                    "code": m.code,
-                    "base_url": f"http://sandbox/mirakl/{m.code}",
-                    "api_key": m.api_key,
-                    "shop_id": m.shop_id,
-                    "call_budget_scale": 0,
-                    **overrides.get(m.code, {}),
-                }
-                for m in MARKETPLACES
-            ],
-            # Refunds go at once here unless a test is about waiting for the shipment
-            # (test_safety_net_steps sets it): these tests refund unshipped lines on purpose.
-            "refunds": {"ship_first_seconds": 0},
-            **(top or {}),
-        }
+        )
         self.raw = raw
         self.settings = settings_from_mapping(raw, env={})
         upgrade_database(self.settings.database_url)

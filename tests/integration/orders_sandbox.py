@@ -8,39 +8,18 @@ from typing import Any
 import httpx
 
 from mirakl_sync.bootstrap import Transports
-from mirakl_sync.config import Settings, settings_from_mapping
+from mirakl_sync.config import Settings
+from mirakl_sync.sandbox.hub_settings import sandbox_hub_settings, sqlite_url
 from mirakl_sync.sandbox.seed import SeedCatalogue
-from mirakl_sync.sandbox.server import MARKETPLACES, SHOPIFY_TOKEN, SUPERCYCLE_KEY, Sandbox
+from mirakl_sync.sandbox.server import MARKETPLACES, Sandbox
 
 
 def hub_settings(tmp_path: Path, **market_overrides: Any) -> Settings:
-    return settings_from_mapping(
-        {
-            "database_url": f"sqlite:///{tmp_path / 'hub.db'}",
-            "shopify": {
-                "shop": "fjellrev.myshopify.com",
-                "access_token": SHOPIFY_TOKEN,
-                "base_url": "http://sandbox",
-            },
-            "supercycle": {
-                "base_url": "http://sandbox/supercycle/api/v1",
-                "api_key": SUPERCYCLE_KEY,
-            },
-            "engine": {"executor_id": "orders-test"},
-            "marketplaces": [
-                {
-                    "code": m.code,
-                    "base_url": f"http://sandbox/mirakl/{m.code}",
-                    "api_key": m.api_key,
-                    "shop_id": m.shop_id,
-                    "call_budget_scale": 0,
-                    "partial_acceptance": m.partial_acceptance,
-                    **market_overrides,
-                }
-                for m in MARKETPLACES
-            ],
-        },
-        env={},
+    return sandbox_hub_settings(
+        sqlite_url(tmp_path),
+        every_market={"call_budget_scale": 0, **market_overrides},
+        extra={"engine": {"executor_id": "orders-test"}},
+        sandbox_rules=True,
     )
 
 

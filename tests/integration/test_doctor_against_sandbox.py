@@ -9,12 +9,11 @@ import httpx
 
 from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.bootstrap import Transports, bootstrap
-from mirakl_sync.config import SandboxSettings, Settings, settings_from_mapping
+from mirakl_sync.config import SandboxSettings, Settings
 from mirakl_sync.entrypoints.doctor import collect_checks
+from mirakl_sync.sandbox.hub_settings import sandbox_hub_settings, sqlite_url
 from mirakl_sync.sandbox.server import (
     MARKETPLACES,
-    SHOPIFY_TOKEN,
-    SUPERCYCLE_KEY,
     Sandbox,
     build_sandbox,
 )
@@ -22,31 +21,9 @@ from mirakl_sync.services.doctor import CheckResult, run_checks
 
 
 def sandbox_settings(tmp_path: Path, *, debenhams_key: str | None = None) -> Settings:
-    return settings_from_mapping(
-        {
-            "database_url": f"sqlite:///{tmp_path / 'hub.db'}",
-            "shopify": {
-                "shop": "fjellrev.myshopify.com",
-                "access_token": SHOPIFY_TOKEN,
-                "base_url": "http://sandbox",
-            },
-            "supercycle": {
-                "base_url": "http://sandbox/supercycle/api/v1",
-                "api_key": SUPERCYCLE_KEY,
-            },
-            "marketplaces": [
-                {
-                    "code": m.code,
-                    "base_url": f"http://sandbox/mirakl/{m.code}",
-                    "api_key": (
-                        debenhams_key if m.code == "debenhams" and debenhams_key else m.api_key
-                    ),
-                    "shop_id": m.shop_id,
-                }
-                for m in MARKETPLACES
-            ],
-        },
-        env={},
+    return sandbox_hub_settings(
+        sqlite_url(tmp_path),
+        per_market={"debenhams": {"api_key": debenhams_key}} if debenhams_key else None,
     )
 
 

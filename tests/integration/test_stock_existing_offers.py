@@ -34,10 +34,11 @@ from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.adapters.store.offers import SqlOfferStates
 from mirakl_sync.adapters.store.tables import metadata
 from mirakl_sync.bootstrap import Transports, bootstrap
-from mirakl_sync.config import SandboxSettings, Settings, settings_from_mapping
+from mirakl_sync.config import SandboxSettings, Settings
 from mirakl_sync.domain.exceptions import ExceptionRecord, OwnerTeam
 from mirakl_sync.domain.pricing import PriceRules, marketplace_price
-from mirakl_sync.sandbox.server import MARKETPLACES, SHOPIFY_TOKEN, SUPERCYCLE_KEY, build_sandbox
+from mirakl_sync.sandbox.hub_settings import sandbox_hub_settings
+from mirakl_sync.sandbox.server import build_sandbox
 from mirakl_sync.workflows.stock import StockContext, offer_cycle, price_cycle, stock_cycle
 
 PRI01_PATH = "/offers/pricing/imports"
@@ -47,32 +48,10 @@ CONDITIONS = {"Unused": "1", "Damaged (Repairable)": "4"}
 
 
 def settings_for(database_url: str, **market_extra: Any) -> Settings:
-    return settings_from_mapping(
-        {
-            "database_url": database_url,
-            "shopify": {
-                "shop": "fjellrev.myshopify.com",
-                "access_token": SHOPIFY_TOKEN,
-                "base_url": "http://sandbox",
-            },
-            "supercycle": {
-                "base_url": "http://sandbox/supercycle/api/v1",
-                "api_key": SUPERCYCLE_KEY,
-                "listed_tags": ["resale"],
-                "condition_states": CONDITIONS,
-            },
-            "marketplaces": [
-                {
-                    "code": m.code,
-                    "base_url": f"http://sandbox/mirakl/{m.code}",
-                    "api_key": m.api_key,
-                    "shop_id": m.shop_id,
-                    **market_extra.get(m.code, {}),
-                }
-                for m in MARKETPLACES
-            ],
-        },
-        env={},
+    return sandbox_hub_settings(
+        database_url,
+        per_market=market_extra,
+        supercycle={"listed_tags": ["resale"], "condition_states": CONDITIONS},
     )
 
 

@@ -24,15 +24,14 @@ from mirakl_sync.adapters.store.database import create_store_engine
 from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.adapters.store.tables import metadata
 from mirakl_sync.bootstrap import Hub, Transports, bootstrap
-from mirakl_sync.config import SandboxSettings, Settings, settings_from_mapping
+from mirakl_sync.config import SandboxSettings, Settings
 from mirakl_sync.domain.exceptions import OwnerTeam
 from mirakl_sync.domain.item_availability import BlockScope
 from mirakl_sync.domain.pricing import PriceRules, marketplace_price
 from mirakl_sync.domain.stock_pool import LineHold
+from mirakl_sync.sandbox.hub_settings import sandbox_hub_settings, sqlite_url
 from mirakl_sync.sandbox.server import (
     MARKETPLACES,
-    SHOPIFY_TOKEN,
-    SUPERCYCLE_KEY,
     Sandbox,
     build_sandbox,
 )
@@ -107,32 +106,13 @@ class World:
 
 
 def settings_for(tmp_path: Path, **market_extra: Any) -> Settings:
-    return settings_from_mapping(
-        {
-            "database_url": f"sqlite:///{tmp_path / 'hub.db'}",
-            "shopify": {
-                "shop": "fjellrev.myshopify.com",
-                "access_token": SHOPIFY_TOKEN,
-                "base_url": "http://sandbox",
-            },
-            "supercycle": {
-                "base_url": "http://sandbox/supercycle/api/v1",
-                "api_key": SUPERCYCLE_KEY,
-                "listed_tags": ["resale"],
-                "condition_states": {"Unused": "1", "Used": "3", "Damaged (Repairable)": "4"},
-            },
-            "marketplaces": [
-                {
-                    "code": m.code,
-                    "base_url": f"http://sandbox/mirakl/{m.code}",
-                    "api_key": m.api_key,
-                    "shop_id": m.shop_id,
-                    **market_extra.get(m.code, {}),
-                }
-                for m in MARKETPLACES
-            ],
+    return sandbox_hub_settings(
+        sqlite_url(tmp_path),
+        per_market=market_extra,
+        supercycle={
+            "listed_tags": ["resale"],
+            "condition_states": {"Unused": "1", "Used": "3", "Damaged (Repairable)": "4"},
         },
-        env={},
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dispatch_env import Env, run, with_kit
@@ -20,8 +21,10 @@ from orders_sandbox import hub_settings, resale_serials, transports
 from sqlalchemy import update
 
 from mirakl_sync.adapters.store.migrations import upgrade_database
+from mirakl_sync.adapters.store.orders import SqlOrderRepository
 from mirakl_sync.adapters.store.stock_ledger import SqlStockLedger
 from mirakl_sync.adapters.store.tables import marketplace_orders
+from mirakl_sync.adapters.supercycle.inventory import SupercycleInventory
 from mirakl_sync.bootstrap import bootstrap
 from mirakl_sync.config import SandboxSettings, Settings
 from mirakl_sync.domain.marketplace_order import OrderEvent
@@ -29,6 +32,7 @@ from mirakl_sync.domain.stock_pool import LineHold
 from mirakl_sync.sandbox.mirakl.orders import _apply
 from mirakl_sync.sandbox.server import Sandbox, build_sandbox
 from mirakl_sync.services.cancellations import CancelStatus
+from mirakl_sync.services.item_release import ItemRelease
 from mirakl_sync.workflows.dispatch import open_kit
 from mirakl_sync.workflows.orders import run_orders_once
 
@@ -176,3 +180,87 @@ def test_a_marketplace_cancellation_seen_again_does_not_release_the_items_new_sa
     order.last_updated += 5
     run_orders_once(settings, transports=transports(sandbox))
     assert visibility(sandbox, item_id) == "sold"
+
+
+# ------------------------------------------------------------------ killed mid-release
+
+
+class Killed(BaseException):
+    """The process killed (SIGKILL): nothing after this point runs, no handler either."""
+
+
+class KilledOnce:
+    """Supercycle's items, where the first release is killed before its call ends (a
+    30 s hang, the hub killed meanwhile: the soak's kills every 15 to 60 s)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.kill = True
+
+    async def make_available(self, item_id: int) -> None:
+        if self.kill:
+            self.kill = False
+            raise Killed
+        await self.inner.make_available(item_id)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def _release(
+    env: Env, market: str, order_id: str, item_id: int, *, kill: bool = False
+) -> list[int]:
+    async def body() -> list[int]:
+        client = env.hub.supercycle()
+        assert client is not None
+        async with client:
+            items: Any = SupercycleInventory(client)
+            if kill:
+                items = KilledOnce(items)
+            repository = SqlOrderRepository(env.hub.store.engine)
+            release = ItemRelease.on_clock(items, repository, None, lambda: env.now[0])
+            return await release.release_items(market, order_id, [item_id])
+
+    return run(body())
+
+
+def test_a_release_killed_before_its_call_ended_is_made_by_the_next_attempt(
+    tmp_path: Path,
+) -> None:
+    # Before (issue 10, the soaks: an item left sold in a 10-minute SQLite run), the
+    # release was marked done before its call: killed meanwhile, the next attempt (the
+    # step's retry, the next pass) skipped it, and the item stayed sold for good.
+    env = Env(tmp_path)
+    [serial] = resale_serials_in_stock(env, "sportshub", 1)
+    order_id, _ = run(env.accepted_order("sportshub", [(serial, 1)]))
+    [item_id] = sold_by_the_hub(env, "sportshub", order_id, [serial])
+    with pytest.raises(Killed):
+        _release(env, "sportshub", order_id, item_id, kill=True)
+    assert visibility(env, item_id) == "sold"
+
+    assert _release(env, "sportshub", order_id, item_id) == [item_id]
+    assert visibility(env, item_id) == "available"
+    # Done now: once.
+    env.sandbox.supercycle.state.update_item(item_id, {"visibility": "sold"})
+    assert _release(env, "sportshub", order_id, item_id) == []
+    assert visibility(env, item_id) == "sold"
+    env.close()
+
+
+def test_a_killed_release_leaves_alone_an_item_the_hub_sold_again_since(
+    tmp_path: Path,
+) -> None:
+    # The killed call may have landed: the item, for sale again, was then sold by the hub
+    # on another order. Making it available now would sell it twice.
+    env = Env(tmp_path)
+    [serial] = resale_serials_in_stock(env, "sportshub", 1)
+    order_id, _ = run(env.accepted_order("sportshub", [(serial, 1)]))
+    [item_id] = sold_by_the_hub(env, "sportshub", order_id, [serial])
+    with pytest.raises(Killed):
+        _release(env, "sportshub", order_id, item_id, kill=True)
+    other, _ = run(env.accepted_order("debenhams", [(serial, 1)]))
+    assert sold_by_the_hub(env, "debenhams", other, [serial]) == [item_id]
+
+    assert _release(env, "sportshub", order_id, item_id) == []
+    assert visibility(env, item_id) == "sold"
+    env.close()

@@ -11,13 +11,17 @@ visibility back to ``available`` (``ItemInventory.make_available``, which change
 item still ``sold``: a retired item stays retired).
 
 **Once.** Each (marketplace, order, item) release is marked in ``sync_cursors`` (flow
-``item-release``) *before* the call, so a repeated cancellation (a webhook replay, a pass,
-a follow-up after the Shopify cancel) never releases the item again, even if it was sold
-again since. If Supercycle refuses or is down, the mark is withdrawn and the error goes to
-the caller (its step or pass tries again). A crash between the mark and the call leaves the
-item sold (at most once beats twice: twice could sell one item to two customers). Limit:
-an item that staff made available and that was sold again *before* this order's first
-release is not told apart (Supercycle does not say which sale set ``sold``).
+``item-release``): ``releasing`` before the call, ``released`` once it answered, so a
+repeated cancellation (a webhook replay, a pass, a follow-up after the Shopify cancel)
+never releases the item again, even if it was sold again since. If Supercycle refuses or
+is down, the mark says ``failed`` and the error goes to the caller (its step or pass tries
+again). A crash during the call leaves ``releasing``. Either call may have landed, so the
+next attempt makes the item available only if no other order of the hub sold it since
+(``orders_that_sold``). Before (issue 10, the soaks), the mark said ``released`` before
+the call, and a hub killed while Supercycle hung left the item sold for good. Limits: an
+item that staff made available and that was sold again *before* this order's first
+release is not told apart (Supercycle does not say which sale set ``sold``), nor is one
+sold in the web store between a cut-short release and its next attempt (seconds).
 
 Which item a cancelled line sold: its stock hold (``StockLedger.reservation``) names the
 item's serial, looked up in Supercycle and matched against the order's ``sold_items``; a
@@ -39,6 +43,8 @@ log = structlog.get_logger(__name__)
 
 FLOW = "item-release"
 RELEASED = "released"
+#: Marked before the call: seen again, a crash cut the call short (it may have landed).
+RELEASING = "releasing"
 #: The mark of a release whose call failed (tried again by the next cancellation run).
 FAILED = "failed"
 
@@ -51,6 +57,8 @@ class ReleaseStore(Protocol):
     def cursor(self, flow: str, scope: str) -> str | None: ...
 
     def set_cursor(self, flow: str, scope: str, value: str, now: datetime) -> None: ...
+
+    def orders_that_sold(self, item_id: int) -> list[StoredOrder]: ...
 
 
 class ItemRelease:
@@ -106,15 +114,34 @@ class ItemRelease:
         done: list[int] = []
         for item_id in item_ids:
             scope = f"{marketplace}|{order_id}|{item_id}"
-            if self._orders.cursor(FLOW, scope) == RELEASED:
+            mark = self._orders.cursor(FLOW, scope)
+            if mark == RELEASED:
                 continue
-            # Marked first: a replay after this point never releases it again.
-            self._orders.set_cursor(FLOW, scope, RELEASED, self._now())
+            if mark in (RELEASING, FAILED) and self._sold_again(marketplace, order_id, item_id):
+                # The cut-short (or timed-out) call landed, and the hub sold the item
+                # again since.
+                self._orders.set_cursor(FLOW, scope, RELEASED, self._now())
+                log.info("item.release_landed", order_id=order_id, item=item_id)
+                continue
+            self._orders.set_cursor(FLOW, scope, RELEASING, self._now())
             try:
                 await self._items.make_available(item_id)
             except Exception:
                 self._orders.set_cursor(FLOW, scope, FAILED, self._now())
                 raise
+            self._orders.set_cursor(FLOW, scope, RELEASED, self._now())
             log.info("item.released", marketplace=marketplace, order_id=order_id, item=item_id)
             done.append(item_id)
         return done
+
+    def _sold_again(self, marketplace: str, order_id: str, item_id: int) -> bool:
+        """Whether another order of the hub marked ``item_id`` sold and still holds it
+        (it did not release the item itself)."""
+        for other in self._orders.orders_that_sold(item_id):
+            key = (other.order.marketplace, other.order.order_id)
+            if key == (marketplace, order_id):
+                continue
+            scope = f"{key[0]}|{key[1]}|{item_id}"
+            if self._orders.cursor(FLOW, scope) != RELEASED:
+                return True
+        return False

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, Text, cast, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mirakl_sync.adapters.mirakl.marketplace import order_from_mirakl
@@ -189,6 +189,17 @@ class SqlOrderRepository:
                 continue
             out.append(stored)
         return out
+
+    def orders_that_sold(self, item_id: int) -> list[StoredOrder]:
+        """Orders whose import marked the Supercycle item ``item_id`` sold (its id in
+        their ``sold_items``). A scan of the progress as text, then parsed: used only
+        when a release was cut short by a crash (``services.item_release``)."""
+        t = marketplace_orders
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(t).where(cast(t.c.decisions, Text).like(f"%{int(item_id)}%"))
+            ).all()
+        return [s for s in map(_stored, rows) if item_id in s.progress.sold_items]
 
     def _update(self, marketplace: str, order_id: str, **values: Any) -> None:
         t = marketplace_orders

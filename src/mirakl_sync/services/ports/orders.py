@@ -139,6 +139,10 @@ class OrderRepository(Protocol):
 
     def set_cursor(self, flow: str, scope: str, value: str, now: datetime) -> None: ...
 
+    def orders_that_sold(self, item_id: int) -> list[StoredOrder]:
+        """Orders whose import marked the Supercycle item ``item_id`` sold."""
+        ...
+
 
 class StockLedger(Protocol):
     """The hub's holds on the one stock pool (the ``stock_reservations`` table).

@@ -13,7 +13,7 @@ shared by the hub and the emulators, so 12 simulated hours run in minutes:
   ``pull_orders`` and each order to import goes through the steps of the order workflow,
   in its order (``resolve_lines`` -> ``decide_and_hold`` -> ``create_shop_order`` ->
   ``mark_items_sold`` -> ``send_decision``; follow-ups with ``follow_up``), over an
-  ``OrderServices`` built as ``workflows/orders.py`` ``order_services()`` builds it (real
+  ``OrderServices`` from the composition root, ``Hub.order_services`` (real
   ``MiraklMarketplace``, ``ShopifyShop``, ``SupercycleInventory``, ``SqlOrderRepository``,
   ``SqlStockLedger``, ``SqlExceptionLog``, SQLite);
 - stock: ``incremental_stock_cycle`` (``StockContext``; full read every
@@ -69,6 +69,7 @@ import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -77,13 +78,7 @@ from typing import Any
 import httpx
 import structlog
 
-from mirakl_sync.adapters.mirakl.marketplace import MiraklMarketplace
-from mirakl_sync.adapters.shopify.mapping import ShopOrderOptions
-from mirakl_sync.adapters.shopify.shop import ShopifyShop
 from mirakl_sync.adapters.store.migrations import upgrade_database
-from mirakl_sync.adapters.store.orders import SqlOrderRepository
-from mirakl_sync.adapters.store.stock_ledger import SqlStockLedger
-from mirakl_sync.adapters.supercycle.inventory import SupercycleInventory
 from mirakl_sync.bootstrap import Hub, Transports, bootstrap
 from mirakl_sync.config import MarketplaceSettings, SandboxSettings, Settings
 from mirakl_sync.domain.orders import Action
@@ -100,7 +95,7 @@ from mirakl_sync.services.order_import import (
     send_decision,
 )
 from mirakl_sync.services.order_pull import pull_orders
-from mirakl_sync.workflows.orders import market_rules, pull_settings
+from mirakl_sync.workflows.orders import pull_settings
 from mirakl_sync.workflows.stock import (
     StockContext,
     incremental_stock_cycle,
@@ -177,40 +172,21 @@ def settings_for(directory: Path, push_seconds: float) -> Settings:
     )
 
 
-@dataclass
-class MarketOrders:
-    """One marketplace's order services, built once for the run."""
-
-    services: OrderServices
-    clients: list[Any]
-
-
-def order_side(hub: Hub, market: MarketplaceSettings, clock: FakeClock) -> MarketOrders:
-    """``OrderServices`` as ``workflows.orders.order_services`` builds it, on the fake clock."""
-    settings = hub.settings
-    mirakl = hub.mirakl(market, sleep=clock.sleep)
-    shopify = hub.shopify(clock=clock, sleep=clock.sleep)
-    supercycle = hub.supercycle(clock=clock, sleep=clock.sleep)
-    assert supercycle is not None and settings.supercycle is not None
-    options = ShopOrderOptions(
-        source_name=settings.shopify.source_name,
-        marketplace_name=market.display_name,
-        shipping_methods=dict(market.shipping_methods),
-        default_shipping_method=market.default_shipping_method,
+async def order_side(
+    stack: AsyncExitStack, hub: Hub, market: MarketplaceSettings, clock: FakeClock
+) -> OrderServices:
+    """``OrderServices`` from the composition root (``Hub.order_services``), on the fake
+    clock, open until ``stack`` closes."""
+    return await stack.enter_async_context(
+        hub.order_services(
+            market.code,
+            clock=clock.dt,
+            mirakl_options={"sleep": clock.sleep},
+            shopify_options={"clock": clock, "sleep": clock.sleep},
+            supercycle_options={"clock": clock, "sleep": clock.sleep},
+            today=clock.today,
+        )
     )
-    services = OrderServices(
-        rules=market_rules(market),
-        repository=SqlOrderRepository(hub.store.engine),
-        ledger=SqlStockLedger(hub.store.engine),
-        exceptions=hub.store.exception_log,
-        marketplace=MiraklMarketplace(mirakl, market.code),
-        shop=ShopifyShop(shopify, options=options, locations=settings.shopify.locations),
-        items=SupercycleInventory(
-            supercycle, require_ready=settings.supercycle.require_ready, today=clock.today
-        ),
-        clock=clock.dt,
-    )
-    return MarketOrders(services, [mirakl, shopify, supercycle])
 
 
 async def import_order(services: OrderServices, order_id: str) -> str:
@@ -322,7 +298,8 @@ async def soak(
         clock=clock,
     )
     context = StockContext(hub, clock=clock, sleep=clock.sleep)
-    sides = {m.code: order_side(hub, m, clock) for m in settings.marketplaces}
+    stack = AsyncExitStack()
+    sides = {m.code: await order_side(stack, hub, m, clock) for m in settings.marketplaces}
     tally = Tally()
     try:
         serials, item_ids = await prepare(sandbox, context, items)
@@ -374,7 +351,7 @@ async def soak(
             elif kind == "pull":
                 schedule(at + poll, "pull")
                 for code in CODES:
-                    services = sides[code].services
+                    services = sides[code]
                     market = settings.marketplace(code)
                     result = await pull_orders(
                         services.marketplace,
@@ -406,9 +383,7 @@ async def soak(
             slept=clock.slept - slept_before,
         )
     finally:
-        for side in sides.values():
-            for client in side.clients:
-                await client.aclose()
+        await stack.aclose()
         hub.close()
 
 

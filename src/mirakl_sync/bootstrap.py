@@ -8,9 +8,10 @@ instead of monkeypatching.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from mirakl_sync.adapters.shopify.client import ShopifyClient
     from mirakl_sync.adapters.shopify.cost import ShopifyPacing
     from mirakl_sync.adapters.supercycle.client import SupercycleClient
+    from mirakl_sync.services.order_import import MarketRules, OrderServices
 
 
 @dataclass
@@ -133,8 +135,82 @@ class Hub:
             **options,
         )
 
+    # ------------------------------------------------------------------ flows' services
+
+    @asynccontextmanager
+    async def order_services(
+        self,
+        marketplace: str,
+        *,
+        clock: Callable[[], datetime],
+        mirakl_options: dict[str, Any] | None = None,
+        shopify_options: dict[str, Any] | None = None,
+        supercycle_options: dict[str, Any] | None = None,
+        today: Callable[[], date] | None = None,
+    ) -> AsyncIterator[OrderServices]:
+        """The order flow's services for one marketplace (``services.order_import``),
+        its clients closed on the way out. The ``*_options`` go to the clients (a fake
+        clock's ``sleep`` in simulations); ``today`` to Supercycle's item reads."""
+        from mirakl_sync.adapters.mirakl.marketplace import MiraklMarketplace
+        from mirakl_sync.adapters.shopify.mapping import ShopOrderOptions
+        from mirakl_sync.adapters.shopify.shop import ShopifyShop
+        from mirakl_sync.adapters.store.orders import SqlOrderRepository
+        from mirakl_sync.adapters.store.stock_ledger import SqlStockLedger
+        from mirakl_sync.adapters.supercycle.inventory import SupercycleInventory
+        from mirakl_sync.services.order_import import OrderServices
+
+        settings = self.settings
+        market = settings.marketplace(marketplace)
+        mirakl = self.mirakl(market, **(mirakl_options or {}))
+        shopify = self.shopify(**(shopify_options or {}))
+        supercycle = self.supercycle(**(supercycle_options or {}))
+        try:
+            options = ShopOrderOptions(
+                source_name=settings.shopify.source_name,
+                marketplace_name=market.display_name,
+                shipping_methods=dict(market.shipping_methods),
+                default_shipping_method=market.default_shipping_method,
+            )
+            items = None
+            if supercycle is not None:
+                require_ready = settings.supercycle.require_ready if settings.supercycle else False
+                items = SupercycleInventory(
+                    supercycle,
+                    require_ready=require_ready,
+                    **({"today": today} if today is not None else {}),
+                )
+            yield OrderServices(
+                rules=market_rules(market),
+                repository=SqlOrderRepository(self.store.engine),
+                ledger=SqlStockLedger(self.store.engine),
+                exceptions=self.store.exception_log,
+                marketplace=MiraklMarketplace(mirakl, market.code),
+                shop=ShopifyShop(shopify, options=options, locations=settings.shopify.locations),
+                items=items,
+                clock=clock,
+            )
+        finally:
+            await mirakl.aclose()
+            await shopify.aclose()
+            if supercycle is not None:
+                await supercycle.aclose()
+
     def close(self) -> None:
         self.store.close()
+
+
+def market_rules(market: MarketplaceSettings) -> MarketRules:
+    """A marketplace's settings as the order flow's rules."""
+    from mirakl_sync.services.order_import import MarketRules
+
+    return MarketRules(
+        code=market.code,
+        name=market.display_name,
+        acceptance_window_hours=market.acceptance_window_hours,
+        partial_acceptance=market.partial_acceptance,
+        accept_when_shop_down=market.accept_when_shop_down,
+        accept_when_shop_down_minutes=market.accept_when_shop_down_minutes,
+    )
 
 
 def bootstrap(

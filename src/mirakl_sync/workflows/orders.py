@@ -35,13 +35,8 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from mirakl_sync.adapters.mirakl.marketplace import MiraklMarketplace
 from mirakl_sync.adapters.process_identity import process_is_gone
-from mirakl_sync.adapters.shopify.mapping import ShopOrderOptions
-from mirakl_sync.adapters.shopify.shop import ShopifyShop
 from mirakl_sync.adapters.store.orders import SqlOrderRepository
-from mirakl_sync.adapters.store.stock_ledger import SqlStockLedger
-from mirakl_sync.adapters.supercycle.inventory import SupercycleInventory
 from mirakl_sync.bootstrap import Hub, Transports, bootstrap
 from mirakl_sync.config import MarketplaceSettings, Settings
 from mirakl_sync.domain.orders import Action
@@ -49,7 +44,6 @@ from mirakl_sync.errors import ConfigError, MiraklSyncError, RetryableError
 from mirakl_sync.services.order_followup import follow_up, record_followup_failure
 from mirakl_sync.services.order_import import (
     Bindings,
-    MarketRules,
     OrderServices,
     Outcome,
     create_shop_order,
@@ -161,56 +155,17 @@ def _runtime() -> OrdersRuntime:
     return _RUNTIME[-1]
 
 
-def market_rules(market: MarketplaceSettings) -> MarketRules:
-    return MarketRules(
-        code=market.code,
-        name=market.display_name,
-        acceptance_window_hours=market.acceptance_window_hours,
-        partial_acceptance=market.partial_acceptance,
-        accept_when_shop_down=market.accept_when_shop_down,
-        accept_when_shop_down_minutes=market.accept_when_shop_down_minutes,
-    )
-
-
 @asynccontextmanager
 async def order_services(
     marketplace: str, *, mirakl_options: dict[str, Any] | None = None
 ) -> AsyncIterator[OrderServices]:
-    """The services of one marketplace's orders, with clients closed on the way out."""
+    """The services of one marketplace's orders (``Hub.order_services``), on the
+    process's runtime."""
     runtime = _runtime()
-    settings = runtime.settings
-    market = settings.marketplace(marketplace)
-    hub = runtime.hub
-    mirakl = hub.mirakl(market, **(mirakl_options or {}))
-    shopify = hub.shopify()
-    supercycle = hub.supercycle()
-    try:
-        options = ShopOrderOptions(
-            source_name=settings.shopify.source_name,
-            marketplace_name=market.display_name,
-            shipping_methods=dict(market.shipping_methods),
-            default_shipping_method=market.default_shipping_method,
-        )
-        yield OrderServices(
-            rules=market_rules(market),
-            repository=SqlOrderRepository(hub.store.engine),
-            ledger=SqlStockLedger(hub.store.engine),
-            exceptions=hub.store.exception_log,
-            marketplace=MiraklMarketplace(mirakl, market.code),
-            shop=ShopifyShop(shopify, options=options, locations=settings.shopify.locations),
-            items=None
-            if supercycle is None
-            else SupercycleInventory(
-                supercycle,
-                require_ready=settings.supercycle.require_ready if settings.supercycle else False,
-            ),
-            clock=runtime.clock,
-        )
-    finally:
-        await mirakl.aclose()
-        await shopify.aclose()
-        if supercycle is not None:
-            await supercycle.aclose()
+    async with runtime.hub.order_services(
+        marketplace, clock=runtime.clock, mirakl_options=mirakl_options
+    ) as services:
+        yield services
 
 
 def _run(

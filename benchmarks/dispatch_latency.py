@@ -78,7 +78,6 @@ from mirakl_sync.sandbox.server import (
 )
 from mirakl_sync.sandbox.shopify import WebhookMessage
 from mirakl_sync.services.dispatch import DispatchStatus, Fulfilment
-from mirakl_sync.workflows.dispatch import open_kit
 
 T = TypeVar("T")
 CODES = [m.code for m in MARKETPLACES]
@@ -254,7 +253,7 @@ class Setup:
 
     async def warm_references(self) -> None:
         """SH21 is cached daily in the store: warm it as a running hub has."""
-        async with open_kit(self.hub, clock=self.clock) as kit:
+        async with self.hub.dispatch_services(clock=self.clock) as kit:
             await asyncio.gather(
                 *(kit.dispatch._references.carriers(kit.dispatch._apis(c)) for c in CODES)
             )
@@ -272,7 +271,7 @@ async def scenario(mode: str, count: int, rate_per_hour: float, poll: float) -> 
         pending: list[tuple[float, str, Fulfilment]] = []
         started = time.monotonic()
 
-        async with open_kit(setup.hub, clock=setup.clock) as kit:
+        async with setup.hub.dispatch_services(clock=setup.clock) as kit:
             await setup.warm_references()
             original = kit.dispatch._apis
             wrapped: dict[str, Any] = {}

@@ -28,8 +28,13 @@ if TYPE_CHECKING:
     from mirakl_sync.adapters.mirakl.client import MiraklClient
     from mirakl_sync.adapters.shopify.client import ShopifyClient
     from mirakl_sync.adapters.shopify.cost import ShopifyPacing
+    from mirakl_sync.adapters.shopify.dispatch_api import ShopifyDispatchApi
+    from mirakl_sync.adapters.store.dispatch import SqlBindings, SqlMarketplaceOrderIndex
     from mirakl_sync.adapters.supercycle.client import SupercycleClient
+    from mirakl_sync.services.cancellations import CancellationService
+    from mirakl_sync.services.dispatch import DispatchService
     from mirakl_sync.services.order_import import MarketRules, OrderServices
+    from mirakl_sync.services.refunds import RefundService
 
 
 @dataclass
@@ -195,8 +200,101 @@ class Hub:
             if supercycle is not None:
                 await supercycle.aclose()
 
+    @asynccontextmanager
+    async def dispatch_services(
+        self, clock: Callable[[], float] = time.time
+    ) -> AsyncIterator[DispatchServices]:
+        """The dispatch flows' services (shipments, refunds, cancellations) over this
+        hub's clients, closed on the way out."""
+        from mirakl_sync.adapters.mirakl.dispatch_api import MiraklDispatchApi
+        from mirakl_sync.adapters.shopify.dispatch_api import ShopifyDispatchApi
+        from mirakl_sync.adapters.store.call_budget import SqlClaims
+        from mirakl_sync.adapters.store.dispatch import (
+            SqlBindings,
+            SqlCursors,
+            SqlMarketplaceOrderIndex,
+        )
+        from mirakl_sync.adapters.store.orders import SqlOrderRepository
+        from mirakl_sync.adapters.store.stock_ledger import SqlStockLedger
+        from mirakl_sync.adapters.supercycle.inventory import SupercycleInventory
+        from mirakl_sync.services.cancellations import CancellationService
+        from mirakl_sync.services.dispatch import DispatchService
+        from mirakl_sync.services.item_release import ItemRelease
+        from mirakl_sync.services.reference_cache import ReferenceCache
+        from mirakl_sync.services.refunds import RefundService
+
+        settings = self.settings
+        engine = self.store.engine
+        clients: dict[str, MiraklDispatchApi] = {}
+        shopify = self.shopify()
+        # Claims: one SH21/RE01 request at a time across steps and processes (issue 9).
+        references = ReferenceCache(SqlCursors(engine), clock, claims=SqlClaims(engine))
+
+        def api(code: str) -> MiraklDispatchApi:
+            if code not in clients:
+                clients[code] = MiraklDispatchApi(self.mirakl(settings.marketplace(code)), code)
+            return clients[code]
+
+        index = SqlMarketplaceOrderIndex(engine)
+        bindings = SqlBindings(engine)
+        shop = ShopifyDispatchApi(shopify)
+        log_ = self.store.exception_log
+        ledger = SqlStockLedger(engine)
+        # A cancelled line's unique Supercycle item is made available again, once (issue 10).
+        supercycle = self.supercycle()
+        orders = SqlOrderRepository(engine)
+        items = (
+            None
+            if supercycle is None
+            else ItemRelease.on_clock(SupercycleInventory(supercycle), orders, ledger, clock)
+        )
+        try:
+            yield DispatchServices(
+                hub=self,
+                dispatch=DispatchService(settings, api, index, log_, references, clock, shop),
+                refunds=RefundService(settings, api, bindings, log_, references, clock, index),
+                # The ledger: a cancelled line's hold goes back to the pool.
+                # The order repository: where a cancellation before acceptance is marked,
+                # for the order flow to refuse the order (services.shop_cancel_mark).
+                cancellations=CancellationService(
+                    settings,
+                    api,
+                    log_,
+                    references,
+                    clock,
+                    ledger,
+                    index=index,
+                    items=items,
+                    marks=orders,
+                ),
+                shop=shop,
+                index=index,
+                bindings=bindings,
+                clock=clock,
+            )
+        finally:
+            for c in clients.values():
+                await c.aclose()
+            await shopify.aclose()
+            if supercycle is not None:
+                await supercycle.aclose()
+
     def close(self) -> None:
         self.store.close()
+
+
+@dataclass
+class DispatchServices:
+    """The dispatch flows' services over one hub's clients (open for one cycle)."""
+
+    hub: Hub
+    dispatch: DispatchService
+    refunds: RefundService
+    cancellations: CancellationService
+    shop: ShopifyDispatchApi
+    index: SqlMarketplaceOrderIndex
+    bindings: SqlBindings
+    clock: Callable[[], float] = time.time
 
 
 def market_rules(market: MarketplaceSettings) -> MarketRules:

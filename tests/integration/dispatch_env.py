@@ -18,11 +18,11 @@ import httpx
 
 from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.adapters.store.tables import call_budgets, marketplace_orders
-from mirakl_sync.bootstrap import Hub, Transports, bootstrap
+from mirakl_sync.bootstrap import DispatchServices, Hub, Transports, bootstrap
 from mirakl_sync.config import SandboxSettings, settings_from_mapping
 from mirakl_sync.sandbox.hub_settings import sandbox_hub_config, sqlite_url
 from mirakl_sync.sandbox.server import MARKETPLACES, build_sandbox
-from mirakl_sync.workflows.dispatch import _CONFIG, Kit, configure, open_kit
+from mirakl_sync.workflows.dispatch import _CONFIG, configure
 
 T = TypeVar("T")
 
@@ -137,7 +137,7 @@ class Env:
             connection.execute(call_budgets.delete())
 
     def kit(self) -> Any:
-        return open_kit(self.hub, clock=lambda: self.now[0])
+        return self.hub.dispatch_services(clock=lambda: self.now[0])
 
     def mirakl_order(self, market: str, order_id: str) -> Any:
         return self.sandbox.mirakl.market(market).orders[order_id]
@@ -197,7 +197,7 @@ class Env:
 
 async def with_kit(env: Env, body: Any) -> Any:
     async with env.kit() as kit:
-        assert isinstance(kit, Kit)
+        assert isinstance(kit, DispatchServices)
         return await body(kit)
 
 

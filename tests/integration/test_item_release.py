@@ -33,7 +33,6 @@ from mirakl_sync.sandbox.mirakl.orders import _apply
 from mirakl_sync.sandbox.server import Sandbox, build_sandbox
 from mirakl_sync.services.cancellations import CancelStatus
 from mirakl_sync.services.item_release import ItemRelease
-from mirakl_sync.workflows.dispatch import open_kit
 from mirakl_sync.workflows.orders import run_orders_once
 
 
@@ -168,7 +167,7 @@ def test_a_marketplace_cancellation_seen_again_does_not_release_the_items_new_sa
     try:
 
         async def cancel() -> CancelStatus:
-            async with open_kit(hub) as kit:
+            async with hub.dispatch_services() as kit:
                 return (await kit.cancellations.cancel_in_pass("sportshub", first)).status
 
         assert run(cancel()) == CancelStatus.ALREADY

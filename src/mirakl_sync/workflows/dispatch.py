@@ -19,36 +19,25 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
 import structlog
 
-from mirakl_sync.adapters.mirakl.dispatch_api import MiraklDispatchApi
-from mirakl_sync.adapters.shopify.dispatch_api import ShopifyDispatchApi
-from mirakl_sync.adapters.store.call_budget import SqlClaims
-from mirakl_sync.adapters.store.dispatch import SqlBindings, SqlCursors, SqlMarketplaceOrderIndex
-from mirakl_sync.adapters.store.orders import SqlOrderRepository
-from mirakl_sync.adapters.store.stock_ledger import SqlStockLedger
-from mirakl_sync.adapters.supercycle.inventory import SupercycleInventory
-from mirakl_sync.bootstrap import Hub, bootstrap
+from mirakl_sync.adapters.store.dispatch import SqlMarketplaceOrderIndex
+from mirakl_sync.bootstrap import DispatchServices, Hub, bootstrap
 from mirakl_sync.config import Settings
 from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.recent_keys import RecentKeys
-from mirakl_sync.services.cancellations import CancellationService, CancelStatus
+from mirakl_sync.services.cancellations import CancelStatus
 from mirakl_sync.services.dispatch import (
-    DispatchService,
     DispatchStatus,
     Fulfilment,
 )
-from mirakl_sync.services.item_release import ItemRelease
-from mirakl_sync.services.reference_cache import ReferenceCache
 from mirakl_sync.services.refunds import (
     REFUNDED,
     SHIP_FIRST_DETAIL,
-    RefundService,
     RefundSource,
     RefundStatus,
 )
@@ -121,79 +110,6 @@ def configure(
         _CONFIG.follow_seconds = follow_seconds
 
 
-@dataclass
-class Kit:
-    """The services of this area, over one hub's clients (open for one cycle)."""
-
-    hub: Hub
-    dispatch: DispatchService
-    refunds: RefundService
-    cancellations: CancellationService
-    shop: ShopifyDispatchApi
-    index: SqlMarketplaceOrderIndex
-    bindings: SqlBindings
-    clock: Callable[[], float] = time.time
-
-
-@asynccontextmanager
-async def open_kit(hub: Hub, clock: Callable[[], float] = time.time) -> AsyncIterator[Kit]:
-    settings = hub.settings
-    engine = hub.store.engine
-    clients: dict[str, MiraklDispatchApi] = {}
-    shopify = hub.shopify()
-    # Claims: one SH21/RE01 request at a time across steps and processes (issue 9).
-    references = ReferenceCache(SqlCursors(engine), clock, claims=SqlClaims(engine))
-
-    def api(code: str) -> MiraklDispatchApi:
-        if code not in clients:
-            clients[code] = MiraklDispatchApi(hub.mirakl(settings.marketplace(code)), code)
-        return clients[code]
-
-    index = SqlMarketplaceOrderIndex(engine)
-    bindings = SqlBindings(engine)
-    shop = ShopifyDispatchApi(shopify)
-    log_ = hub.store.exception_log
-    ledger = SqlStockLedger(engine)
-    # A cancelled line's unique Supercycle item is made available again, once (issue 10).
-    supercycle = hub.supercycle()
-    orders = SqlOrderRepository(engine)
-    items = (
-        None
-        if supercycle is None
-        else ItemRelease.on_clock(SupercycleInventory(supercycle), orders, ledger, clock)
-    )
-    try:
-        yield Kit(
-            hub=hub,
-            dispatch=DispatchService(settings, api, index, log_, references, clock, shop),
-            refunds=RefundService(settings, api, bindings, log_, references, clock, index),
-            # The ledger: a cancelled line's hold goes back to the pool.
-            # The order repository: where a cancellation before acceptance is marked,
-            # for the order flow to refuse the order (services.shop_cancel_mark).
-            cancellations=CancellationService(
-                settings,
-                api,
-                log_,
-                references,
-                clock,
-                ledger,
-                index=index,
-                items=items,
-                marks=orders,
-            ),
-            shop=shop,
-            index=index,
-            bindings=bindings,
-            clock=clock,
-        )
-    finally:
-        for c in clients.values():
-            await c.aclose()
-        await shopify.aclose()
-        if supercycle is not None:
-            await supercycle.aclose()
-
-
 def _hub() -> Hub:
     settings = _CONFIG.settings
     if settings is None:
@@ -203,11 +119,11 @@ def _hub() -> Hub:
     return _CONFIG.hub
 
 
-def _run(body: Callable[[Kit], Coroutine[Any, Any, T]]) -> T:
+def _run(body: Callable[[DispatchServices], Coroutine[Any, Any, T]]) -> T:
     hub = _hub()
 
     async def main() -> T:
-        async with open_kit(hub, _CONFIG.clock) as kit:
+        async with hub.dispatch_services(_CONFIG.clock) as kit:
             return await body(kit)
 
     return asyncio.run(main())
@@ -230,7 +146,7 @@ def ship_step(fulfilment: dict[str, Any], marketplace: str, order_id: str) -> di
 
 @step(name="mirakl_sync.dispatch.hand_over", retries=5, interval_seconds=5.0)
 def dispatch_hand_over_step(fulfilment: dict[str, Any], state: str) -> None:
-    async def body(kit: Kit) -> None:
+    async def body(kit: DispatchServices) -> None:
         kit.dispatch.hand_over(Fulfilment(**fulfilment), state)
 
     _run(body)
@@ -283,7 +199,7 @@ def refund_states_step(marketplace: str, order_id: str, ids: list[str]) -> dict[
 
 @step(name="mirakl_sync.refund.hand_over", retries=5, interval_seconds=10.0)
 def refund_hand_over_step(source: dict[str, Any], state: str) -> None:
-    async def body(kit: Kit) -> None:
+    async def body(kit: DispatchServices) -> None:
         kit.refunds.hand_over(RefundSource(**source), state)
 
     _run(body)
@@ -329,7 +245,7 @@ def start_refund(source: RefundSource) -> str:
 
 @step(name="mirakl_sync.cancel.send", retries=5, interval_seconds=10.0)
 def cancel_step(marketplace: str, order_id: str, skus: dict[str, int] | None) -> dict[str, Any]:
-    async def body(kit: Kit) -> Any:
+    async def body(kit: DispatchServices) -> Any:
         if skus:
             return await kit.cancellations.cancel_skus(marketplace, order_id, skus)
         return await kit.cancellations.cancel_order(marketplace, order_id)
@@ -341,7 +257,7 @@ def cancel_step(marketplace: str, order_id: str, skus: dict[str, int] | None) ->
 def cancel_hand_over_step(
     marketplace: str, order_id: str, skus: dict[str, int] | None, state: str
 ) -> None:
-    async def body(kit: Kit) -> None:
+    async def body(kit: DispatchServices) -> None:
         kit.cancellations.hand_over(marketplace, order_id, skus or None, state)
 
     _run(body)

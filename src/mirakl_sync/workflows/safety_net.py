@@ -93,8 +93,7 @@ from mirakl_sync.workflows.engine import (
 )
 
 if TYPE_CHECKING:
-    from mirakl_sync.bootstrap import Hub
-    from mirakl_sync.workflows.dispatch import Kit
+    from mirakl_sync.bootstrap import DispatchServices, Hub
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -130,7 +129,7 @@ CRASH_AFTER_PAGES_ENV = "MIRAKL_SYNC_TEST_CRASH_AFTER_POLL_PAGES"
 # --------------------------------------------------------------------------- the kit
 
 
-def _run(body: Callable[[Kit], Coroutine[Any, Any, T]]) -> T:
+def _run(body: Callable[[DispatchServices], Coroutine[Any, Any, T]]) -> T:
     """``body`` over a kit of the process's hub (``workflows.dispatch``)."""
     from mirakl_sync.workflows import dispatch
 
@@ -140,7 +139,7 @@ def _run(body: Callable[[Kit], Coroutine[Any, Any, T]]) -> T:
 # --------------------------------------------------------------------------- sources
 
 
-def shop_feed(kit: Kit) -> ShopChangeFeed:
+def shop_feed(kit: DispatchServices) -> ShopChangeFeed:
     """The shop's changed orders since a flow's cursor (see ``services.shop_feed``)."""
     return ShopChangeFeed(
         kit.shop,
@@ -154,7 +153,7 @@ def shop_feed(kit: Kit) -> ShopChangeFeed:
     )
 
 
-async def collect_cycle_fulfilments(kit: Kit) -> list[Fulfilment]:
+async def collect_cycle_fulfilments(kit: DispatchServices) -> list[Fulfilment]:
     """Fulfilled Supercycle cycles of marketplace orders, since the last pass."""
     supercycle = kit.hub.supercycle()
     if supercycle is None:
@@ -172,7 +171,7 @@ async def collect_cycle_fulfilments(kit: Kit) -> list[Fulfilment]:
 
 
 async def refund_supercycle_returns(
-    kit: Kit, send: Callable[[RefundSource], Awaitable[str]] | None = None
+    kit: DispatchServices, send: Callable[[RefundSource], Awaitable[str]] | None = None
 ) -> list[str]:
     """Refunds for Supercycle return lines due per the trigger: every return order on the
     first pass, then those changed since the last pass (minus an overlap); the cursor
@@ -232,7 +231,7 @@ def _unit_record(kind: str, name: str, label: str = "") -> PassRecord:
 
 
 async def _read_source(
-    kit: Kit, item: PassRecord, read: Callable[[], Awaitable[list[T]]]
+    kit: DispatchServices, item: PassRecord, read: Callable[[], Awaitable[list[T]]]
 ) -> list[T]:
     """``read()``, or nothing when the source does not answer (an exception for ops, and
     the pass carries on with the rest)."""
@@ -248,7 +247,7 @@ class _Work:
     """What one unit did: results for the pass's summary, and the keys it handled (so a
     later unit of the same pass does not send them again: the pass's own dedupe)."""
 
-    kit: Kit
+    kit: DispatchServices
     handled: set[str]
     results: list[Any] = field(default_factory=list)
     new: list[str] = field(default_factory=list)
@@ -322,20 +321,20 @@ class _Work:
 # --------------------------------------------------------------------------- units
 
 
-async def catch_up_unit(kit: Kit, kind: str, handled: list[str]) -> dict[str, Any]:
+async def catch_up_unit(kit: DispatchServices, kind: str, handled: list[str]) -> dict[str, Any]:
     """Orders adopted since the last pass, read once (``services.order_adoption``)."""
     work = _Work(kit, set(handled))
     await shop_feed(kit).catch_up(kind, lambda events: work.events(kind, events))
     return work.out(at=kit.clock())
 
 
-async def start_unit(kit: Kit, kind: str) -> str | None:
+async def start_unit(kit: DispatchServices, kind: str) -> str | None:
     """Where this pass reads the shop feed from (fixed for all its pages)."""
     return shop_feed(kit).start(kind)
 
 
 async def page_unit(
-    kit: Kit, kind: str, since: str, after: str | None, handled: list[str]
+    kit: DispatchServices, kind: str, since: str, after: str | None, handled: list[str]
 ) -> dict[str, Any]:
     """One page of the shop feed: its events sent, then the cursor moved past it. A page
     Shopify does not answer is an ops exception (``poll_source_unreadable``), resolved by
@@ -370,7 +369,7 @@ async def page_unit(
     )
 
 
-async def source_unit(kit: Kit, kind: str, handled: list[str]) -> dict[str, Any]:
+async def source_unit(kit: DispatchServices, kind: str, handled: list[str]) -> dict[str, Any]:
     """The pass's other source: fulfilled Supercycle cycles (shipments) or Supercycle
     returns per the trigger (refunds); one that does not answer is an ops exception."""
     work = _Work(kit, set(handled))
@@ -383,7 +382,7 @@ async def source_unit(kit: Kit, kind: str, handled: list[str]) -> dict[str, Any]
     return work.out()
 
 
-async def retries_unit(kit: Kit, kind: str, handled: list[str]) -> dict[str, Any]:
+async def retries_unit(kit: DispatchServices, kind: str, handled: list[str]) -> dict[str, Any]:
     """The records of earlier passes that failed and are due again, except those this
     pass already tried; the shop orders a page could not handle, read again."""
     work = _Work(kit, set(handled))
@@ -400,7 +399,7 @@ async def retries_unit(kit: Kit, kind: str, handled: list[str]) -> dict[str, Any
     return work.out()
 
 
-async def recheck_unit(kit: Kit, kind: str, handled: list[str]) -> dict[str, Any]:
+async def recheck_unit(kit: DispatchServices, kind: str, handled: list[str]) -> dict[str, Any]:
     """``sync shipments|refunds --once`` after a person fixed something (the command only:
     the scheduled passes and ``run_*_cycle`` leave these exceptions to a person). The shop
     orders of the open exceptions whose remedy is this very command (a carrier added to
@@ -447,7 +446,7 @@ def _order_record(kind: str, shop_order_id: str, ref: OrderRef) -> PassRecord:
     )
 
 
-async def _retry_orders(kit: Kit, kind: str, work: _Work) -> None:
+async def _retry_orders(kit: DispatchServices, kind: str, work: _Work) -> None:
     """Read again each shop order a page of this kind of pass could not handle, and
     handle its events (the feed's cursor has moved past it)."""
     failures = PassFailures(kit.hub.store.exception_log, kit.clock)
@@ -473,12 +472,12 @@ async def _retry_orders(kit: Kit, kind: str, work: _Work) -> None:
             failures.succeeded(item)
 
 
-async def unit_failed(kit: Kit, kind: str, name: str, label: str, error: str) -> None:
+async def unit_failed(kit: DispatchServices, kind: str, name: str, label: str, error: str) -> None:
     item = _unit_record(kind, name, label)
     PassFailures(kit.hub.store.exception_log, kit.clock).crashed(item, error)
 
 
-async def pass_done(kit: Kit, kind: str, summary: dict[str, Any]) -> None:
+async def pass_done(kit: DispatchServices, kind: str, summary: dict[str, Any]) -> None:
     """The pass's log line; the ``poll_step_failed`` exceptions of units that went
     through this time are resolved."""
     failures = PassFailures(kit.hub.store.exception_log, kit.clock)
@@ -773,7 +772,7 @@ def _direct_pass(kind: str, settings: Settings, *, recheck: bool = False) -> dic
         try:
             stack = AsyncExitStack()
             kit = loop.run_until_complete(
-                stack.enter_async_context(dispatch.open_kit(hub, dispatch._CONFIG.clock))
+                stack.enter_async_context(hub.dispatch_services(dispatch._CONFIG.clock))
             )
             try:
                 return _drive(

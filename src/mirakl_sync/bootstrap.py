@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from mirakl_sync.services.dispatch import DispatchService
     from mirakl_sync.services.order_import import MarketRules, OrderServices
     from mirakl_sync.services.refunds import RefundService
+    from mirakl_sync.services.shop_feed import ShopChangeFeed
 
 
 @dataclass
@@ -278,6 +279,45 @@ class Hub:
             await shopify.aclose()
             if supercycle is not None:
                 await supercycle.aclose()
+
+    def shop_feed(self, services: DispatchServices, *, page_size: int) -> ShopChangeFeed:
+        """The shop's changed orders since a pass's cursor (``services.shop_feed``), which
+        links on the way the orders accepted before the hub (``services.order_adoption``)."""
+        from mirakl_sync.adapters.mirakl.order_lookup import MiraklOrderLookup
+        from mirakl_sync.adapters.shopify.shop import ShopOrderFinderPerLookup
+        from mirakl_sync.adapters.store.dispatch import SqlCursors, SqlHandledShopOrders
+        from mirakl_sync.adapters.store.orders import SqlOrderRepository
+        from mirakl_sync.services.order_adoption import OrderAdoption
+        from mirakl_sync.services.shop_feed import ShopChangeFeed
+
+        settings = self.settings
+        engine = self.store.engine
+
+        def client_for(code: str) -> MiraklClient:
+            return self.mirakl(settings.marketplace(code))
+
+        adoption = OrderAdoption(
+            SqlOrderRepository(engine),
+            ShopOrderFinderPerLookup(self.shopify, settings.shopify.source_name),
+            services.shop,
+            MiraklOrderLookup(client_for),
+            self.store.exception_log,
+            services.clock,
+            marketplaces={m.code: m.display_name for m in settings.marketplaces},
+            acceptance_window_hours={
+                m.code: m.acceptance_window_hours for m in settings.marketplaces
+            },
+            hub_source_name=settings.shopify.source_name,
+        )
+        return ShopChangeFeed(
+            services.shop,
+            services.index,
+            SqlCursors(engine),
+            services.clock,
+            page_size=page_size,
+            adoption=adoption,
+            handled=SqlHandledShopOrders(engine),
+        )
 
     def close(self) -> None:
         self.store.close()

@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 
-from mirakl_sync.adapters.store.dispatch import SqlCursors, SqlHandledShopOrders
+from mirakl_sync.adapters.store.dispatch import SqlCursors
 from mirakl_sync.adapters.supercycle.returns_api import SupercycleReturnsApi
 from mirakl_sync.config import SafetyNetSettings, Settings
 from mirakl_sync.domain.exception_types import ExceptionType
@@ -79,7 +79,6 @@ from mirakl_sync.services.refunds import RETRY_REFUNDS, RefundSource
 from mirakl_sync.services.return_feed import due_refunds
 from mirakl_sync.services.shop_feed import PAGE_SIZE as SHOP_FEED_PAGE_SIZE
 from mirakl_sync.services.shop_feed import ShopChangeFeed, ShopEvents
-from mirakl_sync.workflows.adoption import order_adoption
 from mirakl_sync.workflows.engine import (
     ENQUEUED,
     PENDING,
@@ -141,16 +140,8 @@ def _run(body: Callable[[DispatchServices], Coroutine[Any, Any, T]]) -> T:
 
 def shop_feed(kit: DispatchServices) -> ShopChangeFeed:
     """The shop's changed orders since a flow's cursor (see ``services.shop_feed``)."""
-    return ShopChangeFeed(
-        kit.shop,
-        kit.index,
-        SqlCursors(kit.hub.store.engine),
-        kit.clock,
-        page_size=SHOP_PAGE_SIZE,
-        # Orders accepted before the hub are linked on the way (issue 9).
-        adoption=order_adoption(kit.hub, kit.shop, kit.clock),
-        handled=SqlHandledShopOrders(kit.hub.store.engine),
-    )
+    # Orders accepted before the hub are linked on the way (issue 9).
+    return kit.hub.shop_feed(kit, page_size=SHOP_PAGE_SIZE)
 
 
 async def collect_cycle_fulfilments(kit: DispatchServices) -> list[Fulfilment]:

@@ -9,7 +9,7 @@ Shopify and are not decremented.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from mirakl_sync.adapters.shopify.client import ShopifyClient, search_value
 from mirakl_sync.adapters.shopify.mapping import ShopOrderOptions, address_input, order_create_input
@@ -125,3 +125,17 @@ class ShopifyShop:
             raise PermanentError(
                 f"orderUpdate refused the address: {errors[0].get('message')}", system="shopify"
             )
+
+
+class ShopOrderFinderPerLookup:
+    """``ShopifyShop.find`` with a client opened per look-up, for callers that look up
+    rarely (the adoption of orders accepted before the hub)."""
+
+    def __init__(self, open_client: Callable[[], ShopifyClient], source_name: str) -> None:
+        self._open_client = open_client
+        # Only ``find`` is used: the order-mapping options do not matter here.
+        self._options = ShopOrderOptions(source_name=source_name, marketplace_name="")
+
+    async def find(self, source_identifier: str) -> ShopOrderRef | None:
+        async with self._open_client() as client:
+            return await ShopifyShop(client, options=self._options).find(source_identifier)

@@ -5,7 +5,9 @@ git or kubectl) or after it; after wins. Else ``$MIRAKL_SYNC_CONFIG``, else
 ``./mirakl-sync.toml``. Choices (``--owner Ops``, ``--status ALL``) ignore case.
 Commands import what they need when they run, so ``--help`` is instant and nothing is
 built at import time. Exit codes: 0 done; 1 the command ran but found problems
-(``doctor``); 2 configuration or usage error; 3 could not run.
+(``doctor``); 2 configuration or usage error; 3 could not run. The options every command
+shares are in ``cli_options``; the catalogue commands (``mappings``, ``offers``) in
+``cli_catalogue``.
 """
 
 from __future__ import annotations
@@ -13,11 +15,20 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
-from mirakl_sync.config import Settings, load_settings, resolve_config_path
+from mirakl_sync.config import Settings
+from mirakl_sync.entrypoints.cli_catalogue import mappings_app, offers_app
+from mirakl_sync.entrypoints.cli_options import (
+    GLOBAL_CONFIG,
+    ConfigOption,
+    check_marketplace,
+    cli_settings,
+    config_path,
+    fail,
+)
 from mirakl_sync.errors import ConfigError, MiraklSyncError
 
 app = typer.Typer(
@@ -29,33 +40,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Manage the hub's database.", no_args_is_help=True)
 exceptions_app = typer.Typer(help="Records that could not go through.", no_args_is_help=True)
-mappings_app = typer.Typer(
-    help="Explicit offer SKU bindings, for marketplace SKUs that are not the shop's SKU.",
-    no_args_is_help=True,
-)
 app.add_typer(db_app, name="db")
 app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(mappings_app, name="mappings")
-offers_app = typer.Typer(
-    help="What the hub last sent each marketplace offer.", no_args_is_help=True
-)
 app.add_typer(offers_app, name="offers")
-
-# No envvar here: resolve_config_path reads $MIRAKL_SYNC_CONFIG after both --config
-# places, so a --config before the command is not overridden by the environment.
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help="Config file (TOML); also accepted before the command. "
-        "Default: $MIRAKL_SYNC_CONFIG, else ./mirakl-sync.toml",
-        show_default=False,
-    ),
-]
-
-#: ``--config`` given before the command (set by :func:`_global_options`).
-_GLOBAL_CONFIG: list[Path] = []
 
 
 def _version() -> str:
@@ -87,14 +75,9 @@ def _global_options(
     ] = False,
 ) -> None:
     """Keep a Shopify store (with Supercycle items) and Mirakl marketplaces in step."""
-    _GLOBAL_CONFIG.clear()
+    GLOBAL_CONFIG.clear()
     if config is not None:
-        _GLOBAL_CONFIG.append(config)
-
-
-def _config_path(config: Path | None) -> Path:
-    """The command's own ``--config``, else the one before the command, else the defaults."""
-    return resolve_config_path(config or (_GLOBAL_CONFIG[0] if _GLOBAL_CONFIG else None))
+        GLOBAL_CONFIG.append(config)
 
 
 class Flow(StrEnum):
@@ -117,31 +100,6 @@ _PLANNED_FLOWS = {
     Flow.REFUNDS: "dispatch and refunds issue (#5)",
     Flow.SETTLEMENTS: "finance issue",
 }
-
-
-def _fail(message: str, code: int = 3) -> NoReturn:
-    typer.echo(f"mirakl-sync: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _settings(config: Path | None) -> Settings:
-    path = _config_path(config)
-    try:
-        settings = load_settings(path)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            typer.echo(problem, err=True)
-        raise typer.Exit(2) from None
-    from mirakl_sync.entrypoints.logs import configure_logging
-
-    configure_logging(settings)
-    return settings
-
-
-def _check_marketplace(settings: Settings, code: str | None) -> None:
-    """A mistyped ``--marketplace`` is a usage error (exit 2), never a silent empty answer."""
-    if code is not None and code != "*":
-        settings.marketplace(code)  # raises ConfigError naming the known codes
 
 
 class SandboxSeed(StrEnum):
@@ -197,7 +155,7 @@ def run(config: ConfigOption = None) -> None:
     from mirakl_sync.entrypoints.server import serve_hub
     from mirakl_sync.entrypoints.shutdown import run_until_stopped
 
-    settings = _settings(config)
+    settings = cli_settings(config)
     run_until_stopped(lambda: serve_hub(settings), grace_seconds=_exit_bound(settings))
 
 
@@ -214,9 +172,9 @@ def worker(
     """Run an extra worker process (distributed mode: PostgreSQL shared by all processes)."""
     from mirakl_sync.workflows.runtime import run_worker
 
-    settings = _settings(config)
+    settings = cli_settings(config)
     if not settings.is_postgres:
-        _fail(
+        fail(
             "extra workers need a shared PostgreSQL database_url; with SQLite, "
             "`mirakl-sync run` is the one process",
             2,
@@ -247,8 +205,8 @@ def sandbox(
     from mirakl_sync.config import SandboxSettings
     from mirakl_sync.sandbox.server import serve_sandbox
 
-    path = _config_path(config)
-    settings = _settings(config).sandbox if path.is_file() else SandboxSettings()
+    path = config_path(config)
+    settings = cli_settings(config).sandbox if path.is_file() else SandboxSettings()
     if seed is not None:
         settings = settings.model_copy(update={"seed_name": seed.value})
     serve_sandbox(settings, host=host or settings.host, port=port or settings.port)
@@ -259,11 +217,11 @@ def db_upgrade(config: ConfigOption = None) -> None:
     """Create or migrate the hub's tables to the current version (safe to repeat)."""
     from mirakl_sync.adapters.store.migrations import current_revision, upgrade_database
 
-    settings = _settings(config)
+    settings = cli_settings(config)
     try:
         upgrade_database(settings.database_url)
     except Exception as exc:  # the driver's error says what is wrong with the database
-        _fail(f"could not upgrade the database: {str(exc).splitlines()[0]}")
+        fail(f"could not upgrade the database: {str(exc).splitlines()[0]}")
     typer.echo(f"database is at revision {current_revision(settings.database_url)}")
 
 
@@ -272,7 +230,7 @@ def doctor(config: ConfigOption = None) -> None:
     """Check the config, and that the database, Shopify, Supercycle and each marketplace answer."""
     from mirakl_sync.entrypoints.doctor import print_doctor_report
 
-    ok = print_doctor_report(_settings(config))
+    ok = print_doctor_report(cli_settings(config))
     raise typer.Exit(0 if ok else 1)
 
 
@@ -305,8 +263,8 @@ def exceptions_list(
     """List the records that could not go through, newest first."""
     from mirakl_sync.entrypoints.exceptions_view import print_exceptions
 
-    settings = _settings(config)
-    _check_marketplace(settings, marketplace)
+    settings = cli_settings(config)
+    check_marketplace(settings, marketplace)
     print_exceptions(
         settings,
         status=None if status is StatusFilter.ALL else status.value,
@@ -315,161 +273,6 @@ def exceptions_list(
         limit=limit,
         as_json=as_json,
     )
-
-
-class TargetOption(StrEnum):
-    SHOPIFY = "shopify"
-    SUPERCYCLE = "supercycle"
-
-
-@mappings_app.command("add")
-def mappings_add(
-    offer_sku: Annotated[str, typer.Argument(help="The SKU of the offer on the marketplace.")],
-    target_sku: Annotated[
-        str, typer.Argument(help="The Shopify variant SKU, or the Supercycle item serial.")
-    ],
-    config: ConfigOption = None,
-    marketplace: Annotated[
-        str, typer.Option(help="Only on this marketplace (default: every marketplace).")
-    ] = "*",
-    system: Annotated[
-        TargetOption, typer.Option(case_sensitive=False, help="What the target SKU is.")
-    ] = TargetOption.SHOPIFY,
-    note: Annotated[str | None, typer.Option(help="Why, for whoever reads it later.")] = None,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force",
-            help="Bind even though the target is not found in Shopify or Supercycle "
-            "(e.g. a variant not created yet).",
-        ),
-    ] = False,
-) -> None:
-    """Bind a marketplace offer SKU to a Shopify variant or a Supercycle item (replaces any)."""
-    from datetime import UTC, datetime
-
-    from mirakl_sync.adapters.store.orders import SqlOrderRepository
-    from mirakl_sync.bootstrap import open_store
-    from mirakl_sync.domain.orders import TargetSystem
-
-    settings = _settings(config)
-    _check_marketplace(settings, marketplace)
-    if not force:
-        from mirakl_sync.entrypoints.mapping_targets import check_target
-
-        problem = check_target(settings, TargetSystem(system.value), target_sku)
-        if problem is not None:
-            advice = (
-                "check the SKU, or pass --force to bind it anyway"
-                if problem.code == 2
-                else "pass --force to bind it without the check"
-            )
-            _fail(f"{problem}; {advice}", problem.code)
-    with open_store(settings) as store:
-        SqlOrderRepository(store.engine).add_mapping(
-            marketplace,
-            offer_sku,
-            TargetSystem(system.value),
-            target_sku,
-            now=datetime.now(UTC),
-            note=note,
-        )
-    where = "every marketplace" if marketplace == "*" else marketplace
-    typer.echo(f"{offer_sku} on {where} -> {system.value} {target_sku}")
-
-
-@mappings_app.command("list")
-def mappings_list(
-    config: ConfigOption = None,
-    marketplace: Annotated[str | None, typer.Option(help="Only those used on it.")] = None,
-) -> None:
-    """List the explicit offer SKU bindings."""
-    from mirakl_sync.adapters.store.orders import SqlOrderRepository
-    from mirakl_sync.bootstrap import open_store
-
-    settings = _settings(config)
-    _check_marketplace(settings, marketplace)
-    with open_store(settings) as store:
-        rows = SqlOrderRepository(store.engine).list_mappings(marketplace)
-    if not rows:
-        typer.echo("No explicit mappings: every offer SKU is looked up as it is.")
-    for market, mapping in rows:
-        typer.echo(f"{market}\t{mapping.offer_sku}\t{mapping.system.value}\t{mapping.target_sku}")
-
-
-@mappings_app.command("remove")
-def mappings_remove(
-    offer_sku: Annotated[str, typer.Argument(help="The offer SKU whose binding goes.")],
-    config: ConfigOption = None,
-    marketplace: Annotated[str, typer.Option(help="The binding's marketplace.")] = "*",
-) -> None:
-    """Remove an explicit binding (the offer SKU is then looked up as it is)."""
-    from mirakl_sync.adapters.store.orders import SqlOrderRepository
-    from mirakl_sync.bootstrap import open_store
-
-    settings = _settings(config)
-    _check_marketplace(settings, marketplace)
-    with open_store(settings) as store:
-        removed = SqlOrderRepository(store.engine).remove_mapping(marketplace, offer_sku)
-    if not removed:
-        _fail(f"no mapping of {offer_sku} on {marketplace}", 1)
-    typer.echo(f"removed {offer_sku} on {marketplace}")
-
-
-class OfferStatus(StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    SUPERSEDED = "superseded"
-    ERROR = "error"
-    SKIPPED = "skipped"
-
-
-@offers_app.command("status")
-def offers_status(
-    marketplace: Annotated[str, typer.Argument(help="The marketplace code.")],
-    config: ConfigOption = None,
-    status: Annotated[
-        OfferStatus | None,
-        typer.Option(case_sensitive=False, help="Only offers in this status (default: counts)."),
-    ] = None,
-    sku: Annotated[str | None, typer.Option(help="Only this offer SKU.")] = None,
-) -> None:
-    """Per offer: desired and sent quantity, price, what the marketplace showed, and status.
-
-    Statuses: pending (waits for the next push), sent, superseded (changed again before
-    it went), error (the marketplace refused the line), skipped (not listed, and why).
-    """
-    from mirakl_sync.adapters.store.offers import SqlOfferStates
-    from mirakl_sync.bootstrap import open_store
-
-    settings = _settings(config)
-    settings.marketplace(marketplace)
-    with open_store(settings) as store:
-        offers = SqlOfferStates(store.engine)
-        if status is None and sku is None:
-            counts = offers.status_counts(marketplace)
-            for name in OfferStatus:
-                typer.echo(f"{name.value}\t{counts.get(name.value, 0)}")
-            return
-        rows = offers.states(marketplace)
-    typer.echo("sku\tstatus\tdesired\tsent\tmarketplace\tprice\tmessage")
-    for shop_sku, row in sorted(rows.items()):
-        if (status is not None and row["status"] != status.value) or (sku and shop_sku != sku):
-            continue
-        typer.echo(
-            "\t".join(
-                str(v if v is not None else "")
-                for v in (
-                    shop_sku,
-                    row["status"],
-                    row["desired_quantity"],
-                    row["sent_quantity"],
-                    row["marketplace_quantity"],
-                    row["sent_price"] or row["desired_price"],
-                    row["message"],
-                )
-            )
-        )
 
 
 @app.command()
@@ -482,14 +285,14 @@ def sync(
     config: ConfigOption = None,
 ) -> None:
     """Run one flow. ``--once``: one full cycle, then exit (0 even if records became exceptions)."""
-    settings = _settings(config)
+    settings = cli_settings(config)
     if not once:
-        _fail("only --once is supported here; `mirakl-sync run` runs every flow on its schedule", 2)
+        fail("only --once is supported here; `mirakl-sync run` runs every flow on its schedule", 2)
     from mirakl_sync.workflows.flows import available_flows
 
     runner = available_flows().get(flow.value)
     if runner is None:
-        _fail(
+        fail(
             f"flow '{flow.value}' is not in this version yet; "
             f"it comes with the {_PLANNED_FLOWS[flow]}"
         )

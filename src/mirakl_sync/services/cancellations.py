@@ -43,7 +43,7 @@ from mirakl_sync.services.ports import (
     StockLedger,
 )
 from mirakl_sync.services.reference_cache import ReferenceCache
-from mirakl_sync.services.refunds import _dec, lines_for_skus
+from mirakl_sync.services.refund_lines import decimal_of, lines_for_skus
 from mirakl_sync.services.shop_cancel_mark import MarkStore, mark_cancelled_in_shop
 from mirakl_sync.services.waiting import CANCELLATION, WaitingWork
 
@@ -270,14 +270,16 @@ class CancellationService:
             quantity = left if wanted is None else min(wanted, left)
             if quantity <= 0:
                 continue
-            unit = _dec(line.get("price")) / max(int(line.get("quantity") or 1), 1)
+            unit = decimal_of(line.get("price")) / max(int(line.get("quantity") or 1), 1)
             full = quantity == left
             bodies.append(
                 {
                     "order_line_id": line["order_line_id"],
                     "quantity": quantity,
                     "amount": float(round(unit * quantity, 2)),
-                    "shipping_amount": float(_dec(line.get("shipping_price"))) if full else 0.0,
+                    "shipping_amount": float(decimal_of(line.get("shipping_price")))
+                    if full
+                    else 0.0,
                     "reason_code": reason,
                 }
             )

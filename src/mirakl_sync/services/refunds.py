@@ -27,7 +27,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -45,8 +44,6 @@ from mirakl_sync.domain.marketplace_order import (
 )
 from mirakl_sync.domain.refunds import (
     LineRefund,
-    LineTax,
-    RefundableLine,
     line_refund,
     resolve_reason,
 )
@@ -64,6 +61,7 @@ from mirakl_sync.services.ports import (
     MarketplaceOrderIndex,
 )
 from mirakl_sync.services.reference_cache import ReferenceCache
+from mirakl_sync.services.refund_lines import lines_for_skus, refundable_line
 from mirakl_sync.services.waiting import REFUND, SHIPMENT, WaitingWork
 
 log = structlog.get_logger(__name__)
@@ -128,47 +126,6 @@ class _Request:
     refund: LineRefund
     reason_code: str
     body: dict[str, Any] = field(hash=False, compare=False)
-
-
-def _dec(value: Any) -> Decimal:
-    return Decimal(str(value)) if value not in (None, "") else Decimal("0")
-
-
-def _taxes(items: Any) -> tuple[LineTax, ...]:
-    return tuple(
-        LineTax(str(t.get("code")), _dec(t.get("amount")), t.get("tax_calculation_rule"))
-        for t in items or []
-    )
-
-
-def refundable_line(line: dict[str, Any]) -> RefundableLine:
-    refunds = line.get("refunds") or []
-    return RefundableLine(
-        order_line_id=str(line["order_line_id"]),
-        quantity=int(line.get("quantity") or 0),
-        price=_dec(line.get("price")),
-        shipping_price=_dec(line.get("shipping_price")),
-        refunded_amount=sum((_dec(r.get("amount")) for r in refunds), Decimal("0")),
-        refunded_shipping=sum((_dec(r.get("shipping_amount")) for r in refunds), Decimal("0")),
-        taxes=_taxes(line.get("taxes")),
-        shipping_taxes=_taxes(line.get("shipping_taxes")),
-    )
-
-
-def lines_for_skus(order: dict[str, Any], skus: dict[str, int]) -> list[tuple[dict[str, Any], int]]:
-    """(line, quantity) for each SKU, filling the order's lines on that SKU in order."""
-    out = []
-    left = dict(skus)
-    for line in order.get("order_lines") or []:
-        sku = line.get("offer_sku")
-        sku = sku if sku in left else line.get("product_shop_sku")
-        if sku not in left or left[sku] <= 0:
-            continue
-        take = min(left[sku], int(line.get("quantity") or 0))
-        if take > 0:
-            out.append((line, take))
-            left[sku] -= take
-    return out
 
 
 class RefundService:

@@ -210,11 +210,8 @@ class Hub:
         from mirakl_sync.adapters.mirakl.dispatch_api import MiraklDispatchApi
         from mirakl_sync.adapters.shopify.dispatch_api import ShopifyDispatchApi
         from mirakl_sync.adapters.store.call_budget import SqlClaims
-        from mirakl_sync.adapters.store.dispatch import (
-            SqlBindings,
-            SqlCursors,
-            SqlMarketplaceOrderIndex,
-        )
+        from mirakl_sync.adapters.store.cursors import SqlCursors
+        from mirakl_sync.adapters.store.dispatch import SqlBindings, SqlMarketplaceOrderIndex
         from mirakl_sync.adapters.store.orders import SqlOrderRepository
         from mirakl_sync.adapters.store.stock_ledger import SqlStockLedger
         from mirakl_sync.adapters.supercycle.inventory import SupercycleInventory
@@ -285,7 +282,8 @@ class Hub:
         links on the way the orders accepted before the hub (``services.order_adoption``)."""
         from mirakl_sync.adapters.mirakl.order_lookup import MiraklOrderLookup
         from mirakl_sync.adapters.shopify.shop import ShopOrderFinderPerLookup
-        from mirakl_sync.adapters.store.dispatch import SqlCursors, SqlHandledShopOrders
+        from mirakl_sync.adapters.store.cursors import SqlCursors
+        from mirakl_sync.adapters.store.dispatch import SqlHandledShopOrders
         from mirakl_sync.adapters.store.orders import SqlOrderRepository
         from mirakl_sync.services.order_adoption import OrderAdoption
         from mirakl_sync.services.shop_feed import ShopChangeFeed

@@ -24,8 +24,8 @@ from mirakl_sync.adapters.mirakl.budget_margin import MarginCallBudget
 from mirakl_sync.adapters.mirakl.client import MiraklClient
 from mirakl_sync.adapters.mirakl.dispatch_api import MiraklDispatchApi
 from mirakl_sync.adapters.store.call_budget import SqlCallBudget, SqlClaims
+from mirakl_sync.adapters.store.cursors import SqlCursors
 from mirakl_sync.adapters.store.database import create_store_engine
-from mirakl_sync.adapters.store.dispatch import SqlCursors
 from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.adapters.store.tables import call_budgets
 from mirakl_sync.errors import CallBudgetExhaustedError

@@ -25,7 +25,7 @@ import httpx
 from dispatch_env import Env, run, with_kit
 
 from mirakl_sync.adapters.mirakl.budgets import budget_key
-from mirakl_sync.adapters.store.dispatch import SqlCursors
+from mirakl_sync.adapters.store.cursors import SqlCursors
 from mirakl_sync.sandbox.server import MARKETPLACES
 from mirakl_sync.services.dispatch import DispatchStatus
 from mirakl_sync.services.reference_cache import FLOW

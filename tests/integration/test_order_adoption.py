@@ -28,7 +28,7 @@ from dispatch_env import Env
 
 from mirakl_sync.adapters.mirakl.marketplace import MiraklMarketplace
 from mirakl_sync.adapters.mirakl.order_lookup import MiraklOrderLookup
-from mirakl_sync.adapters.store.dispatch import SqlCursors
+from mirakl_sync.adapters.store.cursors import SqlCursors
 from mirakl_sync.adapters.store.orders import SqlOrderRepository
 from mirakl_sync.config import SandboxSettings
 from mirakl_sync.domain.exceptions import ExceptionRecord

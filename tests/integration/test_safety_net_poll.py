@@ -18,7 +18,7 @@ import pytest
 from dispatch_env import CallCounter, Env, run
 from sqlalchemy import update
 
-from mirakl_sync.adapters.store.dispatch import SqlCursors
+from mirakl_sync.adapters.store.cursors import SqlCursors
 from mirakl_sync.adapters.store.tables import marketplace_orders
 from mirakl_sync.adapters.supercycle.models import MethodType
 from mirakl_sync.services.dispatch import DispatchStatus

@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 
-from mirakl_sync.adapters.store.dispatch import SqlCursors
+from mirakl_sync.adapters.store.cursors import SqlCursors
 from mirakl_sync.adapters.supercycle.returns_api import SupercycleReturnsApi
 from mirakl_sync.config import SafetyNetSettings, Settings
 from mirakl_sync.domain.exception_types import ExceptionType

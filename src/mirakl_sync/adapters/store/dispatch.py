@@ -1,9 +1,9 @@
 """Store access for dispatch, cancellations and refunds.
 
 ``SqlMarketplaceOrderIndex`` reads ``marketplace_orders`` (written by the orders flow);
-``SqlBindings``, ``SqlCursors`` and ``SqlHandledShopOrders`` implement the ``Bindings``,
-``Cursors`` and ``HandledShopOrders`` ports over the ``bindings``, ``sync_cursors`` and
-``shop_feed_handled`` tables.
+``SqlBindings`` and ``SqlHandledShopOrders`` implement the ``Bindings`` and
+``HandledShopOrders`` ports over the ``bindings`` and ``shop_feed_handled`` tables (the
+``Cursors`` port is ``adapters.store.cursors``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from mirakl_sync.adapters.store.tables import (
     bindings,
     marketplace_orders,
     shop_feed_handled,
-    sync_cursors,
 )
 from mirakl_sync.domain.shipments import OrderRef
 
@@ -184,39 +183,6 @@ class SqlBindings:
         )
         with self._engine.connect() as connection:
             return [str(v) for v in connection.execute(query).scalars()]
-
-
-class SqlCursors:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-
-    def get(self, flow: str, scope: str) -> str | None:
-        query = select(sync_cursors.c.cursor).where(
-            sync_cursors.c.flow == flow, sync_cursors.c.scope == scope
-        )
-        with self._engine.connect() as connection:
-            value = connection.execute(query).scalar()
-        return None if value is None else str(value)
-
-    def written_at(self, flow: str, scope: str) -> datetime | None:
-        query = select(sync_cursors.c.updated_at).where(
-            sync_cursors.c.flow == flow, sync_cursors.c.scope == scope
-        )
-        with self._engine.connect() as connection:
-            value = connection.execute(query).scalar()
-        return value if isinstance(value, datetime) else None
-
-    def put(self, flow: str, scope: str, value: str, now: datetime) -> None:
-        insert = self._insert(sync_cursors).values(
-            flow=flow, scope=scope, cursor=value, updated_at=now
-        )
-        statement = insert.on_conflict_do_update(
-            index_elements=[sync_cursors.c.flow, sync_cursors.c.scope],
-            set_={"cursor": insert.excluded.cursor, "updated_at": insert.excluded.updated_at},
-        )
-        with self._engine.begin() as connection:
-            connection.execute(statement)
 
 
 class SqlHandledShopOrders:

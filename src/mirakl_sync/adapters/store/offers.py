@@ -23,7 +23,8 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, bindparam, func, insert, or_, select, update
 
-from mirakl_sync.adapters.store.tables import marketplace_imports, offer_states, sync_cursors
+from mirakl_sync.adapters.store.cursors import SqlCursors
+from mirakl_sync.adapters.store.tables import marketplace_imports, offer_states
 
 PENDING = "pending"
 SUPERSEDED = "superseded"
@@ -440,26 +441,10 @@ class SqlOfferStates:
     # -- cursors -----------------------------------------------------------------------------
 
     def cursor(self, flow: str, scope: str) -> str | None:
-        query = select(sync_cursors.c.cursor).where(
-            sync_cursors.c.flow == flow, sync_cursors.c.scope == scope
-        )
-        with self._engine.connect() as connection:
-            value = connection.execute(query).scalar_one_or_none()
-        return None if value is None else str(value)
+        return SqlCursors(self._engine).get(flow, scope)
 
     def set_cursor(self, flow: str, scope: str, value: str, now: datetime) -> None:
-        with self._engine.begin() as connection:
-            changed = connection.execute(
-                update(sync_cursors)
-                .where(sync_cursors.c.flow == flow, sync_cursors.c.scope == scope)
-                .values(cursor=value, updated_at=now)
-            ).rowcount
-            if not changed:
-                connection.execute(
-                    insert(sync_cursors).values(
-                        flow=flow, scope=scope, cursor=value, updated_at=now
-                    )
-                )
+        SqlCursors(self._engine).put(flow, scope, value, now)
 
 
 def _bind(name: str) -> Any:

@@ -18,7 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from mirakl_sync.adapters.mirakl.marketplace import order_from_mirakl
 from mirakl_sync.adapters.mirakl.models import Order as MiraklOrder
-from mirakl_sync.adapters.store.tables import marketplace_orders, sku_mappings, sync_cursors
+from mirakl_sync.adapters.store.cursors import SqlCursors
+from mirakl_sync.adapters.store.tables import marketplace_orders, sku_mappings
 from mirakl_sync.domain.orders import (
     HubStatus,
     MarketplaceOrder,
@@ -41,6 +42,7 @@ class SqlOrderRepository:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._cursors = SqlCursors(engine)
 
     # -- orders
 
@@ -279,36 +281,17 @@ class SqlOrderRepository:
     # -- cursors
 
     def cursor(self, flow: str, scope: str) -> str | None:
-        t = sync_cursors
-        with self._engine.connect() as connection:
-            value = connection.execute(
-                select(t.c.cursor).where(t.c.flow == flow).where(t.c.scope == scope)
-            ).scalar_one_or_none()
-        return None if value is None else str(value)
+        return self._cursors.get(flow, scope)
 
     def set_cursor(self, flow: str, scope: str, value: str, now: datetime) -> None:
-        with self._engine.begin() as connection:
-            connection.execute(
-                self._insert(sync_cursors)
-                .values(flow=flow, scope=scope, cursor=value, updated_at=now)
-                .on_conflict_do_update(
-                    index_elements=["flow", "scope"], set_={"cursor": value, "updated_at": now}
-                )
-            )
+        self._cursors.put(flow, scope, value, now)
 
     def cursors_of(self, flow: str, scope_prefix: str = "") -> dict[str, str]:
         """Every cursor of ``flow`` whose scope starts with ``scope_prefix``, by scope."""
-        t = sync_cursors
-        query = select(t.c.scope, t.c.cursor).where(t.c.flow == flow)
-        if scope_prefix:
-            query = query.where(t.c.scope.startswith(scope_prefix, autoescape=True))
-        with self._engine.connect() as connection:
-            return {str(r.scope): str(r.cursor) for r in connection.execute(query)}
+        return self._cursors.of(flow, scope_prefix)
 
     def delete_cursor(self, flow: str, scope: str) -> None:
-        t = sync_cursors
-        with self._engine.begin() as connection:
-            connection.execute(t.delete().where(t.c.flow == flow).where(t.c.scope == scope))
+        self._cursors.delete(flow, scope)
 
 
 def count_orders(engine: Engine) -> int:

@@ -223,18 +223,25 @@ def _release(
     return run(body())
 
 
-def test_a_release_killed_before_its_call_ended_is_made_by_the_next_attempt(
-    tmp_path: Path,
-) -> None:
-    # Before (issue 10, the soaks: an item left sold in a 10-minute SQLite run), the
-    # release was marked done before its call: killed meanwhile, the next attempt (the
-    # step's retry, the next pass) skipped it, and the item stayed sold for good.
+def _killed_mid_release(tmp_path: Path) -> tuple[Env, str, str, int]:
+    """An accepted sportshub order that sold one item, whose release was killed mid-call:
+    (env, the item's serial, the order id, the item id)."""
     env = Env(tmp_path)
     [serial] = resale_serials_in_stock(env, "sportshub", 1)
     order_id, _ = run(env.accepted_order("sportshub", [(serial, 1)]))
     [item_id] = sold_by_the_hub(env, "sportshub", order_id, [serial])
     with pytest.raises(Killed):
         _release(env, "sportshub", order_id, item_id, kill=True)
+    return env, serial, order_id, item_id
+
+
+def test_a_release_killed_before_its_call_ended_is_made_by_the_next_attempt(
+    tmp_path: Path,
+) -> None:
+    # Before (issue 10, the soaks: an item left sold in a 10-minute SQLite run), the
+    # release was marked done before its call: killed meanwhile, the next attempt (the
+    # step's retry, the next pass) skipped it, and the item stayed sold for good.
+    env, _, order_id, item_id = _killed_mid_release(tmp_path)
     assert visibility(env, item_id) == "sold"
 
     assert _release(env, "sportshub", order_id, item_id) == [item_id]
@@ -251,12 +258,7 @@ def test_a_killed_release_leaves_alone_an_item_the_hub_sold_again_since(
 ) -> None:
     # The killed call may have landed: the item, for sale again, was then sold by the hub
     # on another order. Making it available now would sell it twice.
-    env = Env(tmp_path)
-    [serial] = resale_serials_in_stock(env, "sportshub", 1)
-    order_id, _ = run(env.accepted_order("sportshub", [(serial, 1)]))
-    [item_id] = sold_by_the_hub(env, "sportshub", order_id, [serial])
-    with pytest.raises(Killed):
-        _release(env, "sportshub", order_id, item_id, kill=True)
+    env, serial, order_id, item_id = _killed_mid_release(tmp_path)
     other, _ = run(env.accepted_order("debenhams", [(serial, 1)]))
     assert sold_by_the_hub(env, "debenhams", other, [serial]) == [item_id]
 

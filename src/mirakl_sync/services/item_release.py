@@ -135,11 +135,15 @@ class ItemRelease:
         return done
 
     def _sold_again(self, marketplace: str, order_id: str, item_id: int) -> bool:
-        """Whether another order of the hub marked ``item_id`` sold and still holds it
-        (it did not release the item itself)."""
+        """Whether a later order of the hub marked ``item_id`` sold and still holds it
+        (it did not release the item itself). Earlier orders do not count: one that sold
+        the item before this order (the item returned and relisted since) still names it."""
+        this = self._orders.get(marketplace, order_id)
         for other in self._orders.orders_that_sold(item_id):
             key = (other.order.marketplace, other.order.order_id)
             if key == (marketplace, order_id):
+                continue
+            if this is not None and other.order.created_at <= this.order.created_at:
                 continue
             scope = f"{key[0]}|{key[1]}|{item_id}"
             if self._orders.cursor(FLOW, scope) != RELEASED:

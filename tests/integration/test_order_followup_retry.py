@@ -151,3 +151,53 @@ def test_an_order_found_debited_when_its_acceptance_is_settled_is_marked_paid(
     assert _shop_order(sandbox, order_id).financial_status == "PAID"  # type: ignore[attr-defined]
     repository = SqlOrderRepository(create_store_engine(settings.database_url))
     assert repository.get("debenhams", order_id).hub_status is HubStatus.SHIPPING  # type: ignore[union-attr]
+
+
+def test_a_followup_that_accepts_on_the_marketplaces_word_marks_a_debited_order_paid(
+    sandbox: Sandbox, settings: Settings
+) -> None:
+    """OR21's reply was lost and the import's decision step still retried when the pull saw
+    the order SHIPPING (debited) and ran its follow-up: the follow-up took the order as
+    accepted by the platform and moved it to ACCEPTED without the payment, and the decision
+    step, finding it ACCEPTED, returned. Nothing marked the shop order paid (the SQLite hour
+    soak on c6eb373, order 2001000748-A)."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from mirakl_sync.bootstrap import bootstrap
+    from mirakl_sync.services.order_followup import follow_up
+    from mirakl_sync.services.order_import import (
+        create_shop_order,
+        decide_and_hold,
+        resolve_lines,
+        send_decision,
+    )
+
+    order_id = sandbox.mirakl.place_order("debenhams", [(stocked_sku(sandbox.catalogue), 1)])
+    hub = bootstrap(settings, transports=sandbox_transports(sandbox))
+
+    async def scenario() -> None:
+        now = lambda: datetime.now(UTC)  # noqa: E731
+        async with hub.order_services("debenhams", clock=now) as services:
+            fresh = await services.marketplace.get(order_id)
+            assert fresh is not None
+            services.repository.record_pulled(fresh, deadline=None, now=now())
+            bindings = await resolve_lines(services, order_id)
+            await decide_and_hold(services, order_id, bindings)
+            assert await create_shop_order(services, order_id, bindings) == "created"
+            # OR21 lands; its reply is lost (the step will retry), and the customer is
+            # debited meanwhile.
+            decisions = services.stored(order_id).progress.decisions
+            await services.marketplace.decide(order_id, decisions)
+            _apply_to_all(sandbox, "debenhams", order_id, OrderEvent.DEBITED)
+            seen = await services.marketplace.get(order_id)
+            assert seen is not None and seen.state == "SHIPPING"
+            services.repository.record_pulled(seen, deadline=None, now=now())
+            await follow_up(services, order_id)  # the pull's follow-up, first
+            await send_decision(services, order_id)  # then the decision step's retry
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        hub.close()
+    assert _shop_order(sandbox, order_id).financial_status == "PAID"  # type: ignore[attr-defined]

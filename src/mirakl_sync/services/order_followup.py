@@ -113,7 +113,13 @@ async def _follow_up(services: OrderServices, order_id: str) -> HubStatus:
             event = HubEvent.ACCEPTED
         status = _move(services, stored, event)
         _resolve_order_exceptions(services, order_id)
-        return status
+        if event is not HubEvent.ACCEPTED:
+            return status
+        # Accepted on the marketplace's word (OR21's reply lost while the import retried,
+        # or automatic acceptance): a debited order goes on to its payment below. Before,
+        # this returned here, the import's decision step then found it accepted, and the
+        # shop order was never marked paid (the SQLite hour soak on c6eb373).
+        stored = services.stored(order_id)
     if stored.progress.shop_order_pending and order.state not in (
         OrderState.REFUSED,
         OrderState.CANCELED,

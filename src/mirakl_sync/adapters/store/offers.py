@@ -40,6 +40,7 @@ FEW = 500
 class SqlOfferStates:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._cursors = SqlCursors(engine)
 
     # -- stock -------------------------------------------------------------------------------
 
@@ -441,10 +442,10 @@ class SqlOfferStates:
     # -- cursors -----------------------------------------------------------------------------
 
     def cursor(self, flow: str, scope: str) -> str | None:
-        return SqlCursors(self._engine).get(flow, scope)
+        return self._cursors.get(flow, scope)
 
     def set_cursor(self, flow: str, scope: str, value: str, now: datetime) -> None:
-        SqlCursors(self._engine).put(flow, scope, value, now)
+        self._cursors.put(flow, scope, value, now)
 
 
 def _bind(name: str) -> Any:

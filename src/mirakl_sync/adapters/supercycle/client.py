@@ -128,16 +128,14 @@ class SupercycleClient(HttpApiClient):
         # when we are about to use it, so a slot is late by at most the shared budget's
         # queue (half a second per waiting call at 120/min). A 429 that still slips
         # through is retried after its Retry-After.
-        keys = [self._budget_key]
+        reserved = [(self._budget_key, self._budget)]
         if path == "availability_timelines":
-            keys.insert(0, f"{self._budget_key}:timelines")
-            wait = self._budgets.reserve(keys[0], self._timelines_budget)
+            reserved.insert(0, (f"{self._budget_key}:timelines", self._timelines_budget))
+        for key, budget in reserved:
+            wait = self._budgets.reserve(key, budget)
             if wait > 0:
                 await self._sleep(wait)
-        wait = self._budgets.reserve(self._budget_key, self._budget)
-        if wait > 0:
-            await self._sleep(wait)
-        for key in keys:  # the slots are used from here (``CallBudget.calling``)
+        for key, _ in reserved:  # the slots are used from here (``CallBudget.calling``)
             self._budgets.calling(key)
 
     async def _request(

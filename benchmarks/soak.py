@@ -62,7 +62,7 @@ import uvicorn
 from soak_truth import FAILING, Anomaly, fingerprint, tally, waiting_acceptance
 
 from mirakl_sync.config import SandboxSettings, load_settings
-from mirakl_sync.entrypoints.demo import TIME_COMPRESSION, demo_config
+from mirakl_sync.entrypoints.demo import DEMO_ORDER_POLL_SECONDS, TIME_COMPRESSION, demo_config
 from mirakl_sync.sandbox.faults import InjectedFault
 from mirakl_sync.sandbox.fulfilment import ActorSettings, FulfilmentActor
 from mirakl_sync.sandbox.mirakl.app import CallRecord
@@ -88,8 +88,11 @@ class Profile:
     worker_kill_share: float = 0.4
     worker_dead_max: float = 120.0
     acceptance_window_seconds: float = 600.0
-    #: A restart's pulls count as late past this (one OR11 period of the hub's config).
-    poll_period_seconds: float = 60 * TIME_COMPRESSION
+    #: A restart's pulls count as late past this (one pull period of the hub's config).
+    poll_period_seconds: float = DEMO_ORDER_POLL_SECONDS
+    #: The OR11 budget's interval (once a minute on the compressed clock): a failed or
+    #: answered pull holds the next one back this long.
+    or11_interval_seconds: float = 60 * TIME_COMPRESSION
     drain_max: float = 900.0
     quiet: float = 60.0
     sample_every: float = 10.0
@@ -630,7 +633,7 @@ class Soak:
         pulls = [r for r in every_request if r.op_id == "OR11" and r.budget == "OR11"]
         faults = list(sandbox.faults["mirakl"].fault_log)
         hangs = [f for f in faults if f.kind == "hang"]
-        period = self.profile.poll_period_seconds
+        interval = self.profile.or11_interval_seconds
         out = []
         for restart in sorted(self.restarts, key=lambda r: r.get("_at", 0.0)):
             at = restart.get("_at")
@@ -674,10 +677,10 @@ class Soak:
                 ]
                 or11_faults[market.code] = [f.kind for f in pull_faults if at <= f.at <= until]
                 # The pull the killed process made last (answered or not) holds the shared
-                # once-a-minute budget: the next one may not start before a period after it.
+                # once-a-minute budget: the next one may not start before a minute after it.
                 attempts = [r.at for r in pulls if r.market == market.code and r.at < at]
                 attempts += [f.at for f in pull_faults if f.at < at]
-                slot = max(attempts, default=-math.inf) + period
+                slot = max(attempts, default=-math.inf) + interval
                 beyond[market.code] = None if first is None else round(first - max(booted, slot), 1)
             values = list(per_market.values())
             entry["per_marketplace_s"] = per_market
@@ -748,6 +751,8 @@ class Soak:
                 "median": measured[len(measured) // 2] if measured else None,
                 "max": measured[-1] if measured else None,
                 "over_one_poll_period": sum(1 for v in measured if v > p.poll_period_seconds),
+                # Which faults the late restarts' OR11 pulls met ("none": the hub's own).
+                "over_by_or11_fault": _late_by_fault(restarts, p.poll_period_seconds),
                 "never": len(pulled) - len(measured),
                 # The hub's part: from its first Mirakl call after the restart (boot done).
                 "after_boot": _after_boot(restarts, p.poll_period_seconds),
@@ -778,6 +783,18 @@ def _landed_after_hang(request: CallRecord, hangs: list[InjectedFault], *, hang:
         f"/{request.market}/" in f.path and abs(request.at - (f.at + hang)) <= HANG_LANDING_SLACK_S
         for f in hangs
     )
+
+
+def _late_by_fault(restarts: list[dict[str, Any]], period: float) -> dict[str, int]:
+    """Restarts of ``run`` over one period, by the worst fault their OR11 pulls met."""
+    late = Counter[str]()
+    for r in restarts:
+        value = r.get("all_pulled_after_s")
+        if r.get("process") != "run" or value is None or value <= period:
+            continue
+        kinds = {kind for market_kinds in r.get("or11_faults", {}).values() for kind in market_kinds}
+        late["hang" if "hang" in kinds else "error" if kinds else "none"] += 1
+    return dict(late)
 
 
 def _after_boot(restarts: list[dict[str, Any]], period: float) -> dict[str, Any]:

@@ -137,11 +137,14 @@ class MarketplaceSettings(_Section):
     max_budget_wait_seconds: Annotated[float, Field(ge=0)] = 300.0
     #: Hours Mirakl gives the seller to accept an order (operator setting, not in the API).
     acceptance_window_hours: Annotated[float, Field(gt=0)] = 72.0
-    #: How often to pull orders (OR11). The spec's maximum is once a minute.
-    order_poll_seconds: Annotated[float, Field(gt=0)] = 60.0
+    #: How often to pull orders (OR11). The spec's maximum is once a minute; the default
+    #: is twice that period, so a pull that fails (a 5xx, a timeout) is tried again on the
+    #: next once-a-minute slot within its period, and a restarted hub whose first pull
+    #: fails still reads its orders within one period (issue 10). Mirakl recommends 5 min.
+    order_poll_seconds: Annotated[float, Field(gt=0)] = 120.0
     #: Each pull re-reads this far behind its watermark, so no late-indexed order is
     #: missed. Unset: 5 poll intervals, at least 60 s and at most 300 s (300 s at the
-    #: default 60 s poll; a 1 s poll re-reads 60 s, not 5 minutes, every second).
+    #: default 120 s poll; a 1 s poll re-reads 60 s, not 5 minutes, every second).
     order_overlap_seconds: Annotated[float, Field(ge=0)] | None = None
     #: Hours between full sweeps of every open order (besides the watermark pulls).
     order_full_sweep_hours: Annotated[float, Field(gt=0)] = 24.0

@@ -37,6 +37,10 @@ from mirakl_sync.sandbox.server import (
 #: Real Mirakl periods x this factor, on both sides (emulator and hub).
 TIME_COMPRESSION = 0.1
 
+#: The demo's OR11 pull period: the hub's default (twice Mirakl's once-a-minute maximum,
+#: so a pull that fails is tried again within its period) on the compressed clock.
+DEMO_ORDER_POLL_SECONDS = 120 * TIME_COMPRESSION
+
 
 def demo_config(
     directory: Path,
@@ -60,7 +64,7 @@ def demo_config(
         f"shop_id = {m.shop_id}\n"
         f"partial_acceptance = {str(m.partial_acceptance).lower()}\n"
         f"call_budget_scale = {TIME_COMPRESSION}\n"
-        f"order_poll_seconds = {60 * TIME_COMPRESSION:g}\n"
+        f"order_poll_seconds = {DEMO_ORDER_POLL_SECONDS:g}\n"
         f"acceptance_window_hours = {window_seconds / 3600!r}\n"
         for m in MARKETPLACES
     )

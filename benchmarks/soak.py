@@ -792,7 +792,7 @@ def _late_by_fault(restarts: list[dict[str, Any]], period: float) -> dict[str, i
         value = r.get("all_pulled_after_s")
         if r.get("process") != "run" or value is None or value <= period:
             continue
-        kinds = {kind for market_kinds in r.get("or11_faults", {}).values() for kind in market_kinds}
+        kinds = {kind for kinds_of in r.get("or11_faults", {}).values() for kind in kinds_of}
         late["hang" if "hang" in kinds else "error" if kinds else "none"] += 1
     return dict(late)
 

@@ -201,3 +201,50 @@ def test_a_followup_that_accepts_on_the_marketplaces_word_marks_a_debited_order_
     finally:
         hub.close()
     assert _shop_order(sandbox, order_id).financial_status == "PAID"  # type: ignore[attr-defined]
+
+
+def test_a_shop_order_made_after_the_followup_paid_the_order_is_marked_paid(
+    sandbox: Sandbox, settings: Settings
+) -> None:
+    """The platform accepted and debited the order by itself (automatic acceptance) while
+    the import's shop-order step still waited on Shopify. The follow-up moved the order to
+    SHIPPING with no shop order to mark; the import then made the shop order and, finding
+    the order decided, never marked it paid (the race fix 27 left, issue 10)."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from mirakl_sync.bootstrap import bootstrap
+    from mirakl_sync.services.order_followup import follow_up
+    from mirakl_sync.services.order_import import (
+        create_shop_order,
+        decide_and_hold,
+        resolve_lines,
+        send_decision,
+    )
+
+    order_id = sandbox.mirakl.place_order("debenhams", [(stocked_sku(sandbox.catalogue), 1)])
+    hub = bootstrap(settings, transports=sandbox_transports(sandbox))
+
+    async def scenario() -> None:
+        now = lambda: datetime.now(UTC)  # noqa: E731
+        async with hub.order_services("debenhams", clock=now) as services:
+            fresh = await services.marketplace.get(order_id)
+            assert fresh is not None
+            services.repository.record_pulled(fresh, deadline=None, now=now())
+            bindings = await resolve_lines(services, order_id)
+            await decide_and_hold(services, order_id, bindings)
+            _apply_to_all(sandbox, "debenhams", order_id, OrderEvent.ACCEPTED)
+            _apply_to_all(sandbox, "debenhams", order_id, OrderEvent.DEBITED)
+            seen = await services.marketplace.get(order_id)
+            assert seen is not None and seen.state == "SHIPPING"
+            services.repository.record_pulled(seen, deadline=None, now=now())
+            await follow_up(services, order_id)  # the pull's follow-up, first
+            assert services.stored(order_id).hub_status is HubStatus.SHIPPING
+            assert await create_shop_order(services, order_id, bindings) == "created"
+            await send_decision(services, order_id)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        hub.close()
+    assert _shop_order(sandbox, order_id).financial_status == "PAID"  # type: ignore[attr-defined]

@@ -36,6 +36,7 @@ from mirakl_sync.services.order_import import (
     resolve_lines,
     undo_import,
 )
+from mirakl_sync.services.shop_payment import mark_paid_if_debited
 
 
 async def follow_up(services: OrderServices, order_id: str) -> HubStatus:
@@ -134,7 +135,12 @@ async def _follow_up(services: OrderServices, order_id: str) -> HubStatus:
         if stored.shopify_order_id is not None:
             await services.shop.update_addresses(stored.shopify_order_id, order)
             await services.shop.mark_paid(stored.shopify_order_id)
-        status = _move(services, stored, HubEvent.PAID)
+            status = _move(services, stored, HubEvent.PAID)
+        else:
+            status = _move(services, stored, HubEvent.PAID)
+            # The import may have linked its shop order meanwhile, after reading the order
+            # unpaid: looked at again after the move (see services.shop_payment).
+            await mark_paid_if_debited(services.shop, services.stored(order_id))
         if after is HubEvent.PAID:
             return status
         stored = services.stored(order_id)

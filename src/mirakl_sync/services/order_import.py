@@ -58,6 +58,7 @@ from mirakl_sync.services.ports import (
     StockLedger,
 )
 from mirakl_sync.services.shop_cancel_mark import cancelled_in_shop
+from mirakl_sync.services.shop_payment import mark_paid_if_debited
 from mirakl_sync.services.sku_resolution import resolve_sku
 from mirakl_sync.services.stock_source import read_stock
 
@@ -356,6 +357,8 @@ async def create_shop_order(services: OrderServices, order_id: str, bindings: Bi
         ask_feeds_to_read(
             services.repository, stored.order, stored.shopify_order_id, services.clock()
         )
+    # Paid before the shop order existed (its follow-up had nothing to mark): marked now.
+    await mark_paid_if_debited(services.shop, services.stored(order_id))
     _commit_lines(services, order_id, bindings, accepted, TargetSystem.SHOPIFY)
     if stored.progress.shop_order_pending:
         progress = stored.progress

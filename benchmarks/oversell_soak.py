@@ -16,7 +16,7 @@ shared by the hub and the emulators, so 12 simulated hours run in minutes:
   ``OrderServices`` from the composition root, ``Hub.order_services`` (real
   ``MiraklMarketplace``, ``ShopifyShop``, ``SupercycleInventory``, ``SqlOrderRepository``,
   ``SqlStockLedger``, ``SqlExceptionLog``, SQLite);
-- stock: ``incremental_stock_cycle`` (``StockContext``; full read every
+- stock: ``incremental_stock_cycle`` (``StockServices``; full read every
   ``shopify.reconcile_minutes``) pushes STO01 to the emulated marketplaces every push
   interval; the emulator applies an import ``import_processing_seconds`` (2 s) after it
   received it, by its clock;
@@ -95,13 +95,13 @@ from mirakl_sync.services.order_import import (
     send_decision,
 )
 from mirakl_sync.services.order_pull import pull_orders
-from mirakl_sync.workflows.orders import pull_settings
-from mirakl_sync.workflows.stock import (
-    StockContext,
+from mirakl_sync.services.stock_cycles import (
     incremental_stock_cycle,
     offer_cycle,
     stock_cycle,
 )
+from mirakl_sync.services.stock_services import StockServices
+from mirakl_sync.workflows.orders import pull_settings
 
 CODES = tuple(m.code for m in MARKETPLACES)
 #: Hub-side Supercycle pacing far above anything reached (time is simulated).
@@ -229,7 +229,7 @@ def add_items(sandbox: Any, count: int) -> None:
 
 
 async def prepare(
-    sandbox: Any, context: StockContext, items: int
+    sandbox: Any, context: StockServices, items: int
 ) -> tuple[list[str], dict[str, int]]:
     """Converge the hub's offers, then keep exactly ``items`` resale items listed."""
     snapshot = await context.snapshot()  # one full read serves both cycles
@@ -297,7 +297,7 @@ async def soak(
         ),
         clock=clock,
     )
-    context = StockContext(hub, clock=clock, sleep=clock.sleep)
+    context = hub.stock_services(clock=clock, sleep=clock.sleep)
     stack = AsyncExitStack()
     sides = {m.code: await order_side(stack, hub, m, clock) for m in settings.marketplaces}
     tally = Tally()

@@ -49,13 +49,8 @@ from mirakl_sync.config import SandboxSettings, Settings
 from mirakl_sync.sandbox.hub_settings import sandbox_hub_settings, sqlite_url
 from mirakl_sync.sandbox.server import MARKETPLACES, build_sandbox
 from mirakl_sync.sandbox.shopify import WebhookMessage
-from mirakl_sync.workflows.stock import (
-    StockContext,
-    incremental_stock_cycle,
-    inventory_webhook_handler,
-    offer_cycle,
-    stock_cycle,
-)
+from mirakl_sync.services.stock_cycles import incremental_stock_cycle, offer_cycle, stock_cycle
+from mirakl_sync.workflows.stock import inventory_webhook_handler
 
 CODES = [m.code for m in MARKETPLACES]
 OPERATIONS = {"/offers/stock/imports": "STO01", "/offers/imports": "OF01"}
@@ -176,7 +171,7 @@ async def scenario(*, lifted: bool, changes: int, products: int, seed: int) -> d
         ),
         clock=clock,
     )
-    context = StockContext(hub, clock=clock, sleep=sleep)
+    context = hub.stock_services(clock=clock, sleep=sleep)
     handler = inventory_webhook_handler(settings, clock=clock)
 
     async def deliver(message: WebhookMessage) -> None:

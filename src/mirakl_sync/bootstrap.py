@@ -7,8 +7,9 @@ instead of monkeypatching.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from mirakl_sync.services.order_import import MarketRules, OrderServices
     from mirakl_sync.services.refunds import RefundService
     from mirakl_sync.services.shop_feed import ShopChangeFeed
+    from mirakl_sync.services.stock_services import StockServices
+    from mirakl_sync.services.stock_snapshot import SourceModel
 
 
 @dataclass
@@ -315,6 +318,61 @@ class Hub:
             page_size=page_size,
             adoption=adoption,
             handled=SqlHandledShopOrders(engine),
+        )
+
+    def stock_services(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        model: SourceModel | None = None,
+    ) -> StockServices:
+        """The stock, price and offer flows' services; ``model``: the source as this
+        process last read it (a stock tick hands it to the next), None for a full read."""
+        from mirakl_sync.adapters.mirakl.offers_port import MiraklOffers
+        from mirakl_sync.adapters.shopify.stock_port import ShopifyStockReader
+        from mirakl_sync.adapters.store.offers import SqlOfferStates
+        from mirakl_sync.adapters.store.stock_changes import SqlStockChanges
+        from mirakl_sync.adapters.store.stock_ledger import SqlStockLedger
+        from mirakl_sync.adapters.supercycle.items_port import SupercycleItemsReader
+        from mirakl_sync.services.stock_services import StockServices, StockSources
+
+        pause = sleep or asyncio.sleep
+
+        @asynccontextmanager
+        async def open_sources() -> AsyncIterator[StockSources]:
+            shopify = self.shopify(clock=clock, sleep=pause, background=True)
+            supercycle = self.supercycle(clock=clock, sleep=pause)
+            try:
+                yield StockSources(
+                    ShopifyStockReader(shopify),
+                    SupercycleItemsReader(supercycle) if supercycle is not None else None,
+                )
+            finally:
+                await shopify.aclose()
+                if supercycle is not None:
+                    await supercycle.aclose()
+
+        @asynccontextmanager
+        async def open_offers(market: MarketplaceSettings) -> AsyncIterator[MiraklOffers]:
+            client = self.mirakl(market, sleep=pause)
+            try:
+                yield MiraklOffers(client)
+            finally:
+                await client.aclose()
+
+        engine = self.store.engine
+        return StockServices(
+            self.settings,
+            states=SqlOfferStates(engine),
+            ledger=SqlStockLedger(engine),
+            changes=SqlStockChanges(engine),
+            exceptions=self.store.exception_log,
+            open_sources=open_sources,
+            open_offers=open_offers,
+            clock=clock,
+            sleep=pause,
+            model=model,
         )
 
     def close(self) -> None:

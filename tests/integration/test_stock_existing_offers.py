@@ -39,7 +39,8 @@ from mirakl_sync.domain.exceptions import ExceptionRecord, OwnerTeam
 from mirakl_sync.domain.pricing import PriceRules, marketplace_price
 from mirakl_sync.sandbox.hub_settings import sandbox_hub_settings
 from mirakl_sync.sandbox.server import build_sandbox
-from mirakl_sync.workflows.stock import StockContext, offer_cycle, price_cycle, stock_cycle
+from mirakl_sync.services.stock_cycles import offer_cycle, price_cycle, stock_cycle
+from mirakl_sync.services.stock_services import StockServices
 
 PRI01_PATH = "/offers/pricing/imports"
 OF01_PATH = "/offers/imports"
@@ -73,15 +74,15 @@ def make_world(database_url: str, **market_extra: Any) -> Iterator[World]:
     )
     try:
         yield World(
-            sandbox, hub, clock, recording, StockContext(hub, clock=clock, sleep=clock.sleep)
+            sandbox, hub, clock, recording, hub.stock_services(clock=clock, sleep=clock.sleep)
         )
     finally:
         hub.close()
 
 
-def new_process(world: World) -> StockContext:
+def new_process(world: World) -> StockServices:
     """A context as a fresh ``sync ... --once`` process builds it: no model in memory."""
-    return StockContext(world.hub, clock=world.clock, sleep=world.clock.sleep)
+    return world.hub.stock_services(clock=world.clock, sleep=world.clock.sleep)
 
 
 @pytest.fixture

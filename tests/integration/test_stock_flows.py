@@ -35,15 +35,15 @@ from mirakl_sync.sandbox.server import (
     Sandbox,
     build_sandbox,
 )
-from mirakl_sync.services.stock_sync import MarketStock
-from mirakl_sync.workflows.stock import (
-    StockContext,
+from mirakl_sync.services.stock_cycles import (
     book,
     drift_cycle,
     offer_cycle,
     price_cycle,
     stock_cycle,
 )
+from mirakl_sync.services.stock_services import StockServices
+from mirakl_sync.services.stock_sync import MarketStock
 
 CODES = [m.code for m in MARKETPLACES]
 STO01_PATH = "/offers/stock/imports"
@@ -96,7 +96,7 @@ class World:
     hub: Hub
     clock: FakeClock
     recording: Recording
-    context: StockContext
+    context: StockServices
 
     def run(self, coroutine: Any) -> Any:
         return asyncio.run(coroutine)
@@ -134,7 +134,7 @@ def world(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[World]:
         ),
         clock=clock,
     )
-    context = StockContext(hub, clock=clock, sleep=clock.sleep)
+    context = hub.stock_services(clock=clock, sleep=clock.sleep)
     try:
         yield World(sandbox, hub, clock, recording, context)
     finally:

@@ -31,11 +31,8 @@ from mirakl_sync.adapters.store.tables import bindings
 from mirakl_sync.domain.stock_pool import LineHold
 from mirakl_sync.sandbox.shopify import WebhookMessage
 from mirakl_sync.services.change_feed import SHOP_ITEM
-from mirakl_sync.workflows.stock import (
-    StockContext,
-    incremental_stock_cycle,
-    inventory_webhook_handler,
-)
+from mirakl_sync.services.stock_cycles import incremental_stock_cycle
+from mirakl_sync.workflows.stock import inventory_webhook_handler
 
 __all__ = ["world"]  # the fixture, imported for pytest
 
@@ -199,7 +196,7 @@ def test_a_new_process_starts_with_a_full_read_and_keeps_earlier_dirty_keys(
     sku, _ = new_variant(world)
     world.context.note_inventory_webhook({"inventory_item_id": 1, "location_id": 1})
     # A restart: a new context has no model, so its first cycle is the full read.
-    fresh = StockContext(world.hub, clock=world.clock, sleep=world.clock.sleep)
+    fresh = world.hub.stock_services(clock=world.clock, sleep=world.clock.sleep)
     assert fresh.changes.dirty(SHOP_ITEM).keys() == {"1"}
     assert fresh.reconcile_due()
     world.sandbox.shopify.set_available(sku, 70001, 29)

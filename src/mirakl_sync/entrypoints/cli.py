@@ -288,7 +288,7 @@ def sync(
     settings = cli_settings(config)
     if not once:
         fail("only --once is supported here; `mirakl-sync run` runs every flow on its schedule", 2)
-    from mirakl_sync.workflows.flows import available_flows
+    from mirakl_sync.entrypoints.flows import available_flows
 
     runner = available_flows().get(flow.value)
     if runner is None:

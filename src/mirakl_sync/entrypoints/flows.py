@@ -16,13 +16,14 @@ FlowRunner = Callable[[Settings], None]
 def available_flows() -> dict[str, FlowRunner]:
     """Flow name -> a function that runs one full cycle to completion."""
     # Imported here: building the flow table must not import every flow's dependencies.
-    from mirakl_sync.workflows import dispatch, orders, stock
+    from mirakl_sync.entrypoints import stock_once
+    from mirakl_sync.workflows import dispatch, orders
 
     return {
         "orders": orders.run_orders_cli,
-        "stock": stock.run_stock_once,
-        "prices": stock.run_prices_once,
-        "offers": stock.run_offers_once,
+        "stock": stock_once.run_stock_once,
+        "prices": stock_once.run_prices_once,
+        "offers": stock_once.run_offers_once,
         "shipments": dispatch.run_shipments_once,
         "refunds": dispatch.run_refunds_once,
     }

@@ -172,7 +172,7 @@ async def scenario(*, lifted: bool, changes: int, products: int, seed: int) -> d
         clock=clock,
     )
     context = hub.stock_services(clock=clock, sleep=sleep)
-    handler = inventory_webhook_handler(settings, clock=clock)
+    handler = inventory_webhook_handler(hub.store.engine, clock=clock)
 
     async def deliver(message: WebhookMessage) -> None:
         handler(message.topic, message.payload(), message.headers)

@@ -22,7 +22,12 @@ from mirakl_sync.bootstrap import DispatchServices, Hub, Transports, bootstrap
 from mirakl_sync.config import SandboxSettings, settings_from_mapping
 from mirakl_sync.sandbox.hub_settings import sandbox_hub_config, sqlite_url
 from mirakl_sync.sandbox.server import MARKETPLACES, build_sandbox
-from mirakl_sync.workflows.dispatch import _CONFIG, configure
+from mirakl_sync.workflows.flow_context import (
+    FlowContext,
+    clear_flow_context,
+    current_flow_context,
+    set_flow_context,
+)
 
 T = TypeVar("T")
 
@@ -74,9 +79,19 @@ class Env:
             ),
             clock=lambda: self.now[0],
         )
+        #: The options of the flow context ``workflows()`` set, while it is set.
+        self._flow_options: dict[str, Any] | None = None
 
     def close(self) -> None:
         self.hub.close()
+
+    def _renew_flow_context(self) -> None:
+        """Settings or transports changed: the flow context set by ``workflows()`` follows."""
+        if self._flow_options is not None:
+            # The engine a test's passes run under (``engine_for``) stays with the context.
+            current = current_flow_context()
+            options = {"engine": current.engine if current else None, **self._flow_options}
+            set_flow_context(FlowContext(self.settings, self.hub_factory(self.settings), **options))
 
     def reconfigure(self, **changes: Any) -> None:
         """The same store and sandbox, with changed settings (ops edited the config)."""
@@ -84,6 +99,7 @@ class Env:
         transports = self.hub.transports
         self.hub.close()
         self.hub = bootstrap(self.settings, transports=transports, clock=lambda: self.now[0])
+        self._renew_flow_context()
 
     def rewire(self, **transports: Any) -> None:
         """The same store, settings and sandbox, reached through other transports (a test's
@@ -95,23 +111,29 @@ class Env:
         replaced = dataclasses.replace(self.hub.transports, **transports)
         self.hub.close()
         self.hub = bootstrap(self.settings, transports=replaced, clock=lambda: self.now[0])
+        self._renew_flow_context()
 
     def hub_factory(self, settings: Any) -> Hub:
         """A fresh hub on this sandbox (the workflows close the hubs they open)."""
         return bootstrap(settings, transports=self.hub.transports, clock=lambda: self.now[0])
 
+    def flow_context(self, settings: Any = None, **options: Any) -> FlowContext:
+        """A flow context on this sandbox (for ``start_runtime(..., context=)``)."""
+        chosen = settings or self.settings
+        return FlowContext(chosen, self.hub_factory(chosen), **options)
+
     @contextmanager
     def workflows(self, **options: Any) -> Iterator[None]:
-        """``workflows.dispatch`` configured onto this sandbox, reset afterwards (the
-        clock too: a test's fake clock left behind made a later test's Supercycle cursor
-        stand weeks ahead of the sandbox in the same pytest worker)."""
-        clock = _CONFIG.clock
-        configure(self.settings, hub_factory=self.hub_factory, **options)
+        """The process's flow context on this sandbox (``options``: the context's clock,
+        waits ...), cleared afterwards: a test's fake clock left behind made a later
+        test's Supercycle cursor stand weeks ahead of the sandbox in the same worker."""
+        self._flow_options = options
+        self._renew_flow_context()
         try:
             yield
         finally:
-            configure(self.settings, hub_factory=bootstrap, wait_seconds=60.0, clock=clock)
-            _CONFIG.settings = None
+            self._flow_options = None
+            clear_flow_context()
 
     def resale_sale(self, market: str, index: int) -> tuple[str, str, int, str]:
         """A graded pre-owned item sold on ``market``: (order id, shop order GID, item id,

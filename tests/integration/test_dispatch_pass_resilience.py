@@ -12,9 +12,6 @@ once it goes through. Every write is idempotent, so the retry sends nothing twic
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +21,6 @@ from dispatch_env import Env, run
 
 from mirakl_sync.domain.exceptions import ExceptionRecord, ExceptionStatus, OwnerTeam
 from mirakl_sync.services.dispatch import DispatchStatus
-from mirakl_sync.workflows import dispatch as dispatch_workflows
 from mirakl_sync.workflows.dispatch import run_refunds_cycle, run_shipments_cycle
 
 #: Far enough apart that a pass's overlap (5 minutes behind its cursor) never re-reads the
@@ -63,16 +59,6 @@ class FailingMirakl(httpx.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)
 
 
-@contextmanager
-def hub_clock(clock: Callable[[], float]) -> Iterator[None]:
-    """The kits of the passes read the sandbox's clock (the budgets' and exceptions' time)."""
-    dispatch_workflows._CONFIG.clock = clock
-    try:
-        yield
-    finally:
-        dispatch_workflows._CONFIG.clock = time.time
-
-
 def env_with(tmp_path: Path, **options: Any) -> tuple[Env, FailingMirakl]:
     failing = FailingMirakl()
     env = Env(tmp_path, mirakl_transport=failing, **options)
@@ -107,7 +93,7 @@ def test_a_shipment_mirakl_fails_does_not_stop_the_pass_and_ships_on_a_later_one
     first_sku, second_sku = env.offer_skus(market)[:2]
     first, first_shop = run(env.accepted_order(market, [(first_sku, 1)]))
     second, second_shop = run(env.accepted_order(market, [(second_sku, 1)]))
-    with env.workflows(), hub_clock(lambda: env.now[0]):
+    with env.workflows(clock=lambda: env.now[0]):
         env.now[0] += APART
         env.sandbox.shopify.fulfil_order(first_shop, "Royal Mail", "RM501")
         env.now[0] += APART
@@ -148,7 +134,7 @@ def test_a_shipment_batch_whose_answer_is_lost_ships_each_parcel_once(tmp_path: 
     env, failing = env_with(tmp_path)
     skus = env.offer_skus("debenhams")[:2]
     orders = [run(env.accepted_order("debenhams", [(sku, 1)])) for sku in skus]
-    with env.workflows(), hub_clock(lambda: env.now[0]):
+    with env.workflows(clock=lambda: env.now[0]):
         env.now[0] += APART
         for index, (_, shop) in enumerate(orders):
             env.sandbox.shopify.fulfil_order(shop, "Royal Mail", f"RM55{index}")
@@ -197,7 +183,7 @@ def test_a_refund_mirakl_fails_does_not_stop_the_pass_and_goes_on_a_later_one(
     tmp_path: Path,
 ) -> None:
     env, failing = env_with(tmp_path)
-    with env.workflows(), hub_clock(lambda: env.now[0]):
+    with env.workflows(clock=lambda: env.now[0]):
         first, second = shipped_and_refunded(env, "debenhams", 2)
         failing.fail, failing.orders = {("PUT", "/api/orders/refund")}, {first}
 
@@ -231,7 +217,7 @@ def test_refunds_are_not_held_by_the_once_a_minute_order_list_budget(tmp_path: P
     # not sent ("refund_not_sent ... OR11 ... next slot"). A read of the order a refund is
     # for is OR11's synchronous usage ("at each order page display"): both go out.
     env, _ = env_with(tmp_path)
-    with env.workflows(), hub_clock(lambda: env.now[0]):
+    with env.workflows(clock=lambda: env.now[0]):
         first, second = shipped_and_refunded(env, "debenhams", 2)
         env.reconfigure(
             marketplaces=[
@@ -252,7 +238,7 @@ def test_a_cancellation_mirakl_fails_does_not_stop_the_shipments_pass(tmp_path: 
     cancel_sku, ship_sku = env.offer_skus("sportshub")[:2]
     cancelled, cancelled_shop = run(env.accepted_order("sportshub", [(cancel_sku, 1)]))
     shipped, shipped_shop = run(env.accepted_order("sportshub", [(ship_sku, 1)]))
-    with env.workflows(), hub_clock(lambda: env.now[0]):
+    with env.workflows(clock=lambda: env.now[0]):
         env.now[0] += APART
         env.sandbox.shopify.cancel_order(cancelled_shop)
         env.now[0] += APART
@@ -295,7 +281,7 @@ def test_supercycle_down_leaves_the_shop_refunds_going_and_is_an_ops_exception(
     supercycle = FailingSupercycle(env.transport)
     supercycle.down = False
     env.rewire(supercycle=supercycle)
-    with env.workflows(), hub_clock(lambda: env.now[0]):
+    with env.workflows(clock=lambda: env.now[0]):
         [order_id] = shipped_and_refunded(env, "debenhams", 1)
         supercycle.down = True
 

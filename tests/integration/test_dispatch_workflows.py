@@ -35,13 +35,15 @@ WORKER = """
 import json
 import sys
 
+from mirakl_sync.bootstrap import bootstrap
 from mirakl_sync.config import settings_from_mapping
 from mirakl_sync.workflows import dispatch
 from mirakl_sync.workflows.engine import Engine, engine_config_from_settings, start_workflow
+from mirakl_sync.workflows.flow_context import FlowContext, set_flow_context
 
 CONFIG, FULFILMENT, MODE = sys.argv[1:4]
 settings = settings_from_mapping(json.loads(open(CONFIG).read()), env={})
-dispatch.configure(settings)
+set_flow_context(FlowContext(settings, bootstrap(settings)))
 fulfilment = json.loads(FULFILMENT)
 workflow_id = "dispatch:" + fulfilment["source_id"]
 with Engine(engine_config_from_settings(settings, executor_id="solo")) as engine:
@@ -141,7 +143,11 @@ def test_the_runtime_dispatches_a_fulfilment_and_follows_a_refund_to_refunded(
         }
     )
     with env.workflows(follow_seconds=0.2):
-        runtime = start_runtime(settings, flow_modules=("mirakl_sync.workflows.dispatch",))
+        runtime = start_runtime(
+            settings,
+            flow_modules=("mirakl_sync.workflows.dispatch",),
+            context=env.flow_context(settings, follow_seconds=0.2),
+        )
         try:
             workflow_id = start_dispatch(fulfilment_from_shopify(shop, _raw(fulfilment)))
             result = runtime.engine.retrieve(workflow_id).result()

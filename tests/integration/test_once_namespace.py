@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from mirakl_sync.bootstrap import bootstrap
 from mirakl_sync.config import load_settings
 from mirakl_sync.workflows import orders
 from mirakl_sync.workflows.engine import APP_NAME, ONCE_APP_NAME, Engine, EngineConfig
+from mirakl_sync.workflows.flow_context import FlowContext, using_flow_context
 
 
 def _config(tmp_path: Path) -> Path:
@@ -56,7 +58,10 @@ def test_the_hub_registers_its_queues_after_an_older_once_took_orders(tmp_path: 
     settings = load_settings(_config(tmp_path))
     with _engine(tmp_path, ONCE_APP_NAME) as engine:
         engine.register_queue(orders.ORDER_QUEUE)
-    with _engine(tmp_path, APP_NAME) as engine:
+    with (
+        _engine(tmp_path, APP_NAME) as engine,
+        using_flow_context(FlowContext(settings, bootstrap(settings), engine)),
+    ):
         orders.register(engine, settings)  # raised "Queue 'orders' is already registered"
         assert not engine.reclaim_queue(orders.ORDER_QUEUE, from_application=ONCE_APP_NAME)
     # And the --once namespace still registers its own queue afterwards.

@@ -21,11 +21,12 @@ import pytest
 from orders_sandbox import hub_settings, stocked_sku
 
 from mirakl_sync.adapters.store.migrations import upgrade_database
-from mirakl_sync.bootstrap import Transports
+from mirakl_sync.bootstrap import Transports, bootstrap
 from mirakl_sync.config import SandboxSettings
 from mirakl_sync.sandbox.server import MARKETPLACES, build_sandbox
 from mirakl_sync.workflows import orders
 from mirakl_sync.workflows.engine import Engine, engine_config_from_settings
+from mirakl_sync.workflows.flow_context import FlowContext, clear_flow_context, set_flow_context
 from mirakl_sync.workflows.orders import run_orders_once
 
 pytestmark = pytest.mark.timeout(180)
@@ -129,13 +130,11 @@ def test_imports_waiting_on_a_slow_shop_do_not_stop_the_others_starting(tmp_path
     engine = Engine(engine_config_from_settings(settings))
     try:
         engine.launch()
-        orders.register(
-            engine,
-            settings,
-            transports=Transports(
-                shopify=shop, supercycle=plain, mirakl={m.code: plain for m in MARKETPLACES}
-            ),
+        transports = Transports(
+            shopify=shop, supercycle=plain, mirakl={m.code: plain for m in MARKETPLACES}
         )
+        set_flow_context(FlowContext(settings, bootstrap(settings, transports=transports), engine))
+        orders.register(engine, settings)
         deadline = time.monotonic() + 60
         while shop.most < wanted and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -146,5 +145,5 @@ def test_imports_waiting_on_a_slow_shop_do_not_stop_the_others_starting(tmp_path
         deadline = time.monotonic() + 60
         while shop.waiting and time.monotonic() < deadline:
             time.sleep(0.2)
-        orders.close_runtime()
+        clear_flow_context()
         engine.destroy()

@@ -20,11 +20,12 @@ import pytest
 from orders_sandbox import hub_settings
 
 from mirakl_sync.adapters.store.migrations import upgrade_database
-from mirakl_sync.bootstrap import Transports
+from mirakl_sync.bootstrap import Transports, bootstrap
 from mirakl_sync.config import SandboxSettings, Settings
 from mirakl_sync.sandbox.server import MARKETPLACES, Sandbox, build_sandbox
 from mirakl_sync.workflows import orders
 from mirakl_sync.workflows.engine import Engine, WorkflowInfo, engine_config_from_settings
+from mirakl_sync.workflows.flow_context import FlowContext, clear_flow_context, set_flow_context
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -71,11 +72,12 @@ def hub(sandbox: Sandbox, settings: Settings) -> Iterator[tuple[Engine, GatedOrd
     engine = Engine(engine_config_from_settings(settings))
     try:
         engine.launch()
-        orders.register(engine, settings, transports=transports)
+        set_flow_context(FlowContext(settings, bootstrap(settings, transports=transports), engine))
+        orders.register(engine, settings)
         yield engine, gated
     finally:
         gated.gate.set()
-        orders.close_runtime()
+        clear_flow_context()
         engine.destroy()
 
 
@@ -175,12 +177,13 @@ def test_a_pull_queued_by_an_older_release_does_not_hold_the_queue(
     engine = Engine(engine_config_from_settings(settings))
     try:
         engine.launch()
-        orders.register(engine, settings, transports=transports)
+        set_flow_context(FlowContext(settings, bootstrap(settings, transports=transports), engine))
+        orders.register(engine, settings)
         _wait(
             lambda: len([r for r in _pull_queue_runs(engine, HUNG) if r.status == "SUCCESS"]) >= 2
         )
         (left,) = engine.list_workflows(workflow_ids=[old.workflow_id], load_output=False)
         assert (left.status, left.app_version) == ("SUCCESS", engine.application_version), left
     finally:
-        orders.close_runtime()
+        clear_flow_context()
         engine.destroy()

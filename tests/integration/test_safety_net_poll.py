@@ -6,9 +6,6 @@ carry a fulfilment, a refund or a cancellation to the marketplace.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -215,16 +212,6 @@ def test_a_shop_cancellation_after_acceptance_cancels_the_marketplace_order_by_p
     env.close()
 
 
-@contextmanager
-def hub_clock(clock: Callable[[], float]) -> Iterator[None]:
-    """The workflows' kits read ``clock`` (the sandbox's) instead of the wall clock."""
-    dispatch_workflows._CONFIG.clock = clock
-    try:
-        yield
-    finally:
-        dispatch_workflows._CONFIG.clock = time.time
-
-
 def test_supercycle_returns_are_read_by_what_changed_after_the_first_pass(tmp_path: Path) -> None:
     env = Env(tmp_path, top={"refunds": {"supercycle_trigger": "received"}})
     counter = CallCounter(env.sandbox.app)
@@ -241,7 +228,7 @@ def test_supercycle_returns_are_read_by_what_changed_after_the_first_pass(tmp_pa
         return order_id, line.id
 
     first_order, first_line = returned(0)
-    with env.workflows(), hub_clock(lambda: env.now[0]):
+    with env.workflows(clock=lambda: env.now[0]):
         supercycle.receive_return_line(first_line, 2)
         run_refunds_cycle(env.settings)  # the first pass reads every return order
         assert len(refunds_on(env, "debenhams", first_order)) == 1

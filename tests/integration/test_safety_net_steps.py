@@ -30,10 +30,10 @@ from mirakl_sync.adapters.supercycle.models import MethodType
 from mirakl_sync.config import SafetyNetSettings
 from mirakl_sync.domain.exceptions import ExceptionStatus
 from mirakl_sync.services.refunds import SHIP_FIRST_ENTITY
-from mirakl_sync.workflows import dispatch as dispatch_workflows
 from mirakl_sync.workflows import safety_net
 from mirakl_sync.workflows.dispatch import run_refunds_cycle, run_shipments_cycle
 from mirakl_sync.workflows.engine import Engine, engine_config_from_settings, start_workflow
+from mirakl_sync.workflows.flow_context import current_flow_context, flow_context
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -89,7 +89,9 @@ def engine_for(env: Env, executor_id: str = "poll-test") -> Iterator[Engine]:
         try:
             yield engine
         finally:
-            safety_net._ENGINE.clear()
+            context = current_flow_context()
+            if context is not None:
+                context.engine = None
 
 
 def start_pass(
@@ -131,19 +133,15 @@ def test_a_pass_never_closes_the_hub_the_process_shares(tmp_path: Path) -> None:
     # Before: run_*_cycle called configure(settings), which closed the process's hub (its
     # database engine) while dispatch, refund and webhook steps may be using it.
     env = Env(tmp_path)
-    built: list[Any] = []
-
-    def factory(settings: Any) -> Any:
-        built.append(env.hub_factory(settings))
-        return built[-1]
-
     with env.workflows():
-        dispatch_workflows.configure(env.settings, hub_factory=factory)
-        shared = dispatch_workflows._hub()
+        context = flow_context()
+        shared = context.hub
         run_shipments_cycle(env.settings)
         run_refunds_cycle(env.settings)
-        assert dispatch_workflows._CONFIG.hub is shared
-        assert built == [shared]
+        assert flow_context() is context and context.hub is shared
+        # Still open: a pass would fail on a disposed engine's pool otherwise.
+        with shared.store.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
     env.close()
 
 
@@ -546,13 +544,15 @@ import json
 import sys
 from datetime import UTC, datetime
 
+from mirakl_sync.bootstrap import bootstrap
 from mirakl_sync.config import settings_from_mapping
-from mirakl_sync.workflows import dispatch, safety_net
+from mirakl_sync.workflows import dispatch, safety_net  # noqa: F401 (registers the workflows)
 from mirakl_sync.workflows.engine import Engine, engine_config_from_settings, start_workflow
+from mirakl_sync.workflows.flow_context import FlowContext, set_flow_context
 
 CONFIG, MODE = sys.argv[1:3]
 settings = settings_from_mapping(json.loads(open(CONFIG).read()), env={})
-dispatch.configure(settings)
+set_flow_context(FlowContext(settings, bootstrap(settings)))
 safety_net.SHOP_PAGE_SIZE = 1  # one order a page, so the pass has pages to resume
 with Engine(engine_config_from_settings(settings, executor_id="solo")) as engine:
     safety_net.use_engine(engine)

@@ -26,7 +26,7 @@ from mirakl_sync.config import SandboxSettings, Settings
 from mirakl_sync.domain.marketplace_order import OrderEvent
 from mirakl_sync.sandbox.mirakl.orders import _apply
 from mirakl_sync.sandbox.server import Sandbox, build_sandbox
-from mirakl_sync.workflows import dispatch
+from mirakl_sync.workflows.flow_context import FlowContext, using_flow_context
 from mirakl_sync.workflows.orders import run_orders_once
 from mirakl_sync.workflows.safety_net import run_shipments_cycle
 
@@ -87,13 +87,9 @@ def settings(tmp_path: Path) -> Settings:
 def shopify(sandbox: Sandbox, settings: Settings, clock: Clock) -> Iterator[CreateReplyLost]:
     transport = CreateReplyLost(httpx.ASGITransport(app=sandbox.app))
     transports = sandbox_transports(sandbox, transport)
-    hub_factory = lambda s: bootstrap(s, transports=transports)  # noqa: E731
-    dispatch.configure(settings, hub_factory=hub_factory, clock=clock)  # the passes' clock
-    try:
+    hub = bootstrap(settings, transports=transports)
+    with using_flow_context(FlowContext(settings, hub, clock=clock)):  # the passes' clock
         yield transport
-    finally:
-        dispatch.configure(settings, hub_factory=bootstrap, clock=time.time)
-        dispatch._CONFIG.settings = None
 
 
 def _shop_gid(sandbox: Sandbox, order_id: str) -> str:

@@ -41,7 +41,7 @@ GRAPHQL = "/admin/api/2026-10/graphql.json"
 
 def subscribe_hub(world: World) -> list[WebhookMessage]:
     """Deliver the emulator's inventory webhooks to the hub's webhook callback."""
-    handler = inventory_webhook_handler(world.hub.settings, clock=world.clock)
+    handler = inventory_webhook_handler(world.hub.store.engine, clock=world.clock)
     delivered: list[WebhookMessage] = []
 
     async def deliver(message: WebhookMessage) -> None:
@@ -239,6 +239,6 @@ def test_shopify_order_create_sends_a_decremented_inventory_webhook(world: World
 
 @pytest.mark.parametrize("sku", ["X-1"])
 def test_a_webhook_of_another_topic_marks_nothing(world: World, sku: str) -> None:
-    handler = inventory_webhook_handler(world.hub.settings, clock=world.clock)
+    handler = inventory_webhook_handler(world.hub.store.engine, clock=world.clock)
     handler("orders/create", {"inventory_item_id": 5}, {})
     assert world.context.changes.dirty(SHOP_ITEM) == {}

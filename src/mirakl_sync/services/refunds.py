@@ -469,7 +469,7 @@ class RefundService:
     ) -> dict[str, str]:
         """``refund_state`` of each refund id, read from OR11.
 
-        A read of the one order the refund was sent for, every ``FOLLOW_SECONDS`` until
+        A read of the one order the refund was sent for, every ``FlowContext.follow_seconds`` until
         Mirakl says REFUNDED: counted as OR11's synchronous usage, like the read before
         the refund. On the once-a-minute budget it would take the pulls' slots: a pull
         every minute is the whole of that budget."""

@@ -16,17 +16,16 @@ dedupes by ``X-Shopify-Event-Id`` and starts the right workflow.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any, TypeVar
 
 import structlog
 
 from mirakl_sync.adapters.store.dispatch import SqlMarketplaceOrderIndex
-from mirakl_sync.bootstrap import DispatchServices, Hub, bootstrap
+from mirakl_sync.bootstrap import DispatchServices, Hub
 from mirakl_sync.config import Settings
 from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.recent_keys import RecentKeys
@@ -52,18 +51,17 @@ from mirakl_sync.workflows.engine import (
     step,
     workflow,
 )
+from mirakl_sync.workflows.flow_context import current_flow_context, flow_context
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 QUEUE = "dispatch"
-#: Seconds between tries while an order waits for its debit, and how many tries.
-WAIT_SECONDS = 60.0
+#: How many tries while an order waits for its debit (``FlowContext.wait_seconds`` apart).
 #: How often a refund held for its order's shipment looks again.
 SHIP_FIRST_POLL_SECONDS = 5.0
 WAIT_TRIES = 24 * 60
-#: Seconds between refund_state reads, and how many.
-FOLLOW_SECONDS = 300.0
+#: How many refund_state reads (``FlowContext.follow_seconds`` apart).
 FOLLOW_TRIES = 12 * 24
 #: Test hook: when this environment variable is set, the process dies (``os._exit``)
 #: right after OR23 is checkpointed and before OR24, so the crash test kills a real
@@ -71,62 +69,8 @@ FOLLOW_TRIES = 12 * 24
 CRASH_AFTER_TRACKING_ENV = "MIRAKL_SYNC_TEST_CRASH_AFTER_OR23"
 
 
-@dataclass
-class _Config:
-    settings: Settings | None = None
-    hub_factory: Callable[[Settings], Hub] = bootstrap
-    #: Built once per configuration: its database engine and pool serve every step and
-    #: webhook of this process (a hub per call leaked pools and cost a connect each).
-    hub: Hub | None = None
-    wait_seconds: float = WAIT_SECONDS
-    follow_seconds: float = FOLLOW_SECONDS
-    #: The hub's clock for the kits of this process (tests on a fake clock set theirs).
-    clock: Callable[[], float] = time.time
-
-
-_CONFIG = _Config()
-
-
-def configure(
-    settings: Settings,
-    *,
-    hub_factory: Callable[[Settings], Hub] | None = None,
-    wait_seconds: float | None = None,
-    follow_seconds: float | None = None,
-    clock: Callable[[], float] | None = None,
-) -> None:
-    """Set what the workflows of this process use (``register`` calls it; tests too)."""
-    _CONFIG.settings = settings
-    if clock is not None:
-        _CONFIG.clock = clock
-    if _CONFIG.hub is not None:
-        _CONFIG.hub.close()
-        _CONFIG.hub = None
-    if hub_factory is not None:
-        _CONFIG.hub_factory = hub_factory
-    if wait_seconds is not None:
-        _CONFIG.wait_seconds = wait_seconds
-    if follow_seconds is not None:
-        _CONFIG.follow_seconds = follow_seconds
-
-
-def _hub() -> Hub:
-    settings = _CONFIG.settings
-    if settings is None:
-        raise RuntimeError("workflows.dispatch.configure(settings) was not called")
-    if _CONFIG.hub is None:
-        _CONFIG.hub = _CONFIG.hub_factory(settings)
-    return _CONFIG.hub
-
-
 def _run(body: Callable[[DispatchServices], Coroutine[Any, Any, T]]) -> T:
-    hub = _hub()
-
-    async def main() -> T:
-        async with hub.dispatch_services(_CONFIG.clock) as kit:
-            return await body(kit)
-
-    return asyncio.run(main())
+    return flow_context().run_dispatch(body)
 
 
 # --------------------------------------------------------------------------- dispatch
@@ -164,11 +108,11 @@ def dispatch_fulfilment(fulfilment: dict[str, Any]) -> dict[str, Any]:
                 result = ship_step(fulfilment, result["marketplace"], result["order_id"])
                 if result["status"] != DispatchStatus.WAITING:
                     return result
-                durable_sleep(_CONFIG.wait_seconds)
+                durable_sleep(flow_context().wait_seconds)
             break
         if result["status"] != DispatchStatus.WAITING:
             return result
-        durable_sleep(_CONFIG.wait_seconds)
+        durable_sleep(flow_context().wait_seconds)
     if result.get("status") == DispatchStatus.WAITING:
         # Waited WAIT_TRIES tries: the passes keep it from here (issue 10: it used to end
         # here, lost), and tell ops if it is still blocked past the deadline.
@@ -216,9 +160,8 @@ def refund_source(source: dict[str, Any]) -> dict[str, Any]:
         # Held for its lines' shipment (``[refunds] ship_first_seconds``): that comes in
         # seconds.
         shipping = result.get("detail") == SHIP_FIRST_DETAIL
-        durable_sleep(
-            min(SHIP_FIRST_POLL_SECONDS, _CONFIG.wait_seconds) if shipping else _CONFIG.wait_seconds
-        )
+        wait = flow_context().wait_seconds
+        durable_sleep(min(SHIP_FIRST_POLL_SECONDS, wait) if shipping else wait)
         result = refund_step(source)
     if result["status"] == RefundStatus.WAITING:
         refund_hand_over_step(source, str(result["detail"]))  # the passes go on with it
@@ -230,7 +173,7 @@ def refund_source(source: dict[str, Any]) -> dict[str, Any]:
         states = refund_states_step(source["marketplace"], source["order_id"], result["refund_ids"])
         if states and all(v == REFUNDED for v in states.values()):
             break
-        durable_sleep(_CONFIG.follow_seconds)
+        durable_sleep(flow_context().follow_seconds)
     return {**result, "refund_states": states}
 
 
@@ -270,7 +213,7 @@ def cancel_order(marketplace: str, order_id: str, skus: dict[str, int] | None) -
     for _ in range(WAIT_TRIES):
         if result["status"] != CancelStatus.WAITING:
             break
-        durable_sleep(_CONFIG.wait_seconds)
+        durable_sleep(flow_context().wait_seconds)
         result = cancel_step(marketplace, order_id, skus)
     if result["status"] == CancelStatus.WAITING:
         cancel_hand_over_step(marketplace, order_id, skus, str(result["detail"]))
@@ -327,10 +270,10 @@ def handle_shopify_webhook(
     event_id = lowered.get("x-shopify-event-id")
     if event_id and _SEEN_EVENTS.seen(event_id, time.time()):
         return None
-    settings = _CONFIG.settings
-    if settings is None:
+    context = current_flow_context()
+    if context is None:
         return None
-    index = SqlMarketplaceOrderIndex(_hub().store.engine)
+    index = SqlMarketplaceOrderIndex(context.hub.store.engine)
     order_id = str(payload.get("order_id") or payload.get("id") or "")
     if topic == "fulfillments/create":
         return start_dispatch(fulfilment_from_shopify(order_id, payload))
@@ -359,8 +302,7 @@ def handle_shopify_webhook(
 
 
 def register(engine: Engine, settings: Settings) -> None:
-    """Configure the workflows and schedule the polling safety nets (``[safety_net]``)."""
-    configure(settings)
+    """The dispatch queue, and the polling safety nets' schedules (``[safety_net]``)."""
     engine.register_queue(QUEUE, worker_concurrency=settings.engine.worker_concurrency)
     safety_net.register(engine, settings.safety_net)
 

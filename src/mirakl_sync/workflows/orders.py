@@ -11,8 +11,8 @@
 
 Steps are sync functions that run the async services with ``asyncio.run`` and fresh
 clients, so they never share an event loop with the engine. Dependencies come from
-:func:`configure` (called by :func:`register` in a hub process, by tests and by
-``sync orders --once`` with their own transports), never from import time.
+the process's flow context (``workflows.flow_context``: set by the runtime, by tests
+and by ``sync orders --once`` with their own transports), never from import time.
 
 ``MIRAKL_SYNC_CRASH_AFTER_STEP=N`` makes an import ``os._exit`` right after step N
 (crash tests only).
@@ -30,14 +30,14 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
 from mirakl_sync.adapters.process_identity import process_is_gone
 from mirakl_sync.adapters.store.orders import SqlOrderRepository
-from mirakl_sync.bootstrap import Hub, Transports, bootstrap
+from mirakl_sync.bootstrap import Transports, bootstrap
 from mirakl_sync.config import MarketplaceSettings, Settings
 from mirakl_sync.domain.orders import Action
 from mirakl_sync.errors import ConfigError, MiraklSyncError, RetryableError
@@ -74,6 +74,7 @@ from mirakl_sync.workflows.engine import (
     step_failure,
     workflow,
 )
+from mirakl_sync.workflows.flow_context import FlowContext, flow_context, using_flow_context
 from mirakl_sync.workflows.heartbeat import (
     Heartbeat,
     heartbeat_interval,
@@ -111,59 +112,15 @@ FOLLOWUP_PRIORITY = 10
 # --------------------------------------------------------------------------- dependencies
 
 
-@dataclass
-class OrdersRuntime:
-    settings: Settings
-    hub: Hub
-    engine: Engine | None = None
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    #: A ``sync orders --once`` run: a pull that fails is reported at once (one line,
-    #: the next marketplace goes on) instead of being retried on a once-a-minute budget.
-    once: bool = False
-
-
-_RUNTIME: list[OrdersRuntime] = []
-
-
-def configure(
-    settings: Settings,
-    *,
-    transports: Transports | None = None,
-    engine: Engine | None = None,
-    clock: Callable[[], datetime] | None = None,
-) -> OrdersRuntime:
-    """Give the order workflows of this process their settings and systems."""
-    close_runtime()
-    runtime = OrdersRuntime(settings, bootstrap(settings, transports=transports), engine)
-    if clock is not None:
-        runtime.clock = clock
-    _RUNTIME.append(runtime)
-    return runtime
-
-
-def close_runtime() -> None:
-    while _RUNTIME:
-        _RUNTIME.pop().hub.close()
-
-
-def _runtime() -> OrdersRuntime:
-    if not _RUNTIME:
-        raise RuntimeError(
-            "the order workflows are not configured in this process; the runtime calls "
-            "mirakl_sync.workflows.orders.register (or configure) after launch"
-        )
-    return _RUNTIME[-1]
-
-
 @asynccontextmanager
 async def order_services(
     marketplace: str, *, mirakl_options: dict[str, Any] | None = None
 ) -> AsyncIterator[OrderServices]:
     """The services of one marketplace's orders (``Hub.order_services``), on the
-    process's runtime."""
-    runtime = _runtime()
-    async with runtime.hub.order_services(
-        marketplace, clock=runtime.clock, mirakl_options=mirakl_options
+    process's flow context."""
+    context = flow_context()
+    async with context.hub.order_services(
+        marketplace, clock=context.now, mirakl_options=mirakl_options
     ) as services:
         yield services
 
@@ -188,7 +145,7 @@ def _retryable(exc: BaseException) -> bool:
 def _pull_retryable(exc: BaseException) -> bool:
     # A --once run reports an unreachable marketplace at once: each retry would wait for
     # the next OR11 slot (one a minute), which made a run take five minutes to say so.
-    return _retryable(exc) and not _runtime().once
+    return _retryable(exc) and not flow_context().once
 
 
 def _crash_point(step_number: int) -> None:
@@ -286,18 +243,18 @@ def pull_settings(market: MarketplaceSettings) -> PullSettings:
 
 @step(name="orders.pull", retries=2, interval_seconds=1.0, should_retry=_pull_retryable)
 def pull_step(marketplace: str) -> PullResult:
-    runtime = _runtime()
-    market = runtime.settings.marketplace(marketplace)
+    context = flow_context()
+    market = context.settings.marketplace(marketplace)
 
     async def work(services: OrderServices) -> PullResult:
         return await pull_orders(
             services.marketplace,
             services.repository,
             pull_settings(market),
-            now=runtime.clock(),
+            now=context.now(),
         )
 
-    return _run(marketplace, work, mirakl_options={"max_retries": 0} if runtime.once else None)
+    return _run(marketplace, work, mirakl_options={"max_retries": 0} if context.once else None)
 
 
 def import_workflow_id(marketplace: str, order_id: str) -> str:
@@ -313,8 +270,8 @@ def plan_step(marketplace: str, result: PullResult, cycle: str) -> list[tuple[st
     Attempts of both namespaces count: a hub that saw only its own would reuse the plain
     id of an order a ``--once`` run already tried, and so get back that finished run
     instead of a new attempt (a workflow ID names one run whatever its namespace)."""
-    runtime = _runtime()
-    engine = runtime.engine
+    context = flow_context()
+    engine = context.engine
     plan: list[tuple[str, str, str]] = []
     alive: set[str] | None = None
     for order_id in result.imports:
@@ -326,9 +283,9 @@ def plan_step(marketplace: str, result: PullResult, cycle: str) -> list[tuple[st
                 workflow_id_prefix=base, load_output=False, every_namespace=True
             )
         )
-        if any(not run.is_terminal for run in runs) and not runtime.once and alive is None:
-            alive = _live_executor_ids(runtime)
-        if attempts_in_the_way(runs, alive=alive, once=runtime.once):
+        if any(not run.is_terminal for run in runs) and not context.once and alive is None:
+            alive = _live_executor_ids(context)
+        if attempts_in_the_way(runs, alive=alive, once=context.once):
             continue
         plan.append(("import", order_id, base if not runs else f"{base}@{cycle}"))
     # A change reported again by every cycle until it is done (the shop order to make, a
@@ -344,12 +301,12 @@ def plan_step(marketplace: str, result: PullResult, cycle: str) -> list[tuple[st
     return plan
 
 
-def _live_executor_ids(runtime: OrdersRuntime) -> set[str]:
-    timeout = runtime.settings.engine.heartbeat_timeout_seconds
+def _live_executor_ids(context: FlowContext) -> set[str]:
+    timeout = context.settings.engine.heartbeat_timeout_seconds
     return {
         executor_id
         for executor_id, *_ in live_executors(
-            runtime.hub.store.engine, now=time.time(), timeout_seconds=timeout
+            context.hub.store.engine, now=time.time(), timeout_seconds=timeout
         )
     }
 
@@ -380,7 +337,7 @@ def _abandoned_by_once(run: WorkflowInfo, alive: set[str]) -> bool:
 
 def order_queue() -> str:
     """The queue this process's pulls put order work on (see :data:`ONCE_ORDER_QUEUE`)."""
-    return ONCE_ORDER_QUEUE if _runtime().once else ORDER_QUEUE
+    return ONCE_ORDER_QUEUE if flow_context().once else ORDER_QUEUE
 
 
 @workflow(name=PULL_WORKFLOW)
@@ -479,24 +436,24 @@ class PullMonitor:
     silently while the worker still looks alive (issue 9, failure 6).
     """
 
-    def __init__(self, runtime: OrdersRuntime, interval_seconds: float) -> None:
-        self._runtime = runtime
+    def __init__(self, context: FlowContext, interval_seconds: float) -> None:
+        self._context = context
         self._interval = interval_seconds
-        self._since = runtime.clock()
+        self._since = context.now()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def check(self) -> list[str]:
         """One pass over every marketplace; returns the codes whose pull is stale."""
-        runtime = self._runtime
-        repository = SqlOrderRepository(runtime.hub.store.engine)
-        now = runtime.clock()
+        context = self._context
+        repository = SqlOrderRepository(context.hub.store.engine)
+        now = context.now()
         return [
             market.code
-            for market in runtime.settings.marketplaces
+            for market in context.settings.marketplaces
             if check_pull_staleness(
                 repository,
-                runtime.hub.store.exception_log,
+                context.hub.store.exception_log,
                 marketplace=market.code,
                 period_seconds=market.order_poll_seconds,
                 now=now,
@@ -519,16 +476,12 @@ class PullMonitor:
                 logger.warning("order pull staleness check failed", exc_info=True)
 
 
-_MONITORS: list[PullMonitor] = []
-
-
-def start_pull_monitor(runtime: OrdersRuntime) -> PullMonitor:
-    while _MONITORS:
-        _MONITORS.pop().stop()
-    shortest = min((m.order_poll_seconds for m in runtime.settings.marketplaces), default=60.0)
-    monitor = PullMonitor(runtime, interval_seconds=min(30.0, max(1.0, shortest)))
+def start_pull_monitor(context: FlowContext) -> PullMonitor:
+    """The monitor of the context's marketplaces, stopped when the context closes."""
+    shortest = min((m.order_poll_seconds for m in context.settings.marketplaces), default=60.0)
+    monitor = PullMonitor(context, interval_seconds=min(30.0, max(1.0, shortest)))
     monitor.start()
-    _MONITORS.append(monitor)
+    context.background.append(monitor)
     return monitor
 
 
@@ -537,11 +490,13 @@ def order_concurrency(settings: Settings) -> int:
     return settings.engine.worker_concurrency * ORDER_IO_FACTOR
 
 
-def register(engine: Engine, settings: Settings, *, transports: Transports | None = None) -> None:
-    """Queues and one pull schedule per marketplace (called by the runtime after launch),
-    and the monitor that says when pulls stop succeeding. ``transports``: tests only."""
-    runtime = configure(settings, engine=engine, transports=transports)
-    start_pull_monitor(runtime)
+def register(engine: Engine, settings: Settings) -> None:
+    """Queues and one pull schedule per marketplace (called by the runtime after launch,
+    on the flow context it set), and the monitor that says when pulls stop succeeding."""
+    context = flow_context()
+    if context.engine is None:
+        context.engine = engine
+    start_pull_monitor(context)
     # An order passes both queues on its way in (pull, then import): each poll interval
     # is up to that much latency before acceptance, and each poll is a small write
     # transaction on the system database.
@@ -578,7 +533,7 @@ def register(engine: Engine, settings: Settings, *, transports: Transports | Non
     # orders that arrived meanwhile are read at once (issue 10: a median 54 s, at worst
     # 259 s). A pull a previous incarnation left queued or running (recovered at launch,
     # or handed over by the watchdog) is attached to instead.
-    cycle = "start-" + runtime.clock().strftime("%Y%m%dT%H%M%S%f")
+    cycle = "start-" + context.now().strftime("%Y%m%dT%H%M%S%f")
     for market in settings.marketplaces:
         enqueue_pull(market.code, cycle)
 
@@ -658,74 +613,76 @@ def run_orders_once(
     still pulled. Shopify being down is not such a failure: its orders wait, with
     exceptions for ops.
     """
+    if not settings.marketplaces:
+        raise ConfigError("no [[marketplaces]] configured: there is nothing to pull")
+    context = FlowContext(settings, bootstrap(settings, transports=transports), once=True)
+    # A context of this run's own, over any the process has (a test's): put back after.
+    with using_flow_context(context):
+        return _pull_once(context, settings, executor_id)
+
+
+def _pull_once(context: FlowContext, settings: Settings, executor_id: str | None) -> OnceReport:
     from mirakl_sync.adapters.store.tables import marketplace_orders
     from mirakl_sync.workflows.engine import engine_config_from_settings, start_workflow
 
-    if not settings.marketplaces:
-        raise ConfigError("no [[marketplaces]] configured: there is nothing to pull")
-    runtime = configure(settings, transports=transports)
-    runtime.once = True
-    store = runtime.hub.store.engine
+    store = context.hub.store.engine
+    if not sa.inspect(store).has_table(marketplace_orders.name):
+        raise ConfigError(
+            f"{settings.database_url}: the hub's tables are missing; "
+            "run `mirakl-sync db upgrade` first"
+        )
+    config = engine_config_from_settings(
+        settings, executor_id=executor_id or once_executor_id(settings)
+    )
+    _refuse_beside_a_running_engine(settings, store, config.executor_id)
+    config = replace(
+        config,
+        application_name=ONCE_APP_NAME,
+        # The run reports each failure itself, in one line; the engine's own
+        # tracebacks of a failed workflow (also recorded on it) only bury that line.
+        log_level=config.log_level if config.log_level == "DEBUG" else "CRITICAL",
+    )
+    heartbeat = Heartbeat(
+        store,
+        config.executor_id,
+        role="once",
+        interval_seconds=heartbeat_interval(settings.engine.heartbeat_timeout_seconds),
+    )
+    engine = Engine(config)
+    context.engine = engine
+    # Beat before launch: launch resumes this executor's unfinished work.
+    heartbeat.start()
     try:
-        if not sa.inspect(store).has_table(marketplace_orders.name):
-            raise ConfigError(
-                f"{settings.database_url}: the hub's tables are missing; "
-                "run `mirakl-sync db upgrade` first"
+        engine.launch()
+        engine.register_queue(
+            ONCE_ORDER_QUEUE,
+            worker_concurrency=order_concurrency(settings),
+            polling_interval_seconds=QUEUE_POLL_SECONDS,
+        )
+        # Work a crashed earlier run left was resumed by launch: finish it first, so
+        # "once" means every order it touched is done.
+        _finish_own_work(engine, PENDING)
+        cycle = context.now().strftime("%Y%m%dT%H%M%S%f")
+        outcome = OnceReport()
+        for market in settings.marketplaces:
+            run = start_workflow(
+                pull_marketplace,
+                market.code,
+                cycle,
+                True,
+                workflow_id=f"order-pull:{market.code}:once-{cycle}",
             )
-        config = engine_config_from_settings(
-            settings, executor_id=executor_id or once_executor_id(settings)
-        )
-        _refuse_beside_a_running_engine(settings, store, config.executor_id)
-        config = replace(
-            config,
-            application_name=ONCE_APP_NAME,
-            # The run reports each failure itself, in one line; the engine's own
-            # tracebacks of a failed workflow (also recorded on it) only bury that line.
-            log_level=config.log_level if config.log_level == "DEBUG" else "CRITICAL",
-        )
-        heartbeat = Heartbeat(
-            store,
-            config.executor_id,
-            role="once",
-            interval_seconds=heartbeat_interval(settings.engine.heartbeat_timeout_seconds),
-        )
-        engine = Engine(config)
-        runtime.engine = engine
-        # Beat before launch: launch resumes this executor's unfinished work.
-        heartbeat.start()
-        try:
-            engine.launch()
-            engine.register_queue(
-                ONCE_ORDER_QUEUE,
-                worker_concurrency=order_concurrency(settings),
-                polling_interval_seconds=QUEUE_POLL_SECONDS,
-            )
-            # Work a crashed earlier run left was resumed by launch: finish it first, so
-            # "once" means every order it touched is done.
-            _finish_own_work(engine, PENDING)
-            cycle = runtime.clock().strftime("%Y%m%dT%H%M%S%f")
-            outcome = OnceReport()
-            for market in settings.marketplaces:
-                run = start_workflow(
-                    pull_marketplace,
-                    market.code,
-                    cycle,
-                    True,
-                    workflow_id=f"order-pull:{market.code}:once-{cycle}",
-                )
-                try:
-                    outcome.reports.append(run.result())
-                except Exception as exc:
-                    outcome.failures.append(_pull_failure(market, exc))
-            _finish_own_work(engine, PENDING)
-            for report in outcome.reports:
-                logger.debug("orders pulled: %s", report)  # the CLI prints it
-            return outcome
-        finally:
-            engine.destroy()
-            heartbeat.stop()
+            try:
+                outcome.reports.append(run.result())
+            except Exception as exc:
+                outcome.failures.append(_pull_failure(market, exc))
+        _finish_own_work(engine, PENDING)
+        for report in outcome.reports:
+            logger.debug("orders pulled: %s", report)  # the CLI prints it
+        return outcome
     finally:
-        close_runtime()
+        engine.destroy()
+        heartbeat.stop()
 
 
 def _finish_own_work(engine: Engine, pending: str) -> None:

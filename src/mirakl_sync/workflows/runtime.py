@@ -41,9 +41,11 @@ import sqlalchemy as sa
 
 from mirakl_sync.adapters.store.database import create_store_engine
 from mirakl_sync.adapters.store.tables import executors
+from mirakl_sync.bootstrap import bootstrap
 from mirakl_sync.config import Settings, load_settings
 from mirakl_sync.errors import ConfigError
 from mirakl_sync.workflows.engine import DrainReport, Engine, engine_config_from_settings
+from mirakl_sync.workflows.flow_context import FlowContext, clear_flow_context, set_flow_context
 from mirakl_sync.workflows.heartbeat import Heartbeat, heartbeat_interval
 from mirakl_sync.workflows.watchdog import Watchdog
 
@@ -113,6 +115,7 @@ class Runtime:
         try:
             self.engine.destroy(wait_seconds=wait_seconds)
         finally:
+            clear_flow_context()
             self.heartbeat.stop()
             self.store.dispose()
 
@@ -123,6 +126,8 @@ class Runtime:
         if self.drained is not None:
             return self.drained
         self.watchdog.stop()
+        # The flow context stays: a step cut off by the drain may still read it until the
+        # process exits (its workflow resumes at the next start).
         report = self.engine.drain(timeout_seconds)
         self.heartbeat.stop()
         self.store.dispose()
@@ -161,8 +166,10 @@ def start_runtime(
     role: str = "worker",
     executor_id: str | None = None,
     flow_modules: Sequence[str] = FLOW_MODULES,
+    context: FlowContext | None = None,
 ) -> Runtime:
-    """Launch the engine, the heartbeat and the watchdog for this process."""
+    """Launch the engine, the heartbeat and the watchdog for this process, with its flow
+    context: ``context`` (a test's, over its sandbox) or one over ``bootstrap(settings)``."""
     config = engine_config_from_settings(settings, executor_id=executor_id)
     store = create_store_engine(settings.database_url)
     try:
@@ -181,6 +188,12 @@ def start_runtime(
         # Steps wait until every flow module is registered: the work launch resumes or
         # dequeues needs the flows' configuration.
         engine.launch(hold_steps=True)
+        # The one flow context of this process, set before the flows register (they and
+        # their steps read it), closed when the runtime stops.
+        if context is None:
+            context = FlowContext(settings, bootstrap(settings))
+        context.engine = engine
+        set_flow_context(context)
         for module in modules:
             register = getattr(module, "register", None)
             if register is not None:
@@ -196,6 +209,7 @@ def start_runtime(
         watchdog.start()
     except BaseException:
         engine.destroy()
+        clear_flow_context()
         heartbeat.stop()
         store.dispose()
         raise

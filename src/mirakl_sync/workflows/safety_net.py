@@ -36,11 +36,10 @@ per refund source, dispatch re-reads the order, OR29/OR30 re-read it), so a unit
 twice sends nothing twice. ``run_shipments_once`` / ``run_refunds_once`` run the same
 units in order, directly (no engine), for ``mirakl-sync sync shipments|refunds --once``.
 
-The kit (clients and services over the process's hub) is ``workflows.dispatch``'s; it is
-imported inside the functions because ``workflows.dispatch`` imports this module (so every
-engine process registers these workflows before it launches). A pass never reconfigures
-the process (closing the hub other steps use): ``run_*_cycle`` with other settings than
-the process's builds a hub of its own for that pass and closes only that one.
+The units run over the dispatch services of the process's flow context
+(``workflows.flow_context``). A pass never replaces the context (closing the hub other
+steps use): ``run_*_cycle`` with other settings than the context's builds a context of its
+own for that pass and closes only that one.
 """
 
 from __future__ import annotations
@@ -59,6 +58,7 @@ import structlog
 
 from mirakl_sync.adapters.store.cursors import SqlCursors
 from mirakl_sync.adapters.supercycle.returns_api import SupercycleReturnsApi
+from mirakl_sync.bootstrap import bootstrap
 from mirakl_sync.config import SafetyNetSettings, Settings
 from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionStatus, OwnerTeam
@@ -90,9 +90,10 @@ from mirakl_sync.workflows.engine import (
     step_failure,
     workflow,
 )
+from mirakl_sync.workflows.flow_context import FlowContext, current_flow_context, flow_context
 
 if TYPE_CHECKING:
-    from mirakl_sync.bootstrap import DispatchServices, Hub
+    from mirakl_sync.bootstrap import DispatchServices
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -125,14 +126,12 @@ UNIT_RETRY_SECONDS = 2.0
 CRASH_AFTER_PAGES_ENV = "MIRAKL_SYNC_TEST_CRASH_AFTER_POLL_PAGES"
 
 
-# --------------------------------------------------------------------------- the kit
+# --------------------------------------------------------------------------- the services
 
 
 def _run(body: Callable[[DispatchServices], Coroutine[Any, Any, T]]) -> T:
-    """``body`` over a kit of the process's hub (``workflows.dispatch``)."""
-    from mirakl_sync.workflows import dispatch
-
-    return dispatch._run(body)
+    """``body`` over the dispatch services of the process's flow context."""
+    return flow_context().run_dispatch(body)
 
 
 # --------------------------------------------------------------------------- sources
@@ -618,22 +617,21 @@ _STEPS: dict[str, Callable[..., Any]] = {
     for name in _UNITS
 }
 
+
 #: The engine of this process (``register``): the claim reads its workflow list.
-_ENGINE: list[Engine] = []
-
-
 def use_engine(engine: Engine) -> None:
-    """The engine whose workflows a pass's claim looks at (``register`` sets it; a test
-    that starts passes itself, without their schedules, too)."""
-    _ENGINE[:] = [engine]
+    """The engine whose workflows a pass's claim looks at, on the flow context (the
+    runtime's has it; a test that starts passes itself, without their schedules, too)."""
+    flow_context().engine = engine
 
 
 @step(name="mirakl_sync.poll.claim")
 def claim_step(kind: str, workflow_id: str) -> bool:
     """Whether this pass may run: no older pass of its kind is queued or running."""
-    if not _ENGINE:
+    context = current_flow_context()
+    engine = context.engine if context is not None else None
+    if engine is None:
         return True
-    engine = _ENGINE[0]
     live = engine.list_workflows(
         status=[PENDING, ENQUEUED], name=POLL_WORKFLOWS[kind], load_output=False
     )
@@ -737,38 +735,35 @@ def register(engine: Engine, settings: SafetyNetSettings) -> list[str]:
 
 
 @contextmanager
-def _pass_hub(settings: Settings) -> Iterator[Hub]:
-    """The process's hub when it is configured with ``settings``; else a hub of this pass
+def _pass_context(settings: Settings) -> Iterator[FlowContext]:
+    """The process's flow context when it holds ``settings``; else a context of this pass
     alone, closed after it (the process's hub, which other steps may be using, is never
     closed by a pass)."""
-    from mirakl_sync.workflows import dispatch
-
-    if dispatch._CONFIG.settings == settings:
-        yield dispatch._hub()
+    context = current_flow_context()
+    if context is not None and context.settings == settings:
+        yield context
         return
-    hub = dispatch._CONFIG.hub_factory(settings)
+    own = FlowContext(settings, bootstrap(settings))
     try:
-        yield hub
+        yield own
     finally:
-        hub.close()
+        own.close()
 
 
 def _direct_pass(kind: str, settings: Settings, *, recheck: bool = False) -> dict[str, Any]:
-    """One pass's units called in order on one kit (no engine, nothing checkpointed);
-    ``recheck`` for the operator's ``--once`` (``recheck_unit``)."""
-    from mirakl_sync.workflows import dispatch
-
-    with _pass_hub(settings) as hub:
+    """One pass's units called in order on one bundle of services (no engine, nothing
+    checkpointed); ``recheck`` for the operator's ``--once`` (``recheck_unit``)."""
+    with _pass_context(settings) as context:
         loop = asyncio.new_event_loop()
         try:
             stack = AsyncExitStack()
-            kit = loop.run_until_complete(
-                stack.enter_async_context(hub.dispatch_services(dispatch._CONFIG.clock))
+            services = loop.run_until_complete(
+                stack.enter_async_context(context.hub.dispatch_services(context.clock))
             )
             try:
                 return _drive(
                     kind,
-                    lambda name, *args: loop.run_until_complete(_UNITS[name](kit, *args)),
+                    lambda name, *args: loop.run_until_complete(_UNITS[name](services, *args)),
                     recheck=recheck,
                 )
             finally:

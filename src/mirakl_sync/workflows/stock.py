@@ -16,10 +16,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from mirakl_sync.adapters.store.database import create_store_engine
+import sqlalchemy as sa
+
 from mirakl_sync.adapters.store.offers import SqlOfferStates
 from mirakl_sync.adapters.store.stock_changes import SqlStockChanges
-from mirakl_sync.bootstrap import bootstrap
 from mirakl_sync.config import Settings
 from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionReport, OwnerTeam, Severity
@@ -33,8 +33,8 @@ from mirakl_sync.services.stock_cycles import (
     stock_cycle,
 )
 from mirakl_sync.services.stock_services import StockServices
-from mirakl_sync.services.stock_snapshot import SourceModel
 from mirakl_sync.workflows.engine import Engine, Schedule, step, workflow
+from mirakl_sync.workflows.flow_context import current_flow_context, flow_context
 
 logger = logging.getLogger(__name__)
 
@@ -43,16 +43,6 @@ INVENTORY_TOPIC = "inventory_levels/update"
 
 
 # --------------------------------------------------------------------------- schedules
-
-#: The settings of the running process (set by :func:`register`); workflows run in the
-#: process that registered them, so they read it from here rather than from arguments.
-_RUNTIME: dict[str, Settings] = {}
-#: This process's model of the source, by database URL: a tick builds its services anew, but
-#: the last full read (and its patches) outlives it. Empty after a restart: the first tick
-#: of a process is a full read.
-_MODELS: dict[str, SourceModel] = {}
-#: Dirty-key stores for the webhook receiver, by database URL (one engine per process).
-_WEBHOOK_KEYS: dict[str, SqlStockChanges] = {}
 
 
 def _due(flow: str, code: str, every_seconds: float, services: StockServices) -> bool:
@@ -81,9 +71,13 @@ def _tick_delayed(reason: str) -> ExceptionReport:
 @step(name="mirakl_sync.stock.cycle_step")
 def stock_cycle_step() -> dict[str, Any]:
     """One tick: stock for the due marketplaces first, then prices, offers and drift."""
-    settings = _RUNTIME["settings"]
-    hub = bootstrap(settings)
-    services = hub.stock_services(model=_MODELS.get(settings.database_url))
+    context = flow_context()
+    settings = context.settings
+    hub = context.hub
+    # The model of the source outlives the tick's services: the last full read and its
+    # patches, kept by the context (empty after a restart: a process's first tick is a
+    # full read).
+    services = hub.stock_services(model=context.stock_model)
     try:
 
         async def tick() -> dict[str, Any]:
@@ -133,8 +127,7 @@ def stock_cycle_step() -> dict[str, Any]:
         return done
     finally:
         if services.model is not None:
-            _MODELS[settings.database_url] = services.model
-        hub.close()
+            context.stock_model = services.model
 
 
 @workflow(name="mirakl_sync.stock.tick")
@@ -146,14 +139,12 @@ def stock_tick(scheduled_time: datetime, context: Any) -> dict[str, Any]:
 
 
 def inventory_webhook_handler(
-    settings: Settings, *, clock: Callable[[], float] = time.time
+    store: sa.Engine, *, clock: Callable[[], float] = time.time
 ) -> Callable[[str, dict[str, Any], dict[str, str]], None]:
-    """A web receiver callback marking the webhook's inventory item dirty (one DB write)."""
-    url = settings.database_url
-    keys = _WEBHOOK_KEYS.get(url)
-    if keys is None:
-        keys = _WEBHOOK_KEYS[url] = SqlStockChanges(create_store_engine(url))
-    states = SqlOfferStates(keys.engine)
+    """A web receiver callback marking the webhook's inventory item dirty (one DB write)
+    in the hub's ``store``."""
+    keys = SqlStockChanges(store)
+    states = SqlOfferStates(store)
 
     def handle(topic: str, payload: dict[str, Any], headers: dict[str, str]) -> None:
         if topic == INVENTORY_TOPIC:
@@ -167,21 +158,23 @@ def handle_inventory_webhook(topic: str, payload: dict[str, Any], headers: dict[
 
     Quick by design (one upsert; the Shopify read happens in the next stock tick). Other
     topics are ignored. Marking a key twice is harmless, so duplicate deliveries (same
-    ``X-Shopify-Event-Id``) need no dedupe. Needs :func:`register` to have run in this
-    process (or use :func:`inventory_webhook_handler` with the settings).
+    ``X-Shopify-Event-Id``) need no dedupe. Needs the process's flow context (the
+    runtime's), or use :func:`inventory_webhook_handler` with the hub's store.
     """
     if topic != INVENTORY_TOPIC:
         return
-    settings = _RUNTIME.get("settings")
-    if settings is None:
+    context = current_flow_context()
+    if context is None:
         # Not a reason to fail the request (Shopify would retry, then drop the
         # subscription): the reconcile catches the change anyway.
         logger.warning(
-            "inventory webhook ignored: the stock flow is not registered in this process "
-            "(call workflows.stock.register or use inventory_webhook_handler(settings))"
+            "inventory webhook ignored: no flow context in this process (the runtime "
+            "sets it; or use inventory_webhook_handler(hub.store.engine))"
         )
         return
-    inventory_webhook_handler(settings)(topic, payload, headers)
+    inventory_webhook_handler(context.hub.store.engine, clock=context.clock)(
+        topic, payload, headers
+    )
 
 
 def tick_cron(settings: Settings) -> str:
@@ -195,7 +188,6 @@ def tick_cron(settings: Settings) -> str:
 
 def register(engine: Engine, settings: Settings) -> None:
     """Create the stock queue and its schedule (called by the runtime after launch)."""
-    _RUNTIME["settings"] = settings
     # One tick at a time across every process: two overlapping ticks would push twice.
     engine.register_queue(STOCK_QUEUE, concurrency=1, worker_concurrency=1)
     if settings.marketplaces:

@@ -9,7 +9,7 @@ import pytest
 from mirakl_sync.domain.item_availability import BlockScope
 from mirakl_sync.sandbox.seed import build_catalogue
 from mirakl_sync.sandbox.supercycle import SupercycleEmulator
-from mirakl_sync.sandbox.supercycle.state import EmulatorError
+from mirakl_sync.sandbox.supercycle.records import EmulatorError
 
 START = 1_750_000_000.0
 

@@ -67,6 +67,7 @@ from decimal import Decimal
 from typing import Any
 
 from mirakl_sync.sandbox.mirakl import MiraklEmulator
+from mirakl_sync.sandbox.mirakl import history as mirakl_history
 from mirakl_sync.sandbox.mirakl import orders as mirakl_orders
 from mirakl_sync.sandbox.mirakl.state import Order
 from mirakl_sync.sandbox.mirakl.traffic import random_customer
@@ -373,7 +374,7 @@ class _Seeder:
         created = self.now - 1.5 * DAY
         order = self.place(code, skus, created)
         market = self.mirakl.market(code)
-        mirakl_orders.replay_history(market, order, accepted_at=created + 600)
+        mirakl_history.replay_history(market, order, accepted_at=created + 600)
         linked = purpose != "ship_unlinked"
         gid = self.shop_order(code, order, skus, at=created + 700, source_identifier=linked)
         if fulfilled_at is not None:
@@ -396,7 +397,7 @@ class _Seeder:
         order = self.place(code, skus, created)
         market = self.mirakl.market(code)
         shipped = created + DAY
-        mirakl_orders.replay_history(
+        mirakl_history.replay_history(
             market,
             order,
             accepted_at=created + 600,
@@ -414,7 +415,7 @@ class _Seeder:
         if sent:
             for line in order.lines:
                 if line.offer_sku in refunded:
-                    mirakl_orders.record_refund(
+                    mirakl_history.record_refund(
                         market,
                         order,
                         line,

@@ -28,8 +28,11 @@ from mirakl_sync.sandbox.mirakl import (
     accounting,
     imports,
     offers,
+    order_list,
     orders,
     references,
+    refunds,
+    shipping,
 )
 from mirakl_sync.sandbox.mirakl.http import ApiError, Call, Settings
 from mirakl_sync.sandbox.mirakl.limits import CALL_FREQUENCY_MAXIMA
@@ -65,17 +68,17 @@ class Endpoint:
 
 def _endpoints() -> list[Endpoint]:
     table: list[tuple[str, str, str, Handler]] = [
-        ("OR11", "GET", "/api/orders", orders.or11),
-        ("OR28", "PUT", "/api/orders/refund", orders.or28),
-        ("OR30", "PUT", "/api/orders/cancel", orders.or30),
+        ("OR11", "GET", "/api/orders", order_list.or11),
+        ("OR28", "PUT", "/api/orders/refund", refunds.or28),
+        ("OR30", "PUT", "/api/orders/cancel", refunds.or30),
         ("OR21", "PUT", "/api/orders/{order_id}/accept", orders.or21),
-        ("OR23", "PUT", "/api/orders/{order_id}/tracking", orders.or23),
-        ("OR24", "PUT", "/api/orders/{order_id}/ship", orders.or24),
-        ("OR29", "PUT", "/api/orders/{order_id}/cancel", orders.or29),
-        ("ST01", "POST", "/api/shipments", orders.st01),
-        ("ST11", "GET", "/api/shipments", orders.st11),
-        ("ST23", "POST", "/api/shipments/tracking", orders.st23),
-        ("ST24", "PUT", "/api/shipments/ship", orders.st24),
+        ("OR23", "PUT", "/api/orders/{order_id}/tracking", shipping.or23),
+        ("OR24", "PUT", "/api/orders/{order_id}/ship", shipping.or24),
+        ("OR29", "PUT", "/api/orders/{order_id}/cancel", refunds.or29),
+        ("ST01", "POST", "/api/shipments", shipping.st01),
+        ("ST11", "GET", "/api/shipments", shipping.st11),
+        ("ST23", "POST", "/api/shipments/tracking", shipping.st23),
+        ("ST24", "PUT", "/api/shipments/ship", shipping.st24),
         ("OF01", "POST", "/api/offers/imports", imports.of01),
         ("OF04", "GET", "/api/offers/imports", imports.of04),
         ("OF02", "GET", "/api/offers/imports/{import}", imports.of02),

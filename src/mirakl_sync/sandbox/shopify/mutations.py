@@ -14,13 +14,8 @@ from typing import Any, Protocol
 
 from graphql import GraphQLResolveInfo
 
-from mirakl_sync.sandbox.shopify.resolvers import (
-    FulfillmentView,
-    OrderView,
-    RefundView,
-    WebhookSubscriptionView,
-    parse_gid,
-)
+from mirakl_sync.sandbox.shopify.order_views import FulfillmentView, OrderView, RefundView
+from mirakl_sync.sandbox.shopify.resolvers import WebhookSubscriptionView
 from mirakl_sync.sandbox.shopify.state import (
     FulfillmentRec,
     OrderRec,
@@ -28,6 +23,7 @@ from mirakl_sync.sandbox.shopify.state import (
     ShopData,
     WebhookSubscriptionRec,
 )
+from mirakl_sync.sandbox.shopify.views import parse_gid
 from mirakl_sync.sandbox.shopify.webhooks import TOPICS
 
 

@@ -21,13 +21,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mirakl_sync.sandbox.supercycle.limits import SlidingWindowLimit
+from mirakl_sync.sandbox.supercycle.records import EmulatorError
 from mirakl_sync.sandbox.supercycle.serialize import (
     blocked_date_json,
     item_json,
     rental_json,
     return_order_json,
 )
-from mirakl_sync.sandbox.supercycle.state import EmulatorError, SupercycleState
+from mirakl_sync.sandbox.supercycle.state import SupercycleState
 
 
 class ServedEmulator(Protocol):

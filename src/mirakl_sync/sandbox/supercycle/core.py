@@ -20,7 +20,7 @@ from mirakl_sync.domain.item_availability import BlockScope
 from mirakl_sync.sandbox.seed import SeedCatalogue
 from mirakl_sync.sandbox.supercycle.app import build_app
 from mirakl_sync.sandbox.supercycle.limits import SlidingWindowLimit
-from mirakl_sync.sandbox.supercycle.state import (
+from mirakl_sync.sandbox.supercycle.records import (
     BlockedDateRecord,
     ConditionRecord,
     CustomerRecord,
@@ -28,9 +28,9 @@ from mirakl_sync.sandbox.supercycle.state import (
     RentalRecord,
     ReturnLineRecord,
     ReturnOrderRecord,
-    SupercycleState,
     VariantRecord,
 )
+from mirakl_sync.sandbox.supercycle.state import SupercycleState
 
 #: Placeholder severity keys/tones for the default conditions (not documented).
 _SEVERITY = {1: ("none", "success"), 2: ("low", "info"), 3: ("medium", "warning")}

@@ -6,14 +6,14 @@ from datetime import date, datetime
 from typing import Any
 
 from mirakl_sync.domain.item_availability import BlockScope
-from mirakl_sync.sandbox.supercycle.state import (
+from mirakl_sync.sandbox.supercycle.records import (
     BlockedDateRecord,
     ItemRecord,
     RentalRecord,
     ReturnLineRecord,
     ReturnOrderRecord,
-    SupercycleState,
 )
+from mirakl_sync.sandbox.supercycle.state import SupercycleState
 
 
 def timestamp(value: datetime | None) -> str | None:

@@ -47,7 +47,11 @@ def test_refund_and_cancel_workflows_wait_for_acceptance_then_go_out(tmp_path: P
     cancelled, _ = run(unaccepted_order(env, "sportshub", [(b, 1)]))
     source = RefundSource("shopify-refund:2001", "debenhams", refunded, {a: 1}, "shopify_refund")
     with env.workflows(wait_seconds=0.2, follow_seconds=0.2):
-        runtime = start_runtime(_settings(env), flow_modules=("mirakl_sync.workflows.dispatch",))
+        runtime = start_runtime(
+            _settings(env),
+            flow_modules=("mirakl_sync.workflows.dispatch",),
+            context=env.flow_context(_settings(env), wait_seconds=0.2, follow_seconds=0.2),
+        )
         try:
             refund = runtime.engine.retrieve(start_refund(source))
             cancel = start_workflow(

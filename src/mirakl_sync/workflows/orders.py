@@ -40,7 +40,7 @@ from mirakl_sync.adapters.store.orders import SqlOrderRepository
 from mirakl_sync.bootstrap import Transports, bootstrap
 from mirakl_sync.config import MarketplaceSettings, Settings
 from mirakl_sync.domain.orders import Action
-from mirakl_sync.errors import ConfigError, MiraklSyncError, RetryableError
+from mirakl_sync.errors import ConfigError, MiraklSyncError
 from mirakl_sync.services.order_followup import follow_up, record_followup_failure
 from mirakl_sync.services.order_import import (
     Bindings,
@@ -80,6 +80,7 @@ from mirakl_sync.workflows.heartbeat import (
     heartbeat_interval,
     live_executors,
 )
+from mirakl_sync.workflows.retry import step_retryable
 
 logger = logging.getLogger(__name__)
 
@@ -138,14 +139,10 @@ def _run(
     return asyncio.run(main())
 
 
-def _retryable(exc: BaseException) -> bool:
-    return isinstance(exc, RetryableError)
-
-
 def _pull_retryable(exc: BaseException) -> bool:
     # A --once run reports an unreachable marketplace at once: each retry would wait for
     # the next OR11 slot (one a minute), which made a run take five minutes to say so.
-    return _retryable(exc) and not flow_context().once
+    return step_retryable(exc) and not flow_context().once
 
 
 def _crash_point(step_number: int) -> None:
@@ -156,27 +153,27 @@ def _crash_point(step_number: int) -> None:
 # --------------------------------------------------------------------------- import steps
 
 
-@step(name="orders.resolve_lines", retries=2, interval_seconds=0.5, should_retry=_retryable)
+@step(name="orders.resolve_lines", retries=2, interval_seconds=0.5)
 def resolve_step(marketplace: str, order_id: str) -> Bindings:
     return _run(marketplace, lambda s: resolve_lines(s, order_id))
 
 
-@step(name="orders.decide_and_hold", retries=2, interval_seconds=0.5, should_retry=_retryable)
+@step(name="orders.decide_and_hold", retries=2, interval_seconds=0.5)
 def decide_step(marketplace: str, order_id: str, bindings: Bindings) -> Outcome:
     return _run(marketplace, lambda s: decide_and_hold(s, order_id, bindings))
 
 
-@step(name="orders.shop_order", retries=2, interval_seconds=0.5, should_retry=_retryable)
+@step(name="orders.shop_order", retries=2, interval_seconds=0.5)
 def shop_order_step(marketplace: str, order_id: str, bindings: Bindings) -> str:
     return _run(marketplace, lambda s: create_shop_order(s, order_id, bindings))
 
 
-@step(name="orders.items_sold", retries=3, interval_seconds=0.5, should_retry=_retryable)
+@step(name="orders.items_sold", retries=3, interval_seconds=0.5)
 def items_step(marketplace: str, order_id: str, bindings: Bindings) -> int:
     return _run(marketplace, lambda s: mark_items_sold(s, order_id, bindings))
 
 
-@step(name="orders.send_decision", retries=3, interval_seconds=1.0, should_retry=_retryable)
+@step(name="orders.send_decision", retries=3, interval_seconds=1.0)
 def decision_step(marketplace: str, order_id: str) -> str:
     return str(_run(marketplace, lambda s: send_decision(s, order_id)).value)
 
@@ -204,7 +201,7 @@ def import_order(marketplace: str, order_id: str) -> str:
     return status
 
 
-@step(name="orders.follow_up", retries=3, interval_seconds=1.0, should_retry=_retryable)
+@step(name="orders.follow_up", retries=3, interval_seconds=1.0)
 def followup_step(marketplace: str, order_id: str) -> str:
     return str(_run(marketplace, lambda s: follow_up(s, order_id)).value)
 

@@ -77,7 +77,7 @@ from mirakl_sync.sandbox.server import (
     build_sandbox,
 )
 from mirakl_sync.sandbox.shopify import WebhookMessage
-from mirakl_sync.services.dispatch import DispatchStatus, Fulfilment
+from mirakl_sync.services.dispatch_types import DispatchStatus, Fulfilment
 
 T = TypeVar("T")
 CODES = [m.code for m in MARKETPLACES]

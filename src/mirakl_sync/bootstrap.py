@@ -23,7 +23,7 @@ from mirakl_sync.adapters.store.database import create_store_engine
 from mirakl_sync.adapters.store.exception_log import SqlExceptionLog
 from mirakl_sync.config import MarketplaceSettings, Settings
 from mirakl_sync.domain.call_budget import Budget
-from mirakl_sync.services.ports import CallBudget, Clock
+from mirakl_sync.services.ports import CallBudget, Clock, Cursors, SupercycleFeeds
 
 if TYPE_CHECKING:
     from mirakl_sync.adapters.mirakl.client import MiraklClient
@@ -218,6 +218,7 @@ class Hub:
         from mirakl_sync.adapters.store.orders import SqlOrderRepository
         from mirakl_sync.adapters.store.stock_ledger import SqlStockLedger
         from mirakl_sync.adapters.supercycle.inventory import SupercycleInventory
+        from mirakl_sync.adapters.supercycle.returns_api import SupercycleReturnsApi
         from mirakl_sync.services.cancellations import CancellationService
         from mirakl_sync.services.dispatch import DispatchService
         from mirakl_sync.services.item_release import ItemRelease
@@ -271,6 +272,8 @@ class Hub:
                 shop=shop,
                 index=index,
                 bindings=bindings,
+                cursors=SqlCursors(engine),
+                returns=None if supercycle is None else SupercycleReturnsApi(supercycle),
                 clock=clock,
             )
         finally:
@@ -390,6 +393,10 @@ class DispatchServices:
     shop: ShopifyDispatchApi
     index: SqlMarketplaceOrderIndex
     bindings: SqlBindings
+    #: The passes' cursors (how far each source was read).
+    cursors: Cursors
+    #: Supercycle's return orders and fulfilled cycles; None without Supercycle.
+    returns: SupercycleFeeds | None
     clock: Callable[[], float] = time.time
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from dispatch_env import Env, run, with_kit
 
 from mirakl_sync.domain.exceptions import ExceptionStatus
-from mirakl_sync.services.dispatch import DispatchStatus
+from mirakl_sync.services.dispatch_types import DispatchStatus
 from mirakl_sync.workflows.dispatch import doctor_unmapped_carriers, fulfilment_from_shopify
 
 

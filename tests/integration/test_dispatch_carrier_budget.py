@@ -19,7 +19,7 @@ from dispatch_env import Env, run, with_kit
 from mirakl_sync.adapters.mirakl.budget_margin import MarginCallBudget
 from mirakl_sync.adapters.mirakl.budgets import budget_key, budgets_for
 from mirakl_sync.sandbox.server import MARKETPLACES
-from mirakl_sync.services.dispatch import DispatchStatus
+from mirakl_sync.services.dispatch_types import DispatchStatus
 from mirakl_sync.workflows.dispatch import fulfilment_from_shopify
 
 #: Only keeps a broken pass from hanging the suite (it used to sleep a day); not a timing.

@@ -20,7 +20,7 @@ import pytest
 from dispatch_env import Env, run
 
 from mirakl_sync.domain.exceptions import ExceptionRecord, ExceptionStatus, OwnerTeam
-from mirakl_sync.services.dispatch import DispatchStatus
+from mirakl_sync.services.dispatch_types import DispatchStatus
 from mirakl_sync.workflows.dispatch import run_refunds_cycle, run_shipments_cycle
 
 #: Far enough apart that a pass's overlap (5 minutes behind its cursor) never re-reads the

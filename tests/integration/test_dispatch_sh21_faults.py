@@ -27,7 +27,7 @@ from dispatch_env import Env, run, with_kit
 from mirakl_sync.adapters.mirakl.budgets import budget_key
 from mirakl_sync.adapters.store.cursors import SqlCursors
 from mirakl_sync.sandbox.server import MARKETPLACES
-from mirakl_sync.services.dispatch import DispatchStatus
+from mirakl_sync.services.dispatch_types import DispatchStatus
 from mirakl_sync.services.reference_cache import FLOW
 from mirakl_sync.services.shop_feed import fulfilment_from_shopify
 

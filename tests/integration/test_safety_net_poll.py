@@ -18,7 +18,7 @@ from sqlalchemy import update
 from mirakl_sync.adapters.store.cursors import SqlCursors
 from mirakl_sync.adapters.store.tables import marketplace_orders
 from mirakl_sync.adapters.supercycle.models import MethodType
-from mirakl_sync.services.dispatch import DispatchStatus
+from mirakl_sync.services.dispatch_types import DispatchStatus
 from mirakl_sync.workflows import dispatch as dispatch_workflows
 from mirakl_sync.workflows import safety_net
 from mirakl_sync.workflows.dispatch import run_refunds_cycle, run_shipments_cycle

@@ -9,7 +9,7 @@ from typing import Any
 from dispatch_env import Env, run
 
 from mirakl_sync.sandbox.fulfilment import ActorSettings, FulfilmentActor
-from mirakl_sync.services.dispatch import DispatchStatus
+from mirakl_sync.services.dispatch_types import DispatchStatus
 from mirakl_sync.workflows.dispatch import run_shipments_cycle
 
 SETTINGS = ActorSettings(delay_seconds=0, cancel_share=0.25, refund_share=0.35, seed=7)

@@ -10,7 +10,7 @@ import pytest
 from dispatch_env import Env
 
 from mirakl_sync.adapters.supercycle.models import MethodType
-from mirakl_sync.services.dispatch import DispatchStatus
+from mirakl_sync.services.dispatch_types import DispatchStatus
 from mirakl_sync.workflows.dispatch import run_refunds_cycle, run_shipments_cycle
 
 USED, DAMAGED = 2, 3

@@ -27,7 +27,7 @@ from mirakl_sync.adapters.store.orders import SqlOrderRepository
 from mirakl_sync.adapters.store.tables import marketplace_orders
 from mirakl_sync.domain.exceptions import ExceptionStatus, Severity
 from mirakl_sync.services.cancellations import CancelStatus
-from mirakl_sync.services.dispatch import DispatchStatus
+from mirakl_sync.services.dispatch_types import DispatchStatus
 from mirakl_sync.services.refunds import RefundSource, RefundStatus
 from mirakl_sync.services.shop_cancel_mark import cancelled_in_shop
 from mirakl_sync.services.shop_feed import fulfilment_from_shopify

@@ -21,17 +21,9 @@ whose Shopify order was also fulfilled ships nothing twice.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
 
-from mirakl_sync.services.dispatch import Fulfilment
-from mirakl_sync.services.ports import MarketplaceOrderIndex
-
-
-class CyclesApi(Protocol):
-    async def fulfilled_cycles(self, since: datetime) -> list[dict[str, Any]]:
-        """Cycles updated since ``since`` that are fulfilled: ``id``, ``shopify_order_id``,
-        ``serial``, ``fulfilled_at``."""
-        ...
+from mirakl_sync.services.dispatch_types import Fulfilment
+from mirakl_sync.services.ports import CyclesApi, MarketplaceOrderIndex
 
 
 def cycle_source_id(cycle_id: object) -> str:

@@ -57,7 +57,7 @@ import structlog
 from mirakl_sync.domain.marketplace_order import OrderState
 from mirakl_sync.domain.shipments import SHIPPED_STATES, OrderRef
 from mirakl_sync.errors import RetryableError
-from mirakl_sync.services.dispatch import Fulfilment
+from mirakl_sync.services.dispatch_types import Fulfilment
 from mirakl_sync.services.order_adoption import OrderAdoption
 from mirakl_sync.services.ports import (
     Clock,

@@ -30,7 +30,7 @@ from mirakl_sync.config import Settings
 from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.recent_keys import RecentKeys
 from mirakl_sync.services.cancellations import CancelStatus
-from mirakl_sync.services.dispatch import (
+from mirakl_sync.services.dispatch_types import (
     DispatchStatus,
     Fulfilment,
 )

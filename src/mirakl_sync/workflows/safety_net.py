@@ -56,15 +56,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 
-from mirakl_sync.adapters.store.cursors import SqlCursors
-from mirakl_sync.adapters.supercycle.returns_api import SupercycleReturnsApi
 from mirakl_sync.bootstrap import bootstrap
 from mirakl_sync.config import SafetyNetSettings, Settings
 from mirakl_sync.domain.exception_types import ExceptionType
 from mirakl_sync.domain.exceptions import ExceptionStatus, OwnerTeam
 from mirakl_sync.domain.shipments import OrderRef
 from mirakl_sync.services.cycle_feed import cycle_fulfilments
-from mirakl_sync.services.dispatch import (
+from mirakl_sync.services.dispatch_types import (
     RETRY_SHIPMENTS,
     DispatchResult,
     DispatchStatus,
@@ -145,17 +143,13 @@ def shop_feed(kit: DispatchServices) -> ShopChangeFeed:
 
 async def collect_cycle_fulfilments(kit: DispatchServices) -> list[Fulfilment]:
     """Fulfilled Supercycle cycles of marketplace orders, since the last pass."""
-    supercycle = kit.hub.supercycle()
-    if supercycle is None:
+    if kit.returns is None:
         return []
-    cursors = SqlCursors(kit.hub.store.engine)
+    cursors = kit.cursors
     now = datetime.fromtimestamp(kit.clock(), UTC)
     last = cursors.get("dispatch-cycles", "supercycle")
     since = datetime.fromisoformat(last) - CYCLES_OVERLAP if last else now - CYCLES_FIRST_LOOKBACK
-    try:
-        found = await cycle_fulfilments(SupercycleReturnsApi(supercycle), kit.index, since)
-    finally:
-        await supercycle.aclose()
+    found = await cycle_fulfilments(kit.returns, kit.index, since)
     cursors.put("dispatch-cycles", "supercycle", now.isoformat(), now)
     return found
 
@@ -168,19 +162,13 @@ async def refund_supercycle_returns(
     moves only once every refund of the pass was handled (a refund that failed is an
     exception the next passes retry, see ``services.pass_failures``). ``send`` sends one
     refund source and returns its status (default: ``RefundService.refund_in_pass``)."""
-    supercycle = kit.hub.supercycle()
-    if supercycle is None:
+    if kit.returns is None:
         return []
-    cursors = SqlCursors(kit.hub.store.engine)
+    cursors = kit.cursors
     now = datetime.fromtimestamp(kit.clock(), UTC)
     last = cursors.get("refunds-returns", "supercycle")
     since = datetime.fromisoformat(last) - RETURNS_OVERLAP if last else None
-    try:
-        sources = await due_refunds(
-            SupercycleReturnsApi(supercycle), kit.index, kit.hub.settings.refunds, since
-        )
-    finally:
-        await supercycle.aclose()
+    sources = await due_refunds(kit.returns, kit.index, kit.hub.settings.refunds, since)
 
     async def in_pass(source: RefundSource) -> str:
         return (await kit.refunds.refund_in_pass(source)).status.value

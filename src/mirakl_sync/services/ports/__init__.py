@@ -22,11 +22,13 @@ from mirakl_sync.services.ports.common import (
 )
 from mirakl_sync.services.ports.dispatch import (
     Bindings,
+    CyclesApi,
     HandledShopOrders,
     MarketplaceDispatchApi,
     MarketplaceOrderIndex,
     ReturnsApi,
     ShopDispatchApi,
+    SupercycleFeeds,
 )
 from mirakl_sync.services.ports.orders import (
     ItemInventory,
@@ -55,6 +57,7 @@ __all__ = [
     "Claims",
     "Clock",
     "Cursors",
+    "CyclesApi",
     "DirtyStockKeys",
     "ExceptionLog",
     "HandledShopOrders",
@@ -75,5 +78,6 @@ __all__ = [
     "ShopStockLookup",
     "StockLedger",
     "SupercycleCatalogue",
+    "SupercycleFeeds",
     "WebhookSubscriptions",
 ]

@@ -181,3 +181,16 @@ class ReturnsApi(Protocol):
     async def return_orders_changed_since(self, since: datetime) -> list[dict[str, Any]]:
         """The return orders that changed since ``since``, as ``return_orders``."""
         ...
+
+
+class CyclesApi(Protocol):
+    """Supercycle's fulfilled cycles (rentals and resale sales), as plain dicts."""
+
+    async def fulfilled_cycles(self, since: datetime) -> list[dict[str, Any]]:
+        """Cycles updated since ``since`` that are fulfilled: ``id``, ``shopify_order_id``,
+        ``serial``, ``fulfilled_at``."""
+        ...
+
+
+class SupercycleFeeds(ReturnsApi, CyclesApi, Protocol):
+    """What the safety-net passes read of Supercycle: return orders and fulfilled cycles."""

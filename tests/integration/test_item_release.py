@@ -29,11 +29,11 @@ from mirakl_sync.bootstrap import bootstrap
 from mirakl_sync.config import SandboxSettings, Settings
 from mirakl_sync.domain.marketplace_order import OrderEvent
 from mirakl_sync.domain.stock_pool import LineHold
+from mirakl_sync.entrypoints.orders_once import run_orders_once
 from mirakl_sync.sandbox.mirakl.orders import _apply
 from mirakl_sync.sandbox.server import Sandbox, build_sandbox
 from mirakl_sync.services.cancellations import CancelStatus
 from mirakl_sync.services.item_release import ItemRelease
-from mirakl_sync.workflows.orders import run_orders_once
 
 
 def visibility(env_or_sandbox: Env | Sandbox, item_id: int) -> str:

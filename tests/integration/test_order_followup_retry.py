@@ -24,9 +24,9 @@ from mirakl_sync.bootstrap import Transports
 from mirakl_sync.config import SandboxSettings, Settings
 from mirakl_sync.domain.marketplace_order import OrderEvent
 from mirakl_sync.domain.orders import HubStatus
+from mirakl_sync.entrypoints.orders_once import run_orders_once
 from mirakl_sync.sandbox.mirakl.orders import _apply
 from mirakl_sync.sandbox.server import Sandbox, build_sandbox
-from mirakl_sync.workflows.orders import run_orders_once
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -26,10 +26,10 @@ from mirakl_sync.config import SandboxSettings, Settings
 from mirakl_sync.domain.marketplace_order import LineState, OrderEvent
 from mirakl_sync.domain.orders import HubStatus, TargetSystem
 from mirakl_sync.domain.stock_pool import ReservationStatus
+from mirakl_sync.entrypoints.orders_once import run_orders_once
 from mirakl_sync.sandbox.mirakl.orders import _apply
 from mirakl_sync.sandbox.server import Sandbox, build_sandbox
 from mirakl_sync.services.shop_cancel_mark import mark_cancelled_in_shop
-from mirakl_sync.workflows.orders import run_orders_once
 
 
 @pytest.fixture

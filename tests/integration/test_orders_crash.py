@@ -94,7 +94,7 @@ def once(config: Path, crash_after: int | None) -> subprocess.CompletedProcess[s
     code = (
         "import sys; from pathlib import Path;"
         "from mirakl_sync.config import load_settings;"
-        "from mirakl_sync.workflows.orders import run_orders_once;"
+        "from mirakl_sync.entrypoints.orders_once import run_orders_once;"
         "run_orders_once(load_settings(Path(sys.argv[1])))"
     )
     return subprocess.run(

@@ -23,11 +23,11 @@ from orders_sandbox import hub_settings, stocked_sku
 from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.bootstrap import Transports, bootstrap
 from mirakl_sync.config import SandboxSettings
+from mirakl_sync.entrypoints.orders_once import run_orders_once
 from mirakl_sync.sandbox.server import MARKETPLACES, build_sandbox
 from mirakl_sync.workflows import orders
 from mirakl_sync.workflows.engine import Engine, engine_config_from_settings
 from mirakl_sync.workflows.flow_context import FlowContext, clear_flow_context, set_flow_context
-from mirakl_sync.workflows.orders import run_orders_once
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -24,10 +24,10 @@ from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.bootstrap import bootstrap
 from mirakl_sync.config import SandboxSettings, Settings
 from mirakl_sync.domain.marketplace_order import OrderEvent
+from mirakl_sync.entrypoints.orders_once import run_orders_once
 from mirakl_sync.sandbox.mirakl.orders import _apply
 from mirakl_sync.sandbox.server import Sandbox, build_sandbox
 from mirakl_sync.workflows.flow_context import FlowContext, using_flow_context
-from mirakl_sync.workflows.orders import run_orders_once
 from mirakl_sync.workflows.safety_net import run_shipments_cycle
 
 pytestmark = pytest.mark.timeout(300)

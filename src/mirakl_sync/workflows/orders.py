@@ -23,24 +23,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
-import sys
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-import sqlalchemy as sa
-
-from mirakl_sync.adapters.process_identity import process_is_gone
-from mirakl_sync.adapters.store.orders import SqlOrderRepository
-from mirakl_sync.bootstrap import Transports, bootstrap
 from mirakl_sync.config import MarketplaceSettings, Settings
 from mirakl_sync.domain.orders import Action
-from mirakl_sync.errors import ConfigError, MiraklSyncError
 from mirakl_sync.services.order_followup import follow_up, record_followup_failure
 from mirakl_sync.services.order_import import (
     Bindings,
@@ -56,13 +46,11 @@ from mirakl_sync.services.order_pull import (
     SHOP_ORDER_CHANGE,
     PullResult,
     PullSettings,
-    check_pull_staleness,
     pull_orders,
 )
 from mirakl_sync.workflows.engine import (
     ONCE_APP_NAME,
     ONCE_QUEUE_PREFIX,
-    PENDING,
     Engine,
     Schedule,
     WorkflowInfo,
@@ -74,12 +62,11 @@ from mirakl_sync.workflows.engine import (
     step_failure,
     workflow,
 )
-from mirakl_sync.workflows.flow_context import FlowContext, flow_context, using_flow_context
+from mirakl_sync.workflows.flow_context import FlowContext, flow_context
 from mirakl_sync.workflows.heartbeat import (
-    Heartbeat,
-    heartbeat_interval,
     live_executors,
 )
+from mirakl_sync.workflows.pull_monitor import start_pull_monitor
 from mirakl_sync.workflows.retry import step_retryable
 
 logger = logging.getLogger(__name__)
@@ -425,63 +412,6 @@ def scheduled_pull(scheduled_time: datetime, context: Any) -> dict[str, Any]:
     return {"marketplace": marketplace, "pull": run.workflow_id}
 
 
-class PullMonitor:
-    """Raises ``order_pull_stale`` when a marketplace's pulls stop succeeding.
-
-    It runs beside the pulls, not in them: a pull stuck PENDING (its process died) or
-    never started (no schedule fired) cannot report itself, and intake then stops
-    silently while the worker still looks alive (issue 9, failure 6).
-    """
-
-    def __init__(self, context: FlowContext, interval_seconds: float) -> None:
-        self._context = context
-        self._interval = interval_seconds
-        self._since = context.now()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def check(self) -> list[str]:
-        """One pass over every marketplace; returns the codes whose pull is stale."""
-        context = self._context
-        repository = SqlOrderRepository(context.hub.store.engine)
-        now = context.now()
-        return [
-            market.code
-            for market in context.settings.marketplaces
-            if check_pull_staleness(
-                repository,
-                context.hub.store.exception_log,
-                marketplace=market.code,
-                period_seconds=market.order_poll_seconds,
-                now=now,
-                watching_since=self._since,
-            )
-        ]
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="order-pull-monitor", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self.check()
-            except Exception:  # a database blip: the next pass tries again
-                logger.warning("order pull staleness check failed", exc_info=True)
-
-
-def start_pull_monitor(context: FlowContext) -> PullMonitor:
-    """The monitor of the context's marketplaces, stopped when the context closes."""
-    shortest = min((m.order_poll_seconds for m in context.settings.marketplaces), default=60.0)
-    monitor = PullMonitor(context, interval_seconds=min(30.0, max(1.0, shortest)))
-    monitor.start()
-    context.background.append(monitor)
-    return monitor
-
-
 def order_concurrency(settings: Settings) -> int:
     """How many order workflows one process runs at once (see :data:`ORDER_IO_FACTOR`)."""
     return settings.engine.worker_concurrency * ORDER_IO_FACTOR
@@ -533,186 +463,3 @@ def register(engine: Engine, settings: Settings) -> None:
     cycle = "start-" + context.now().strftime("%Y%m%dT%H%M%S%f")
     for market in settings.marketplaces:
         enqueue_pull(market.code, cycle)
-
-
-# --------------------------------------------------------------------------- one cycle
-
-
-class EngineBusyError(MiraklSyncError):
-    """Another engine process runs on this database: a ``--once`` cycle must not."""
-
-
-def _refuse_beside_a_running_engine(settings: Settings, store: sa.Engine, own_id: str) -> None:
-    """A ``--once`` run refuses when a hub, a worker or another ``--once`` runs on the
-    same database.
-
-    A hub's scheduled pulls already do what ``--once`` would, and a second process pulling
-    the same marketplace would race it on the watermark and on each order's decision.
-    The row of this run's own executor ID left by a run that crashed (its process gone)
-    is no obstacle: that is the work this run resumes at launch.
-    """
-    running = [
-        (executor_id, role, age)
-        for executor_id, role, age, hostname, pid in live_executors(
-            store, now=time.time(), timeout_seconds=settings.engine.heartbeat_timeout_seconds
-        )
-        if not (executor_id == own_id and process_is_gone(hostname, pid))
-    ]
-    if running:
-        executor_id, role, age = running[0]
-        what = "another `sync orders --once`" if role == "once" else f"a {role}"
-        raise EngineBusyError(
-            f"{what} is running on this database (executor {executor_id}, heard from "
-            f"{age:.0f} s ago); its pulls already do this: let them, or stop it first"
-        )
-
-
-def once_executor_id(settings: Settings) -> str:
-    """Stable per host (or per configured executor), so a ``--once`` run that crashed is
-    resumed by the next one at launch; distinct from the hub's own executor ID."""
-    return f"{settings.engine.executor_id or socket.gethostname()}-once"
-
-
-@dataclass
-class OnceReport:
-    """What one ``--once`` cycle did: a report per marketplace pulled, a line per failure."""
-
-    reports: list[dict[str, Any]] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-
-
-def _pull_failure(market: MarketplaceSettings, exc: BaseException) -> str:
-    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return f"{market.code}: could not pull orders from {market.base_url}: {reason}"
-
-
-#: How long a ``--once`` run waits, after its own pulls, for work it still owns.
-ONCE_DRAIN_SECONDS = 120.0
-
-
-def run_orders_once(
-    settings: Settings,
-    *,
-    transports: Transports | None = None,
-    executor_id: str | None = None,
-) -> OnceReport:
-    """``mirakl-sync sync orders --once``: one pull of every marketplace, and every order
-    workflow it starts run to completion.
-
-    The cycle runs in its own engine namespace (:data:`ONCE_APP_NAME`), so it never takes
-    a hub's queued or scheduled work, and refuses when a hub or worker is alive on the
-    same database. While it runs it heartbeats like any engine process (role ``once``);
-    work it leaves (a crash) is resumed by the next ``--once`` at launch (the executor ID
-    is stable, :func:`once_executor_id`).
-
-    Orders that became exceptions are a normal outcome. A marketplace that could not be
-    pulled (Mirakl unreachable, wrong key) is one line in ``failures``, and the others are
-    still pulled. Shopify being down is not such a failure: its orders wait, with
-    exceptions for ops.
-    """
-    if not settings.marketplaces:
-        raise ConfigError("no [[marketplaces]] configured: there is nothing to pull")
-    context = FlowContext(settings, bootstrap(settings, transports=transports), once=True)
-    # A context of this run's own, over any the process has (a test's): put back after.
-    with using_flow_context(context):
-        return _pull_once(context, settings, executor_id)
-
-
-def _pull_once(context: FlowContext, settings: Settings, executor_id: str | None) -> OnceReport:
-    from mirakl_sync.adapters.store.tables import marketplace_orders
-    from mirakl_sync.workflows.engine import engine_config_from_settings, start_workflow
-
-    store = context.hub.store.engine
-    if not sa.inspect(store).has_table(marketplace_orders.name):
-        raise ConfigError(
-            f"{settings.database_url}: the hub's tables are missing; "
-            "run `mirakl-sync db upgrade` first"
-        )
-    config = engine_config_from_settings(
-        settings, executor_id=executor_id or once_executor_id(settings)
-    )
-    _refuse_beside_a_running_engine(settings, store, config.executor_id)
-    config = replace(
-        config,
-        application_name=ONCE_APP_NAME,
-        # The run reports each failure itself, in one line; the engine's own
-        # tracebacks of a failed workflow (also recorded on it) only bury that line.
-        log_level=config.log_level if config.log_level == "DEBUG" else "CRITICAL",
-    )
-    heartbeat = Heartbeat(
-        store,
-        config.executor_id,
-        role="once",
-        interval_seconds=heartbeat_interval(settings.engine.heartbeat_timeout_seconds),
-    )
-    engine = Engine(config)
-    context.engine = engine
-    # Beat before launch: launch resumes this executor's unfinished work.
-    heartbeat.start()
-    try:
-        engine.launch()
-        engine.register_queue(
-            ONCE_ORDER_QUEUE,
-            worker_concurrency=order_concurrency(settings),
-            polling_interval_seconds=QUEUE_POLL_SECONDS,
-        )
-        # Work a crashed earlier run left was resumed by launch: finish it first, so
-        # "once" means every order it touched is done.
-        _finish_own_work(engine, PENDING)
-        cycle = context.now().strftime("%Y%m%dT%H%M%S%f")
-        outcome = OnceReport()
-        for market in settings.marketplaces:
-            run = start_workflow(
-                pull_marketplace,
-                market.code,
-                cycle,
-                True,
-                workflow_id=f"order-pull:{market.code}:once-{cycle}",
-            )
-            try:
-                outcome.reports.append(run.result())
-            except Exception as exc:
-                outcome.failures.append(_pull_failure(market, exc))
-        _finish_own_work(engine, PENDING)
-        for report in outcome.reports:
-            logger.debug("orders pulled: %s", report)  # the CLI prints it
-        return outcome
-    finally:
-        engine.destroy()
-        heartbeat.stop()
-
-
-def _finish_own_work(engine: Engine, pending: str) -> None:
-    """Wait (bounded) for every workflow still PENDING under this executor."""
-    deadline = time.monotonic() + ONCE_DRAIN_SECONDS
-    for info in engine.list_workflows(
-        status=pending, executor_id=engine.executor_id, load_output=False
-    ):
-        if time.monotonic() > deadline:
-            logger.warning("left %s to the next --once run", info.workflow_id)
-            continue
-        try:
-            engine.retrieve(info.workflow_id).result()
-        except Exception:  # recorded on that workflow; the next pull retries it
-            logger.warning("workflow %s failed", info.workflow_id)
-
-
-def run_orders_cli(settings: Settings) -> None:
-    """The ``sync orders --once`` runner: one line per marketplace pulled on stdout, one
-    line per marketplace that could not be pulled on stderr; "could not run" (exit 3)
-    only when no marketplace could be pulled."""
-    outcome = run_orders_once(settings)
-    for report in outcome.reports:
-        print(
-            f"{report['marketplace']}: {report['seen']} orders read, {report['new']} new, "
-            f"{report['started']} workflows run {report['outcomes']}",
-            flush=True,
-        )
-    failures = list(outcome.failures)
-    if failures and not outcome.reports:
-        last = failures.pop()
-        for line in failures:
-            print(f"mirakl-sync: {line}", file=sys.stderr, flush=True)
-        raise MiraklSyncError(last)
-    for line in failures:
-        print(f"mirakl-sync: {line}", file=sys.stderr, flush=True)

@@ -20,7 +20,7 @@ from mirakl_sync.adapters.store.tables import marketplace_orders
 from mirakl_sync.adapters.supercycle.models import MethodType
 from mirakl_sync.services.dispatch_types import DispatchStatus
 from mirakl_sync.workflows import dispatch as dispatch_workflows
-from mirakl_sync.workflows import safety_net
+from mirakl_sync.workflows import pass_units
 from mirakl_sync.workflows.dispatch import run_refunds_cycle, run_shipments_cycle
 
 
@@ -94,7 +94,7 @@ def test_a_fulfilment_of_an_order_older_than_the_old_window_is_shipped(
     # shrunk to 2 here, the third order plays the 501st. The new poll has no such window
     # (the attribute may no longer exist), and pages of one walk the changes page by page.
     monkeypatch.setattr(dispatch_workflows, "POLL_ORDERS", 2, raising=False)
-    monkeypatch.setattr(safety_net, "SHOP_PAGE_SIZE", 1)
+    monkeypatch.setattr(pass_units, "SHOP_PAGE_SIZE", 1)
     env = Env(tmp_path)
     skus = env.offer_skus("debenhams")[:3]
     oldest, oldest_shop = run(env.accepted_order("debenhams", [(skus[0], 1)]))
@@ -165,7 +165,7 @@ class FailingShopify(httpx.AsyncBaseTransport):
 def test_a_page_that_fails_leaves_the_cursor_in_place_and_the_next_pass_resumes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(safety_net, "SHOP_PAGE_SIZE", 1)
+    monkeypatch.setattr(pass_units, "SHOP_PAGE_SIZE", 1)
     env = Env(tmp_path)
     a, b = env.offer_skus("debenhams")[:2]
     order_a, shop_a = run(env.accepted_order("debenhams", [(a, 1)]))

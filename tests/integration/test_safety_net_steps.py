@@ -29,8 +29,9 @@ from dispatch_env import CallCounter, Env, run, served
 from mirakl_sync.adapters.supercycle.models import MethodType
 from mirakl_sync.config import SafetyNetSettings
 from mirakl_sync.domain.exceptions import ExceptionStatus
+from mirakl_sync.entrypoints import dispatch_once
 from mirakl_sync.services.refunds import SHIP_FIRST_ENTITY
-from mirakl_sync.workflows import safety_net
+from mirakl_sync.workflows import pass_units, safety_net
 from mirakl_sync.workflows.dispatch import run_refunds_cycle, run_shipments_cycle
 from mirakl_sync.workflows.engine import Engine, engine_config_from_settings, start_workflow
 from mirakl_sync.workflows.flow_context import current_flow_context, flow_context
@@ -151,7 +152,7 @@ def test_a_pass_never_closes_the_hub_the_process_shares(tmp_path: Path) -> None:
 def test_a_page_that_raises_is_recorded_and_skipped_and_the_pass_still_ships_the_rest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(safety_net, "SHOP_PAGE_SIZE", 1)
+    monkeypatch.setattr(pass_units, "SHOP_PAGE_SIZE", 1)
     env, shopify = env_with_shopify(tmp_path)
     supercycle = env.sandbox.supercycle
     first, first_shop = run(env.accepted_order("debenhams", [(env.offer_skus("debenhams")[0], 1)]))
@@ -273,7 +274,7 @@ def test_a_scheduled_pass_reads_the_feed_for_half_its_period_then_runs_the_retri
     # Before (issue 10, the soak): under faults a pass read a feed that kept growing for
     # minutes; every later tick skipped behind it and its due retries (a shipment waiting
     # for the debit) never ran, so the shipment was never sent.
-    monkeypatch.setattr(safety_net, "SHOP_PAGE_SIZE", 1)
+    monkeypatch.setattr(pass_units, "SHOP_PAGE_SIZE", 1)
     # The process's config says 30 s, as after an operator changed it while these passes
     # were scheduled: the bound is the schedule's (its context, a workflow input replayed
     # as it was), never re-read from the config in the body, which a recovered pass
@@ -427,7 +428,7 @@ def test_a_cancellation_made_while_the_hub_was_down_is_sent_once_even_after_late
 def test_cancellations_on_a_page_whose_step_raised_are_sent_by_the_next_pass_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(safety_net, "SHOP_PAGE_SIZE", 1)
+    monkeypatch.setattr(pass_units, "SHOP_PAGE_SIZE", 1)
     env = Env(tmp_path)
     counter = CallCounter(env.sandbox.app)
     shopify = ScriptedShopify(env.transport)
@@ -496,7 +497,7 @@ def test_a_refund_on_an_order_older_than_the_cursor_overlap_is_seen_and_sent_onc
 def test_under_shopify_faults_every_pass_ends_and_nothing_is_lost_or_sent_twice(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(safety_net, "SHOP_PAGE_SIZE", 2)
+    monkeypatch.setattr(pass_units, "SHOP_PAGE_SIZE", 2)
     env = Env(tmp_path)
     skus = env.offer_skus("debenhams")
     orders = [run(env.accepted_order("debenhams", [(sku, 1)])) for sku in skus[:6]]
@@ -546,14 +547,14 @@ from datetime import UTC, datetime
 
 from mirakl_sync.bootstrap import bootstrap
 from mirakl_sync.config import settings_from_mapping
-from mirakl_sync.workflows import dispatch, safety_net  # noqa: F401 (registers the workflows)
+from mirakl_sync.workflows import dispatch, pass_units, safety_net  # noqa: F401 (registers)
 from mirakl_sync.workflows.engine import Engine, engine_config_from_settings, start_workflow
 from mirakl_sync.workflows.flow_context import FlowContext, set_flow_context
 
 CONFIG, MODE = sys.argv[1:3]
 settings = settings_from_mapping(json.loads(open(CONFIG).read()), env={})
 set_flow_context(FlowContext(settings, bootstrap(settings)))
-safety_net.SHOP_PAGE_SIZE = 1  # one order a page, so the pass has pages to resume
+pass_units.SHOP_PAGE_SIZE = 1  # one order a page, so the pass has pages to resume
 with Engine(engine_config_from_settings(settings, executor_id="solo")) as engine:
     safety_net.use_engine(engine)
     if MODE == "recover":
@@ -830,7 +831,7 @@ def test_sync_shipments_once_after_a_carrier_fix_ships_what_the_exception_named(
         assert run_shipments_cycle(env.settings) == []
     env.reconfigure(carriers={**env.settings.carriers, "Yodel Direct": "EVRI"})
     with env.workflows():
-        safety_net.run_shipments_once(env.settings)
+        dispatch_once.run_shipments_once(env.settings)
         assert capsys.readouterr().out.strip().splitlines()[-1] == (
             "shipments: 1 checked (1 shipped); 1 shop order read again with nothing new "
             "since the last pass"

@@ -1,4 +1,4 @@
-"""How long a scheduled safety-net pass reads the shop feed (``workflows.safety_net._drive``).
+"""How long a scheduled safety-net pass reads the shop feed (``workflows.pass_units._drive``).
 
 ``_drive`` is the workflow's body: it runs the units through ``call`` and bounds the feed
 from the units' outputs alone, so these tests give it scripted outputs, as a replay after a
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mirakl_sync.workflows.safety_net import _drive
+from mirakl_sync.workflows.pass_units import _drive
 
 
 class ScriptedUnits:

@@ -16,14 +16,13 @@ FlowRunner = Callable[[Settings], None]
 def available_flows() -> dict[str, FlowRunner]:
     """Flow name -> a function that runs one full cycle to completion."""
     # Imported here: building the flow table must not import every flow's dependencies.
-    from mirakl_sync.entrypoints import orders_once, stock_once
-    from mirakl_sync.workflows import dispatch
+    from mirakl_sync.entrypoints import dispatch_once, orders_once, stock_once
 
     return {
         "orders": orders_once.run_orders_cli,
         "stock": stock_once.run_stock_once,
         "prices": stock_once.run_prices_once,
         "offers": stock_once.run_offers_once,
-        "shipments": dispatch.run_shipments_once,
-        "refunds": dispatch.run_refunds_once,
+        "shipments": dispatch_once.run_shipments_once,
+        "refunds": dispatch_once.run_refunds_once,
     }

@@ -226,14 +226,14 @@ def cancel_order(marketplace: str, order_id: str, skus: dict[str, int] | None) -
 # importing it here registers their workflows in every engine process before launch, and
 # keeps their names importable from this module.
 from mirakl_sync.workflows import safety_net  # noqa: E402
-from mirakl_sync.workflows.safety_net import (  # noqa: E402
+from mirakl_sync.workflows.pass_sources import (  # noqa: E402
     collect_cycle_fulfilments,
     refund_supercycle_returns,
+)
+from mirakl_sync.workflows.safety_net import (  # noqa: E402
     refunds_poll,
     run_refunds_cycle,
-    run_refunds_once,
     run_shipments_cycle,
-    run_shipments_once,
     shipments_poll,
 )
 
@@ -244,9 +244,7 @@ __all__ = [
     "refund_supercycle_returns",
     "refunds_poll",
     "run_refunds_cycle",
-    "run_refunds_once",
     "run_shipments_cycle",
-    "run_shipments_once",
     "shipments_poll",
 ]
 

@@ -9,6 +9,9 @@ pulls saw no change. In the hour soaks 25 follow-ups gave up that way.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -20,13 +23,22 @@ from mirakl_sync.adapters.store.database import create_store_engine
 from mirakl_sync.adapters.store.exception_log import SqlExceptionLog
 from mirakl_sync.adapters.store.migrations import upgrade_database
 from mirakl_sync.adapters.store.orders import SqlOrderRepository
-from mirakl_sync.bootstrap import Transports
+from mirakl_sync.bootstrap import Transports, bootstrap
 from mirakl_sync.config import SandboxSettings, Settings
 from mirakl_sync.domain.marketplace_order import OrderEvent
 from mirakl_sync.domain.orders import HubStatus
 from mirakl_sync.entrypoints.orders_once import run_orders_once
 from mirakl_sync.sandbox.mirakl.orders import _apply
 from mirakl_sync.sandbox.server import Sandbox, build_sandbox
+from mirakl_sync.services.order_followup import follow_up
+from mirakl_sync.services.order_import import (
+    Bindings,
+    OrderServices,
+    create_shop_order,
+    decide_and_hold,
+    resolve_lines,
+    send_decision,
+)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -41,6 +53,10 @@ def settings(tmp_path: Path) -> Settings:
     settings = hub_settings(tmp_path)
     upgrade_database(settings.database_url)
     return settings
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _shop_order(sandbox: Sandbox, order_id: str) -> object:
@@ -153,6 +169,40 @@ def test_an_order_found_debited_when_its_acceptance_is_settled_is_marked_paid(
     assert repository.get("debenhams", order_id).hub_status is HubStatus.SHIPPING  # type: ignore[union-attr]
 
 
+Scenario = Callable[[OrderServices, str, Bindings], Awaitable[None]]
+
+
+def _decided_then(sandbox: Sandbox, settings: Settings, scenario: Scenario) -> str:
+    """A new order pulled, its lines resolved and decided (held) by the import; then
+    ``scenario``. Returns the order id."""
+    order_id = sandbox.mirakl.place_order("debenhams", [(stocked_sku(sandbox.catalogue), 1)])
+    hub = bootstrap(settings, transports=sandbox_transports(sandbox))
+
+    async def run() -> None:
+        async with hub.order_services("debenhams", clock=_now) as services:
+            fresh = await services.marketplace.get(order_id)
+            assert fresh is not None
+            services.repository.record_pulled(fresh, deadline=None, now=_now())
+            bindings = await resolve_lines(services, order_id)
+            await decide_and_hold(services, order_id, bindings)
+            await scenario(services, order_id, bindings)
+
+    try:
+        asyncio.run(run())
+    finally:
+        hub.close()
+    return order_id
+
+
+async def _pull_sees_it_debited(services: OrderServices, sandbox: Sandbox, order_id: str) -> None:
+    """The customer is debited; the next pull stores SHIPPING and runs its follow-up."""
+    _apply_to_all(sandbox, "debenhams", order_id, OrderEvent.DEBITED)
+    seen = await services.marketplace.get(order_id)
+    assert seen is not None and seen.state == "SHIPPING"
+    services.repository.record_pulled(seen, deadline=None, now=_now())
+    await follow_up(services, order_id)
+
+
 def test_a_followup_that_accepts_on_the_marketplaces_word_marks_a_debited_order_paid(
     sandbox: Sandbox, settings: Settings
 ) -> None:
@@ -161,45 +211,16 @@ def test_a_followup_that_accepts_on_the_marketplaces_word_marks_a_debited_order_
     accepted by the platform and moved it to ACCEPTED without the payment, and the decision
     step, finding it ACCEPTED, returned. Nothing marked the shop order paid (the SQLite hour
     soak on c6eb373, order 2001000748-A)."""
-    import asyncio
-    from datetime import UTC, datetime
 
-    from mirakl_sync.bootstrap import bootstrap
-    from mirakl_sync.services.order_followup import follow_up
-    from mirakl_sync.services.order_import import (
-        create_shop_order,
-        decide_and_hold,
-        resolve_lines,
-        send_decision,
-    )
+    async def scenario(services: OrderServices, order_id: str, bindings: Bindings) -> None:
+        assert await create_shop_order(services, order_id, bindings) == "created"
+        # OR21 lands; its reply is lost (the step will retry), and the customer is
+        # debited meanwhile.
+        await services.marketplace.decide(order_id, services.stored(order_id).progress.decisions)
+        await _pull_sees_it_debited(services, sandbox, order_id)  # the follow-up, first
+        await send_decision(services, order_id)  # then the decision step's retry
 
-    order_id = sandbox.mirakl.place_order("debenhams", [(stocked_sku(sandbox.catalogue), 1)])
-    hub = bootstrap(settings, transports=sandbox_transports(sandbox))
-
-    async def scenario() -> None:
-        now = lambda: datetime.now(UTC)  # noqa: E731
-        async with hub.order_services("debenhams", clock=now) as services:
-            fresh = await services.marketplace.get(order_id)
-            assert fresh is not None
-            services.repository.record_pulled(fresh, deadline=None, now=now())
-            bindings = await resolve_lines(services, order_id)
-            await decide_and_hold(services, order_id, bindings)
-            assert await create_shop_order(services, order_id, bindings) == "created"
-            # OR21 lands; its reply is lost (the step will retry), and the customer is
-            # debited meanwhile.
-            decisions = services.stored(order_id).progress.decisions
-            await services.marketplace.decide(order_id, decisions)
-            _apply_to_all(sandbox, "debenhams", order_id, OrderEvent.DEBITED)
-            seen = await services.marketplace.get(order_id)
-            assert seen is not None and seen.state == "SHIPPING"
-            services.repository.record_pulled(seen, deadline=None, now=now())
-            await follow_up(services, order_id)  # the pull's follow-up, first
-            await send_decision(services, order_id)  # then the decision step's retry
-
-    try:
-        asyncio.run(scenario())
-    finally:
-        hub.close()
+    order_id = _decided_then(sandbox, settings, scenario)
     assert _shop_order(sandbox, order_id).financial_status == "PAID"  # type: ignore[attr-defined]
 
 
@@ -210,41 +231,13 @@ def test_a_shop_order_made_after_the_followup_paid_the_order_is_marked_paid(
     the import's shop-order step still waited on Shopify. The follow-up moved the order to
     SHIPPING with no shop order to mark; the import then made the shop order and, finding
     the order decided, never marked it paid (the race fix 27 left, issue 10)."""
-    import asyncio
-    from datetime import UTC, datetime
 
-    from mirakl_sync.bootstrap import bootstrap
-    from mirakl_sync.services.order_followup import follow_up
-    from mirakl_sync.services.order_import import (
-        create_shop_order,
-        decide_and_hold,
-        resolve_lines,
-        send_decision,
-    )
+    async def scenario(services: OrderServices, order_id: str, bindings: Bindings) -> None:
+        _apply_to_all(sandbox, "debenhams", order_id, OrderEvent.ACCEPTED)
+        await _pull_sees_it_debited(services, sandbox, order_id)  # the follow-up, first
+        assert services.stored(order_id).hub_status is HubStatus.SHIPPING
+        assert await create_shop_order(services, order_id, bindings) == "created"
+        await send_decision(services, order_id)
 
-    order_id = sandbox.mirakl.place_order("debenhams", [(stocked_sku(sandbox.catalogue), 1)])
-    hub = bootstrap(settings, transports=sandbox_transports(sandbox))
-
-    async def scenario() -> None:
-        now = lambda: datetime.now(UTC)  # noqa: E731
-        async with hub.order_services("debenhams", clock=now) as services:
-            fresh = await services.marketplace.get(order_id)
-            assert fresh is not None
-            services.repository.record_pulled(fresh, deadline=None, now=now())
-            bindings = await resolve_lines(services, order_id)
-            await decide_and_hold(services, order_id, bindings)
-            _apply_to_all(sandbox, "debenhams", order_id, OrderEvent.ACCEPTED)
-            _apply_to_all(sandbox, "debenhams", order_id, OrderEvent.DEBITED)
-            seen = await services.marketplace.get(order_id)
-            assert seen is not None and seen.state == "SHIPPING"
-            services.repository.record_pulled(seen, deadline=None, now=now())
-            await follow_up(services, order_id)  # the pull's follow-up, first
-            assert services.stored(order_id).hub_status is HubStatus.SHIPPING
-            assert await create_shop_order(services, order_id, bindings) == "created"
-            await send_decision(services, order_id)
-
-    try:
-        asyncio.run(scenario())
-    finally:
-        hub.close()
+    order_id = _decided_then(sandbox, settings, scenario)
     assert _shop_order(sandbox, order_id).financial_status == "PAID"  # type: ignore[attr-defined]

@@ -57,9 +57,9 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 QUEUE = "dispatch"
-#: How many tries while an order waits for its debit (``FlowContext.wait_seconds`` apart).
 #: How often a refund held for its order's shipment looks again.
 SHIP_FIRST_POLL_SECONDS = 5.0
+#: How many tries while an order waits for its debit (``FlowContext.wait_seconds`` apart).
 WAIT_TRIES = 24 * 60
 #: How many refund_state reads (``FlowContext.follow_seconds`` apart).
 FOLLOW_TRIES = 12 * 24

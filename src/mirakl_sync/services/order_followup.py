@@ -132,12 +132,13 @@ async def _follow_up(services: OrderServices, order_id: str) -> HubStatus:
     # order at once, so SHIPPED can come before the next pull (the soak left two shop
     # orders unpaid that way).
     if status is HubStatus.ACCEPTED and order.state in DEBITED_STATES:
+        linked = stored.shopify_order_id is not None
         if stored.shopify_order_id is not None:
+            # Marked before the move: a follow-up cut off between the two marks it again.
             await services.shop.update_addresses(stored.shopify_order_id, order)
             await services.shop.mark_paid(stored.shopify_order_id)
-            status = _move(services, stored, HubEvent.PAID)
-        else:
-            status = _move(services, stored, HubEvent.PAID)
+        status = _move(services, stored, HubEvent.PAID)
+        if not linked:
             # The import may have linked its shop order meanwhile, after reading the order
             # unpaid: looked at again after the move (see services.shop_payment).
             await mark_paid_if_debited(services.shop, services.stored(order_id))
